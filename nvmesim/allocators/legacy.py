@@ -1,0 +1,90 @@
+"""``legacy``: dmapool up to v6.3 (kernel.md §2).
+
+Pages sit on one list, newest first; each page keeps its own LIFO chain of free
+blocks.  Alloc scans from the head for the first page with room (creating a
+page at the head when none has any); free scans from the head for the page
+that owns the handle (``pool_find_page``).  Pages are never freed.
+
+The node counts are exactly those of that naive walk, but nothing is walked in
+Python: page ``i`` (0-based creation order) of ``P`` sits at position
+``P - i`` from the head, so
+
+* free visits ``P - page(handle)`` nodes, and
+* alloc visits ``P - i`` nodes where ``i`` is the newest page with room, kept
+  in a max-heap of page indices (lazy deletion), or ``P`` nodes when no page
+  has room.
+
+Both are O(log P) per operation.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from .base import DmaPool, Geometry
+
+
+class LegacyPool(DmaPool):
+    """dmapool before "dmapool: link blocks across pages"."""
+
+    name = "legacy"
+    min_size = 4  # the free chain keeps an int in each free block
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._chains: list[list[int]] = []  # per page: free offsets, top = end
+        self._room: list[int] = []  # max-heap (negated) of pages that may have room
+        self._in_heap: list[bool] = []
+        self._top_first = tuple(reversed(self.offsets))  # pop() yields offset 0 first
+
+    @classmethod
+    def block_offsets(cls, g: Geometry) -> tuple[int, ...]:
+        # pool_initialise_page chains blocks from 0 up; its ">=" boundary test
+        # skips the last block that would end exactly on a boundary.
+        offs: list[int] = []
+        offset, next_boundary = 0, g.boundary
+        while offset < g.allocation:
+            offs.append(offset)
+            nxt = offset + g.size
+            if nxt + g.size >= next_boundary:
+                nxt = next_boundary
+                next_boundary += g.boundary
+            offset = nxt
+        return tuple(offs)
+
+    def alloc(self) -> tuple[int, float]:
+        self._clock += 1
+        heap = self._room
+        chains = self._chains
+        while heap and not chains[-heap[0]]:
+            self._in_heap[-heapq.heappop(heap)] = False
+        pages = 0
+        if heap:
+            page = -heap[0]
+            nodes = self.nr_pages - page
+        else:
+            nodes = self.nr_pages  # looked at every page, none had room
+            page = self.nr_pages
+            chains.append(list(self._top_first))
+            self._in_heap.append(True)
+            heapq.heappush(heap, -page)
+            self._new_page_lines()
+            pages = 1
+        off = chains[page].pop()
+        handle = page * self.geometry.allocation + off
+        self._live.add(handle)
+        return handle, self._account(nodes, pages, self._touch_block(handle, nodes, store=False))
+
+    def free(self, handle: int) -> float:
+        self._clock += 1
+        page = self._check_free(handle)
+        nodes = self.nr_pages - page
+        chain = self._chains[page]
+        chain.append(handle - page * self.geometry.allocation)
+        if not self._in_heap[page]:
+            self._in_heap[page] = True
+            heapq.heappush(self._room, -page)
+        return self._account(nodes, 0, self._touch_block(handle, nodes, store=True))
+
+    def _free_state(self) -> tuple:
+        return tuple(tuple(c) for c in self._chains)

@@ -1,0 +1,56 @@
+"""``stack``: dmapool from v6.4 on (kernel.md §3).
+
+Free blocks of all pages form one intrusive stack: alloc pops, free pushes, no
+lookup.  A new page's blocks are spliced on so that they pop in ascending
+address order; every block that fits a page is used.  Pages are never freed.
+"""
+
+from __future__ import annotations
+
+from .base import DmaPool, Geometry
+
+
+class StackPool(DmaPool):
+    """dmapool after "dmapool: link blocks across pages"."""
+
+    name = "stack"
+    min_size = 16  # struct dma_block: next pointer + dma address
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._stack: list[int] = []  # free handles, top = end
+
+    @classmethod
+    def block_offsets(cls, g: Geometry) -> tuple[int, ...]:
+        offs: list[int] = []
+        offset, next_boundary = 0, g.boundary
+        while offset + g.size <= g.allocation:
+            if offset + g.size > next_boundary:
+                offset = next_boundary
+                next_boundary += g.boundary
+                continue
+            offs.append(offset)
+            offset += g.size
+        return tuple(offs)
+
+    def alloc(self) -> tuple[int, float]:
+        self._clock += 1
+        stack = self._stack
+        pages = 0
+        if not stack:
+            base = self.nr_pages * self.geometry.allocation
+            stack.extend(base + o for o in reversed(self.offsets))
+            self._new_page_lines()
+            pages = 1
+        handle = stack.pop()
+        self._live.add(handle)
+        return handle, self._account(0, pages, self._touch_block(handle, 0, store=False))
+
+    def free(self, handle: int) -> float:
+        self._clock += 1
+        self._check_free(handle)
+        self._stack.append(handle)
+        return self._account(0, 0, self._touch_block(handle, 0, store=True))
+
+    def _free_state(self) -> tuple:
+        return tuple(self._stack)

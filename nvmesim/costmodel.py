@@ -1,0 +1,204 @@
+"""Cost model: turns what a dmapool operation did into simulated nanoseconds.
+
+An operation's cost is
+
+    call + lock/irqsave (+ a second lock round trip if it had to create a page)
+    + pages created x page creation
+    + list nodes visited x latency of the level the descriptor list lives in
+    + latency of the level the block's free-link line lives in (loads in full,
+      stores weighted by ``store_weight``).
+
+Where a line lives is decided by a footprint model of an LRU cache hierarchy:
+a line is found in the smallest level whose capacity holds every distinct byte
+touched since the line's previous use (its reuse footprint).  The reuse
+footprint is estimated from the reuse *time* (pool operations since the line
+was last touched) times the bytes each operation brings in: the standard
+footprint/"HOTL" conversion (Xiang et al., ASPLOS'13; StatCache, Berg &
+Hagersten, ISPASS'04 use the same reuse-time input).  A list walk of k
+descriptors re-touches its whole prefix every operation, so its footprint is the
+k descriptor lines themselves plus what the rest of the system touched between
+two pool operations (``pressure``): a cyclic walk longer than a level thrashes it
+under LRU, which is what makes the measured per-node cost climb from ~1.2 ns to
+~3.4 ns as the list outgrows L1 (``../shared/reference/kernel.md`` §4).
+
+Blocks aligned to large powers of two (256 B, 1 KiB, 4 KiB pool blocks) only
+map to a fraction of a set-indexed cache's sets: the page-offset bits of their
+address are fixed, the higher bits come from random physical frames.  Their
+bytes therefore count ``1/reach`` times against such a level.  Hashed
+(sliced) last-level caches are not affected.
+
+Every constant below carries its source or stated assumption.  The same
+constants serve every row of the micro benchmark and the I/O path: there are no
+per-size corrections (see ``docs/cost-model.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LINE = 64  # bytes per cache line (x86-64)
+PAGE = 4096  # bytes per page (x86-64 base page)
+
+
+class CacheLevel(BaseModel):
+    """One level of the data-cache hierarchy seen by the core running the pool code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    size_kib: float = Field(gt=0, description="capacity in KiB")
+    ways: int = Field(gt=0, description="associativity")
+    latency_ns: float = Field(gt=0, description="load-to-use latency of a hit, ns")
+    hashed: bool = Field(False, description="sets chosen by a hash of the whole address (sliced LLC)")
+
+    @property
+    def size_bytes(self) -> int:
+        return int(self.size_kib * 1024)
+
+    def reach(self, align: int) -> float:
+        """Fraction of this level's sets that lines aligned to ``align`` bytes can use."""
+        if self.hashed or align <= LINE:
+            return 1.0
+        sets = self.size_bytes // (LINE * self.ways)
+        span = LINE * sets  # bytes covered by the set-index bits
+        fixed = min(align, span, PAGE)  # bits fixed by alignment within a page
+        return max(1.0 / sets, LINE / fixed)
+
+
+class CostModel(BaseModel):
+    """Global cost constants of the dmapool model (one set for every pool and case).
+
+    Defaults were calibrated once against the ten published ``dmapool_test``
+    figures (``docs/cost-model.md``); each sits inside the published range it
+    cites (``../shared/reference/calibration.md``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    call_ns: float = Field(
+        4.0,
+        ge=0,
+        description="call/return, argument checks and the pop/push bookkeeping of one "
+        "dma_pool_alloc/free with all its lines in L1 (~15 instructions at ~3 GHz; assumption)",
+    )
+    lock_ns: float = Field(
+        10.0,
+        ge=0,
+        description="uncontended spin_lock_irqsave + spin_unlock_irqrestore: one locked "
+        "cmpxchg (~20 cycles) plus pushf/cli/popf ('tens of ns', calibration.md)",
+    )
+    page_create_ns: float = Field(
+        1300.0,
+        ge=0,
+        description="pool_alloc_page: kmalloc of the descriptor, dma_alloc_coherent of one "
+        "page (page allocator + zeroing 4 KiB) and chaining its blocks; assumption of "
+        "~1 us, the order of an order-0 page allocation plus a 4 KiB memset",
+    )
+    store_weight: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of a store miss's latency exposed to the caller; stores retire "
+        "into the store buffer, so a free's write to its block is hidden (assumption)",
+    )
+    descriptor_bytes: int = Field(
+        64,
+        gt=0,
+        description="bytes of one struct dma_page: ~40 B from kmalloc-64, so one line "
+        "(kernel.md §2)",
+    )
+    l1: CacheLevel = CacheLevel(
+        name="L1d", size_kib=32, ways=8, latency_ns=1.2
+    )  # 32 KiB 8-way, 4-5 cycles ~1.2-1.5 ns (calibration.md; Skylake-SP/Zen 3 L1d)
+    l2: CacheLevel = CacheLevel(
+        name="L2", size_kib=1024, ways=16, latency_ns=4.0
+    )  # 1 MiB 16-way, ~14 cycles ~4 ns (calibration.md; Skylake-SP L2)
+    llc: CacheLevel = CacheLevel(
+        name="LLC", size_kib=32768, ways=16, latency_ns=20.0, hashed=True
+    )  # tens of MiB, 40-70 cycles ~15-25 ns, sliced by address hash (calibration.md)
+    dram_ns: float = Field(90.0, gt=0, description="DRAM load latency, 80-100 ns (calibration.md)")
+
+    def levels(self) -> tuple[CacheLevel, ...]:
+        return (self.l1, self.l2, self.llc)
+
+    def pricer(self, block_size: int, block_align: int, descriptor_lists: bool = True) -> "PoolPricer":
+        """Precompute the per-pool tables the hot path uses (one per pool geometry)."""
+        return PoolPricer(self, block_size, block_align)
+
+
+@dataclass(slots=True)
+class PoolPricer:
+    """Per-pool precomputed cost tables; every method is O(levels) and allocation-free.
+
+    ``block_size`` is the pool's rounded block size, ``block_align`` the largest
+    power of two that divides every block address (what limits set reach).
+    """
+
+    model: CostModel
+    block_size: int
+    block_align: int
+    caps: tuple[float, ...] = ()
+    lats: tuple[float, ...] = ()
+    inv_reach: tuple[float, ...] = ()
+    block_bytes_per_op: float = 0.0
+    base_ns: float = 0.0
+    desc: int = 64
+
+    def __post_init__(self) -> None:
+        m = self.model
+        lv = m.levels()
+        self.caps = tuple(float(x.size_bytes) for x in lv)
+        self.lats = tuple(x.latency_ns for x in lv) + (m.dram_ns,)
+        self.inv_reach = tuple(1.0 / x.reach(self.block_align) for x in lv)
+        # Blocks smaller than a line share it with their neighbours: one op brings
+        # in ``block_size`` new bytes of block lines, a larger block one line.
+        self.block_bytes_per_op = float(min(self.block_size, LINE))
+        self.base_ns = m.call_ns + m.lock_ns
+        self.desc = m.descriptor_bytes
+
+    def latency(self, uniform_bytes: float, aligned_bytes: float) -> float:
+        """Latency of a line whose reuse footprint is ``uniform_bytes`` of ordinary data
+        plus ``aligned_bytes`` of pool blocks with this pool's alignment."""
+        caps = self.caps
+        inv = self.inv_reach
+        for i in range(len(caps)):
+            if uniform_bytes + aligned_bytes * inv[i] <= caps[i]:
+                return self.lats[i]
+        return self.lats[-1]
+
+    def walk_ns(self, nodes: int, pressure: float) -> float:
+        """Cost of a list walk visiting ``nodes`` descriptors (dependent loads).
+
+        The walked prefix was walked one operation ago, so its reuse footprint is
+        the prefix itself plus one operation's block line and ``pressure``.
+        """
+        if nodes <= 0:
+            return 0.0
+        lat = self.latency(nodes * self.desc + pressure, self.block_bytes_per_op)
+        return nodes * lat
+
+    def block_ns(self, reuse_ops: int, pressure: float, walk_nodes: int, store: bool) -> float:
+        """Cost of touching a block's free-link line last touched ``reuse_ops`` pool
+        operations ago (0: by this very operation)."""
+        lat = self.latency(
+            reuse_ops * pressure + walk_nodes * self.desc,
+            reuse_ops * self.block_bytes_per_op,
+        )
+        if store:
+            # an L1 hit is part of the base cost; a miss is (mostly) hidden
+            return self.lats[0] + (lat - self.lats[0]) * self.model.store_weight
+        return lat
+
+    def op_ns(self, nodes: int, pages_created: int, block_ns: float, pressure: float) -> float:
+        """Total cost of one alloc or free."""
+        m = self.model
+        ns = self.base_ns + self.walk_ns(nodes, pressure) + block_ns
+        if pages_created:
+            # the lock is dropped around pool_alloc_page and retaken
+            ns += pages_created * (m.page_create_ns + m.lock_ns)
+        return ns
+
+
+DEFAULT_COST_MODEL = CostModel()
