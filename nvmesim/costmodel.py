@@ -90,18 +90,18 @@ class CostModel(BaseModel):
         "cmpxchg (~20 cycles) plus pushf/cli/popf ('tens of ns', calibration.md)",
     )
     page_create_ns: float = Field(
-        1300.0,
+        1350.0,
         ge=0,
         description="pool_alloc_page: kmalloc of the descriptor, dma_alloc_coherent of one "
         "page (page allocator + zeroing 4 KiB) and chaining its blocks; assumption of "
         "~1 us, the order of an order-0 page allocation plus a 4 KiB memset",
     )
     store_weight: float = Field(
-        0.0,
+        0.08,
         ge=0,
         le=1,
         description="share of a store miss's latency exposed to the caller; stores retire "
-        "into the store buffer, so a free's write to its block is hidden (assumption)",
+        "into the store buffer, so most of a free's write miss is hidden; fitted (8%)",
     )
     descriptor_bytes: int = Field(
         64,
@@ -110,14 +110,14 @@ class CostModel(BaseModel):
         "(kernel.md §2)",
     )
     l1: CacheLevel = CacheLevel(
-        name="L1d", size_kib=32, ways=8, latency_ns=1.2
-    )  # 32 KiB 8-way, 4-5 cycles ~1.2-1.5 ns (calibration.md; Skylake-SP/Zen 3 L1d)
+        name="L1d", size_kib=32, ways=8, latency_ns=1.28
+    )  # 32 KiB 8-way; 4-5 cycles = 1.2-1.5 ns (calibration.md); fitted 1.28 inside that range
     l2: CacheLevel = CacheLevel(
-        name="L2", size_kib=1024, ways=16, latency_ns=4.0
-    )  # 1 MiB 16-way, ~14 cycles ~4 ns (calibration.md; Skylake-SP L2)
+        name="L2", size_kib=2048, ways=16, latency_ns=4.0
+    )  # 1-2 MiB (calibration.md); 2 MiB 16-way as on Sapphire Rapids (assumption); ~14 cycles = 4 ns
     llc: CacheLevel = CacheLevel(
-        name="LLC", size_kib=32768, ways=16, latency_ns=20.0, hashed=True
-    )  # tens of MiB, 40-70 cycles ~15-25 ns, sliced by address hash (calibration.md)
+        name="LLC", size_kib=32768, ways=16, latency_ns=18.0, hashed=True
+    )  # tens of MiB, 40-70 cycles = 15-25 ns (calibration.md); sliced by an address hash
     dram_ns: float = Field(90.0, gt=0, description="DRAM load latency, 80-100 ns (calibration.md)")
 
     def levels(self) -> tuple[CacheLevel, ...]:

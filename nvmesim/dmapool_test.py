@@ -157,3 +157,35 @@ def run_table(
         for size, align, boundary in cases or KERNEL_CASES:
             rows.append(run_case(v, size, align, boundary, blocks, rounds, cost, shortcut))
     return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    """The rows as a fixed-width table, with before/after ratios where both exist."""
+    head = (
+        f"{'variant':<8} {'size':>5} {'align':>5} {'bound':>5} {'blocks':>6} {'rounds':>6} "
+        f"{'pages':>5} {'nodes':>12} {'time_us':>11} {'ns/pair':>8} {'seed_us':>8} {'err%':>6}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        seed = "" if r.seed_time_us is None else str(r.seed_time_us)
+        err = "" if r.error_pct is None else f"{r.error_pct:+.1f}"
+        lines.append(
+            f"{r.variant:<8} {r.size:>5} {r.align:>5} {r.boundary:>5} {r.blocks:>6} {r.rounds:>6} "
+            f"{r.pages:>5} {r.nodes_visited:>12} {r.time_us:>11.1f} {r.ns_per_pair:>8.2f} {seed:>8} {err:>6}"
+        )
+    ratios = []
+    by = {(r.variant, r.size, r.align, r.boundary, r.blocks, r.rounds): r for r in rows}
+    for r in rows:
+        if r.variant != "legacy":
+            continue
+        s = by.get(("stack", r.size, r.align, r.boundary, r.blocks, r.rounds))
+        if s is None or not s.time_us:
+            continue
+        line = f"  size {r.size:>5}: legacy/stack = {r.time_us / s.time_us:6.2f}x"
+        if r.seed_time_us and s.seed_time_us:
+            seed_ratio = r.seed_time_us / s.seed_time_us
+            line += f"   seed {seed_ratio:6.2f}x   err {100 * (r.time_us / s.time_us / seed_ratio - 1):+.1f}%"
+        ratios.append(line)
+    if ratios:
+        lines += ["", "before/after ratio:"] + ratios
+    return "\n".join(lines)

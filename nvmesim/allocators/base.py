@@ -2,8 +2,9 @@
 
 A pool is created with (size, align, boundary) like ``dma_pool_create``;
 ``alloc()`` returns ``(handle, ns)`` and ``free(handle)`` returns ``ns``.  The
-handle is the block's simulated DMA address: page ``i`` of a pool spans
-``[i * allocation, (i + 1) * allocation)``.  After every operation
+handle is the block's simulated DMA address: every pool owns its own 1 TiB
+window starting at ``pool.base`` (so another pool's handle is recognised as
+foreign), and page ``i`` spans ``base + [i * allocation, (i + 1) * allocation)``.  After every operation
 ``pool.last`` says what it did (list nodes visited, pages created, ns) and
 ``pool.totals`` accumulates the same over the pool's life.
 
@@ -81,6 +82,7 @@ class DmaPool(ABC):
     """One dmapool: blocks of one size carved from pages that are never freed."""
 
     name: ClassVar[str] = ""
+    _pools_created: ClassVar[int] = 0
     #: smallest block size the variant supports (bytes)
     min_size: ClassVar[int] = 4
 
@@ -93,6 +95,8 @@ class DmaPool(ABC):
         pressure: float = 0.0,
     ) -> None:
         self.geometry = make_geometry(size, align, boundary, self.min_size)
+        DmaPool._pools_created += 1
+        self.base = DmaPool._pools_created << 40
         self.offsets: tuple[int, ...] = self.block_offsets(self.geometry)
         self._offset_set = frozenset(self.offsets)
         self.cost = cost or DEFAULT_COST_MODEL
@@ -164,8 +168,9 @@ class DmaPool(ABC):
 
     def _check_free(self, handle: int) -> int:
         """Validate a handle for free; returns its page index."""
+        rel = handle - self.base
         if handle not in self._live:
-            page, off = divmod(handle, self.geometry.allocation) if handle >= 0 else (-1, 0)
+            page, off = divmod(rel, self.geometry.allocation) if rel >= 0 else (-1, 0)
             if 0 <= page < self.nr_pages and off in self._offset_set:
                 raise PoolError(f"{self.name} pool: double free of handle {handle:#x} (block is already free)")
             raise PoolError(
@@ -173,11 +178,11 @@ class DmaPool(ABC):
                 f"({self.nr_pages} pages of {self.geometry.allocation} B)"
             )
         self._live.discard(handle)
-        return handle // self.geometry.allocation
+        return rel // self.geometry.allocation
 
     def _touch_block(self, handle: int, nodes: int, store: bool) -> float:
         """Charge the access to a block's first line and record its reuse."""
-        line = handle >> 6
+        line = (handle - self.base) >> 6
         reuse = self._clock - self._line_touch[line]
         self._line_touch[line] = self._clock
         return self.pricer.block_ns(reuse, self.pressure, nodes, store)

@@ -71,7 +71,7 @@ class LegacyPool(DmaPool):
             self._new_page_lines()
             pages = 1
         off = chains[page].pop()
-        handle = page * self.geometry.allocation + off
+        handle = self.base + page * self.geometry.allocation + off
         self._live.add(handle)
         return handle, self._account(nodes, pages, self._touch_block(handle, nodes, store=False))
 
@@ -80,7 +80,7 @@ class LegacyPool(DmaPool):
         page = self._check_free(handle)
         nodes = self.nr_pages - page
         chain = self._chains[page]
-        chain.append(handle - page * self.geometry.allocation)
+        chain.append(handle - self.base - page * self.geometry.allocation)
         if not self._in_heap[page]:
             self._in_heap[page] = True
             heapq.heappush(self._room, -page)

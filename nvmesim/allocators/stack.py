@@ -38,7 +38,7 @@ class StackPool(DmaPool):
         stack = self._stack
         pages = 0
         if not stack:
-            base = self.nr_pages * self.geometry.allocation
+            base = self.base + self.nr_pages * self.geometry.allocation
             stack.extend(base + o for o in reversed(self.offsets))
             self._new_page_lines()
             pages = 1
