@@ -13,7 +13,7 @@ numbers fio would print for the same per-I/O latencies:
 * merging of two such records with Chan et al.'s parallel formula
   (``__sum_stat``/``sum_stat`` in ``stat.c``);
 * percentiles read off the histogram (``calc_clat_percentiles`` in ``stat.c``),
-  including the ``long double`` threshold arithmetic fio uses;
+  including the floating-point threshold arithmetic of fio's compiled binary;
 * the JSON latency object (``add_ddir_lat_json`` in ``stat.c``).
 
 No per-I/O list is kept: memory is constant (one list of 1856 ints).
@@ -29,11 +29,12 @@ Notes on fio's exact behaviour (all checked against ``stat.c`` and against
 * a bucket is reported by its midpoint ``base + (k + 0.5) * 2**error_bits``,
   which is always an integer for buckets >= 128 (``plat_idx_to_val``);
 * percentile ``p`` is the value of the first bucket whose cumulative count
-  satisfies ``sum >= (long double) p / 100.0 * N``.  On x86-64 ``long double``
-  is the x87 80-bit format (64-bit significand); the comparison therefore
-  differs from a plain ``double`` computation when ``p/100*N`` is an integer
-  (e.g. p=99.9 with N=1000: fio needs all 1000 I/Os, a double computation
-  only 999).  :func:`percentile_threshold` emulates that arithmetic exactly;
+  satisfies ``sum >= (long double) p / 100.0 * N`` in the source; fio is
+  compiled with ``-ffast-math`` and the binary actually evaluates
+  ``p * (N * 0.01L)`` in x87 80-bit arithmetic.  Where ``p/100*N`` is an
+  integer the three possible readings (double, long double, fast-math) pick
+  different buckets; :func:`percentile_threshold` reproduces the binary
+  exactly (e.g. N=100, p=7: 7 I/Os suffice; N=100, p=30: 30 suffice);
 * the percentile list is cut at its first ``0.0`` entry and at
   ``FIO_IO_U_LIST_MAX_LEN`` (20) entries, then sorted ascending, and the JSON
   keys are ``"%f"`` of the sorted values;
@@ -54,9 +55,12 @@ __all__ = [
     "FIO_IO_U_PLAT_NR",
     "FIO_IO_U_LIST_MAX_LEN",
     "DEFAULT_PERCENTILES",
-    "LONG_DOUBLE_MANT_BITS",
+    "PERCENTILE_ARITHMETIC",
     "plat_val_to_idx",
     "plat_idx_to_val",
+    "plat_idx_range",
+    "LAT_DIST_BOUNDARIES_NS",
+    "STRADDLING_BUCKETS",
     "percentile_threshold",
     "normalize_percentile_list",
     "percentile_key",
@@ -77,10 +81,10 @@ DEFAULT_PERCENTILES: tuple[float, ...] = (
     95.0, 99.0, 99.5, 99.9, 99.95, 99.99,
 )
 
-# Significand width of C ``long double`` on the platform whose fio we model.
-# x86-64 (Debian amd64 fio): x87 extended precision, 64 bits.  (aarch64 fio
-# would use IEEE quad, 113 bits.)
-LONG_DOUBLE_MANT_BITS = 64
+# How fio's compiled binary evaluates the percentile threshold; see
+# percentile_threshold().  One of "x87-fast-math" (Debian fio-3.33 amd64),
+# "long-double", "double".
+PERCENTILE_ARITHMETIC = "x87-fast-math"
 
 _LAST_IDX = FIO_IO_U_PLAT_NR - 1
 _ULONG_MAX = (1 << 64) - 1
@@ -121,6 +125,47 @@ def plat_idx_to_val(idx: int) -> int:
 _IDX_VAL: tuple[int, ...] = tuple(plat_idx_to_val(i) for i in range(FIO_IO_U_PLAT_NR))
 
 
+def plat_idx_range(idx: int) -> tuple[int, int]:
+    """Half-open range ``[lo, hi)`` of latencies (ns) that land in bucket
+    ``idx`` (the last bucket also takes everything clamped into it)."""
+    if not 0 <= idx < FIO_IO_U_PLAT_NR:
+        raise ValueError(f"bucket index {idx} out of range")
+    if idx < (FIO_IO_U_PLAT_VAL << 1):
+        return idx, idx + 1
+    error_bits = (idx >> FIO_IO_U_PLAT_BITS) - 1
+    lo = (FIO_IO_U_PLAT_VAL + idx % FIO_IO_U_PLAT_VAL) << error_bits
+    return lo, lo + (1 << error_bits)
+
+
+# Boundaries (ns) of fio's latency distribution tables latency_ns/us/ms
+# (io_u.c: io_u_mark_latency and io_u_mark_lat_{nsec,usec,msec}).
+_LAT_DIST_STEPS = (2, 4, 10, 20, 50, 100, 250, 500, 750, 1000)
+LAT_DIST_BOUNDARIES_NS: tuple[int, ...] = tuple(sorted(
+    set(_LAT_DIST_STEPS)
+    | {x * 1000 for x in _LAT_DIST_STEPS}
+    | {x * 1000000 for x in _LAT_DIST_STEPS + (2000,)}
+))
+
+
+def _straddling_buckets() -> dict[int, int]:
+    out: dict[int, int] = {}
+    for b in LAT_DIST_BOUNDARIES_NS:
+        i = plat_val_to_idx(b)
+        lo, _hi = plat_idx_range(i)
+        if lo < b:
+            assert i not in out  # a bucket never straddles two boundaries
+            out[i] = b
+    return out
+
+
+# Buckets that hold latencies on both sides of a latency-distribution
+# boundary, mapped to that boundary.  LatencyHist counts, for these buckets
+# only, how many samples fell below the boundary (``below``), so that fio's
+# latency_ns/us/ms tables can be derived exactly from the histogram.
+STRADDLING_BUCKETS: dict[int, int] = _straddling_buckets()
+_STRADDLE: tuple[int, ...] = tuple(STRADDLING_BUCKETS.get(i, 0) for i in range(FIO_IO_U_PLAT_NR))
+
+
 def _round_to_bits(q: Fraction, bits: int) -> Fraction:
     """Round a non-negative rational to the nearest binary float with a
     ``bits``-bit significand, ties to even (IEEE / x87 round-to-nearest)."""
@@ -144,15 +189,41 @@ def _round_to_bits(q: Fraction, bits: int) -> Fraction:
     return Fraction(m) * (Fraction(2) ** -shift)
 
 
-def percentile_threshold(p: float, n: int, mant_bits: int = LONG_DOUBLE_MANT_BITS) -> Fraction:
-    """The exact value of fio's ``(long double) p / 100.0 * nr``.
+# 1/100 rounded to the x87 64-bit significand: the constant GCC folds into
+# fio's binary (0xa3d70a3d70a3d70a * 2**-70 in fio-3.33 amd64).
+_X87_ONE_HUNDREDTH = _round_to_bits(Fraction(1, 100), 64)
 
-    ``p`` is the C double of the percentile; each of the two operations is
-    rounded to a ``mant_bits`` significand (64 = x87 ``long double``; 53
-    would give plain ``double`` arithmetic).
+
+def percentile_threshold(p: float, n: int, arith: str | None = None) -> Fraction:
+    """The exact threshold fio compares cumulative bucket counts against.
+
+    fio's source (``calc_clat_percentiles``) says
+    ``sum >= (long double) p / 100.0 * nr``, but fio is built with
+    ``-O3 -ffast-math`` (its Makefile's ``OPTFLAGS``), and GCC rewrites that
+    to ``p * (nr * (1/100.0L))`` with the product ``nr * 0.01L`` hoisted out
+    of the loop; on x86-64 every step is rounded to the x87 64-bit
+    significand.  That is ``arith="x87-fast-math"``, the default
+    (:data:`PERCENTILE_ARITHMETIC`), verified against Debian's fio-3.33
+    amd64 binary (disassembly and real runs; see
+    ``tests/data/fio-jsonplus-randread.json``, job ``edge``).
+
+    Other models, for other builds: ``"long-double"`` (the C source
+    evaluated literally with 80-bit long double), ``"double"`` (the same in
+    IEEE double).  They disagree when ``p/100*N`` is (nearly) an integer:
+    for N=100, p=7: x87-fast-math needs 7 I/Os, double needs 8; p=30:
+    long-double needs 31, the others 30.
     """
-    q = _round_to_bits(Fraction(float(p)) / 100, mant_bits)
-    return _round_to_bits(q * int(n), mant_bits)
+    arith = arith or PERCENTILE_ARITHMETIC
+    p = Fraction(float(p))
+    n = int(n)
+    if arith == "x87-fast-math":
+        k = _round_to_bits(_X87_ONE_HUNDREDTH * n, 64)
+        return _round_to_bits(k * p, 64)
+    if arith == "long-double":
+        return _round_to_bits(_round_to_bits(p / 100, 64) * n, 64)
+    if arith == "double":
+        return _round_to_bits(_round_to_bits(p / 100, 53) * n, 53)
+    raise ValueError(f"unknown percentile arithmetic {arith!r}")
 
 
 def normalize_percentile_list(plist: Iterable[float] | str | None) -> list[float]:
@@ -199,9 +270,15 @@ class LatencyHist:
     ``S``       running sum of squared deviations (fio's ``S.u.f``)
     ``min``/``max``  exact integer extremes (0 when empty, as fio prints)
     ``stddev``  sample standard deviation, 0 when n <= 1
+    ``below``   for the 20 buckets in :data:`STRADDLING_BUCKETS` only: how
+                many samples lay below the latency-distribution boundary
+                inside that bucket (lets fiojson derive fio's latency_ns/us/ms
+                tables exactly; not something fio stores)
+    ``approximate``  True when built from json+ bins (:meth:`from_bins`):
+                min/max/mean/S/below are then estimates
     """
 
-    __slots__ = ("counts", "n", "mean", "S", "_min", "_max", "approximate")
+    __slots__ = ("counts", "n", "mean", "S", "_min", "_max", "below", "approximate")
 
     def __init__(self) -> None:
         self.counts: list[int] = [0] * FIO_IO_U_PLAT_NR
@@ -210,7 +287,8 @@ class LatencyHist:
         self.S = 0.0
         self._min = _ULONG_MAX  # fio initialises min_val to ULONG_MAX
         self._max = 0
-        # True when min/max/mean/S were reconstructed from bins (from_bins).
+        self.below: dict[int, int] = dict.fromkeys(STRADDLING_BUCKETS, 0)
+        # True when min/max/mean/S/below were reconstructed from bins.
         self.approximate = False
 
     # -- hot path -----------------------------------------------------------
@@ -231,6 +309,9 @@ class LatencyHist:
         else:
             raise ValueError(f"negative latency {ns!r}")
         self.counts[idx] += 1
+        b = _STRADDLE[idx]
+        if b and v < b:
+            self.below[idx] += 1
         # Exact stats (add_stat_sample).
         if v > self._max:
             self._max = v
@@ -275,6 +356,7 @@ class LatencyHist:
         h.counts = list(self.counts)
         h.n, h.mean, h.S = self.n, self.mean, self.S
         h._min, h._max, h.approximate = self._min, self._max, self.approximate
+        h.below = dict(self.below)
         return h
 
     # -- merging (sum_stat) -------------------------------------------------
@@ -288,13 +370,21 @@ class LatencyHist:
         for i, k in enumerate(other.counts):
             if k:
                 c[i] += k
+        below = self.below
+        for i, k in other.below.items():
+            below[i] += k
         dn, sn = self.n, other.n
         if dn == 0:  # __sum_stat(first=true)
             mean, S = other.mean, other.S
         else:
+            # __sum_stat: delta = src.mean - dst.mean;
+            # mean = (src.mean*src.n + dst.mean*dst.n) / (dst.n + src.n);
+            # S = src.S + dst.S + pow(delta, 2.0) * (dst.n*src.n) / (dst.n+src.n)
+            # (GCC folds pow(x, 2.0) to x*x; the sample-count product and sum
+            # are integers converted to double.)
             delta = other.mean - self.mean
             mean = (other.mean * sn + self.mean * dn) / float(dn + sn)
-            S = other.S + self.S + (delta ** 2.0) * float(dn * sn) / float(dn + sn)
+            S = other.S + self.S + (delta * delta) * float(dn * sn) / float(dn + sn)
         self._min = min(self._min, other._min)
         self._max = max(self._max, other._max)
         self.n = dn + sn
@@ -304,18 +394,23 @@ class LatencyHist:
         return self
 
     # -- percentiles (calc_clat_percentiles) ---------------------------------
-    def percentiles(self, plist: Iterable[float] | str | None = DEFAULT_PERCENTILES) -> dict[str, int]:
+    def percentiles(self, plist: Iterable[float] | str | None = DEFAULT_PERCENTILES,
+                    arith: str | None = None) -> dict[str, int]:
         """fio's percentiles, keyed like its JSON (``"99.900000"``), values in
         ns as ints (fio prints them with ``json_object_add_value_int``).
 
-        Empty dict when the list is empty or there are no samples.
+        The list is normalised like fio's (cut at the first 0, at most 20,
+        sorted).  Percentile p maps to the first bucket whose cumulative
+        count reaches fio's threshold (:func:`percentile_threshold`; ``arith``
+        overrides :data:`PERCENTILE_ARITHMETIC`).  Empty dict when the list is
+        empty or there are no samples.
         """
         ps = normalize_percentile_list(plist)
         n = self.n
         if not ps or n == 0:
             return {}
         # Smallest integer cumulative count satisfying sum >= threshold.
-        needs = [math.ceil(percentile_threshold(p, n)) for p in ps]
+        needs = [math.ceil(percentile_threshold(p, n, arith)) for p in ps]
         out: dict[str, int] = {}
         j = 0
         cum = 0
@@ -349,7 +444,9 @@ class LatencyHist:
         ``mean``/``stddev`` are NOT known from bins: they are derived from the
         bucket values (min/max = smallest/largest non-empty bucket value,
         mean/S from bucket values weighted by counts) and are approximate
-        (within a bucket's width, <= 1/128 relative).  ``approximate`` is set.
+        (within a bucket's width, <= 1/128 relative).  Likewise ``below``
+        (each straddling bucket is placed whole on the side of its reported
+        value).  ``approximate`` is set.
         """
         h = cls()
         counts = h.counts
@@ -372,6 +469,9 @@ class LatencyHist:
             mean = math.fsum(_IDX_VAL[i] * counts[i] for i in nz) / n
             h.mean = mean
             h.S = math.fsum(counts[i] * (_IDX_VAL[i] - mean) ** 2 for i in nz)
+            # below: unknown; place the whole bucket by its reported value.
+            for i, b in STRADDLING_BUCKETS.items():
+                h.below[i] = counts[i] if _IDX_VAL[i] < b else 0
         return h
 
     @classmethod

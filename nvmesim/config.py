@@ -1,0 +1,610 @@
+"""Configuration: pydantic models for a run, loaded from YAML with located errors.
+
+Sections: ``workload`` (fio's option names and defaults), ``host`` (cores and the
+CPU cost of each software step), ``driver`` (nvme-pci behaviour), ``device``
+(the NVMe drive), ``allocator`` (dmapool variants and cost constants) and
+``sim`` (seed, replications, warm-up).  Unknown keys are rejected; every error
+names the file, the line and the dotted path, and what was expected.
+
+The *effective* config (every default filled in) is ``Config.effective()``; it
+is stored with every result.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .costmodel import CostModel
+from .units import parse_size, parse_time_ns
+
+# --------------------------------------------------------------------------
+# field types
+
+
+def _size(v: Any) -> int:
+    return parse_size(v)
+
+
+def _seconds(v: Any) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return parse_time_ns(v) / 1e9
+
+
+def _usecs(v: Any) -> float:
+    """fio's thinktime: a bare number is microseconds; strings may carry a unit."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return parse_time_ns(v, default_unit="us") / 1e3
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+Micros = Annotated[float, BeforeValidator(_usecs)]
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+NVME_MAX_KB_SZ = 4096  # drivers/nvme/host/pci.c: max transfer in KiB (kernel.md §5)
+NVME_MAX_SEGS = 127  # drivers/nvme/host/pci.c: max scatterlist segments (kernel.md §5)
+PAGE = 4096
+
+DEFAULT_PERCENTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def parse_cpus(spec: str) -> list[int]:
+    """fio's ``cpus_allowed`` syntax: ``"0-3,8,10-11"`` -> [0, 1, 2, 3, 8, 10, 11]."""
+    cpus: list[int] = []
+    for part in str(spec).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(f"expected CPU ranges like '0-3,8', got {spec!r}")
+        a, b = int(lo), int(hi or lo)
+        if b < a:
+            raise ValueError(f"CPU range {part!r} runs backwards")
+        cpus.extend(range(a, b + 1))
+    if not cpus:
+        raise ValueError("expected at least one CPU")
+    return sorted(set(cpus))
+
+
+# --------------------------------------------------------------------------
+# sections
+
+
+class Workload(_Section):
+    """One fio job section; fio's option names, fio's defaults."""
+
+    name: str = "job"
+    ioengine: Literal["io_uring", "libaio"] = "io_uring"
+    rw: Literal["read", "write", "randread", "randwrite", "randrw", "rw", "readwrite"] = "randread"
+    rwmixread: int = Field(50, ge=0, le=100, description="percent reads for rw=randrw/rw")
+    bs: Size = Field(4096, description="block size (4k, 128k, ...)")
+    iomem: Literal["malloc", "mmaphuge"] = Field(
+        "malloc",
+        description="fio's iomem: malloc = 4 KiB pages, one DMA segment per page; "
+        "mmaphuge = huge pages, one segment per I/O",
+    )
+    iodepth: int = Field(1, description="I/Os in flight per job")
+    iodepth_batch_submit: int = Field(
+        1,
+        validation_alias=AliasChoices("iodepth_batch_submit", "iodepth_batch"),
+        description="submit once this many are queued; 0 = iodepth (alias iodepth_batch)",
+    )
+    iodepth_batch_complete_min: int = Field(
+        1,
+        ge=0,
+        validation_alias=AliasChoices("iodepth_batch_complete_min", "iodepth_batch_complete"),
+        description="reap at least this many; 0 = poll (alias iodepth_batch_complete)",
+    )
+    iodepth_batch_complete_max: int | None = Field(None, description="reap at most this many; default = min")
+    iodepth_low: int | None = Field(None, ge=0, description="when full, reap down to this depth; 0/default = iodepth")
+    numjobs: int = Field(1, description="identical jobs, one thread each")
+    cpus_allowed: str | None = Field(None, description="CPUs the jobs run on (split: job i on the i-th CPU)")
+    runtime: Seconds = Field(1.0, gt=0, description="measured run time after ramp_time (s or with unit)")
+    ramp_time: Seconds = Field(0.0, ge=0, description="warm-up excluded from statistics")
+    number_ios: int = Field(0, ge=0, description="stop a job after this many I/Os (0 = no limit)")
+    hipri: bool = Field(False, description="polled completions (needs driver.poll_queues > 0)")
+    thinktime: Micros = Field(
+        0.0, ge=0, description="fio's thinktime in microseconds (or with a unit, '2ms'): stall after every "
+        "thinktime_blocks I/Os"
+    )
+    thinktime_blocks: int = Field(1, ge=1, description="I/Os between thinktime stalls")
+    percentile_list: list[float] = Field(default_factory=lambda: list(DEFAULT_PERCENTILES))
+    clat_percentiles: bool = True
+    lat_percentiles: bool = False
+    slat_percentiles: bool = False
+
+    @field_validator("iodepth", "numjobs")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"must be >= 1, got {v}")
+        return v
+
+    @field_validator("iodepth_batch_submit")
+    @classmethod
+    def _nonneg(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(f"must be >= 0 (0 means iodepth), got {v}")
+        return v
+
+    @field_validator("bs")
+    @classmethod
+    def _bs(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        if v % 512:
+            raise ValueError(f"must be a multiple of 512 (direct I/O), got {v}")
+        return v
+
+    @field_validator("percentile_list")
+    @classmethod
+    def _plist(cls, v: list[float]) -> list[float]:
+        if not 1 <= len(v) <= 20:
+            raise ValueError("fio accepts 1 to 20 percentiles")
+        for p in v:
+            if not 0 < p <= 100:
+                raise ValueError(f"percentiles must be in (0, 100], got {p}")
+        return sorted(v)
+
+    @field_validator("cpus_allowed")
+    @classmethod
+    def _cpus(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_cpus(v)
+        return v
+
+    @model_validator(mode="after")
+    def _fio_defaults(self) -> "Workload":
+        # fio: iodepth_batch_submit 0 means iodepth; a batch larger than the
+        # depth is capped to it (options.c / backend.c).
+        if self.iodepth_batch_submit == 0 or self.iodepth_batch_submit > self.iodepth:
+            object.__setattr__(self, "iodepth_batch_submit", self.iodepth)
+        if self.iodepth_batch_complete_max is None or self.iodepth_batch_complete_max < self.iodepth_batch_complete_min:
+            object.__setattr__(self, "iodepth_batch_complete_max", max(self.iodepth_batch_complete_min, 1))
+        if not self.iodepth_low or self.iodepth_low > self.iodepth:
+            object.__setattr__(self, "iodepth_low", self.iodepth)
+        return self
+
+    @property
+    def read_fraction(self) -> float:
+        if self.rw in ("read", "randread"):
+            return 1.0
+        if self.rw in ("write", "randwrite"):
+            return 0.0
+        return self.rwmixread / 100.0
+
+
+class HostCosts(_Section):
+    """CPU time of each software step, in ns.  Sources: calibration.md; where a figure
+    is an assumption it says so.  The totals per I/O (~2.5 us submit + complete on the
+    interrupt path, ~1 us polled) sit between the 100 ns/I/O of a fully polled, batched
+    10 M IOPS core and the 6.3 us of async CPU work of Yang et al. (FAST'12)."""
+
+    fio_prep_ns: float = Field(150, ge=0, description="fio get_io_u + td_io_prep per I/O (assumption)")
+    fio_complete_ns: float = Field(150, ge=0, description="fio io_completed + stats per I/O (assumption)")
+    fio_reap_ns: float = Field(100, ge=0, description="fio per reap call, ring read (assumption)")
+    syscall_ns: float = Field(
+        250, ge=0, description="syscall entry + exit (io_uring_enter / io_submit / io_getevents); assumption"
+    )
+    io_uring_sqe_ns: float = Field(100, ge=0, description="io_uring: consume one SQE, prep the kiocb (assumption)")
+    io_uring_cqe_ns: float = Field(60, ge=0, description="io_uring: post one CQE (assumption)")
+    libaio_iocb_ns: float = Field(250, ge=0, description="libaio: copy + set up one iocb (assumption)")
+    libaio_event_ns: float = Field(150, ge=0, description="libaio: aio_complete + copy one event (assumption)")
+    blk_mq_ns: float = Field(
+        300, ge=0, description="bio alloc, submit_bio, blk-mq request + tag, plug, per request (assumption)"
+    )
+    nvme_queue_rq_ns: float = Field(150, ge=0, description="nvme_prep_rq command setup, per request (assumption)")
+    dma_map_segment_ns: float = Field(
+        60, ge=0, description="dma_map_sg per segment, direct mapping, no IOMMU (assumption; cf. pre-mapped buffers +4% IOPS)"
+    )
+    prp_entry_ns: float = Field(2, ge=0, description="writing one PRP entry / SGL descriptor (assumption)")
+    doorbell_ns: float = Field(
+        150, ge=0, description="MMIO doorbell write, per batch: 'tens to hundreds of ns' (calibration.md)"
+    )
+    irq_entry_ns: float = Field(
+        600, ge=0, description="interrupt entry + exit + EOI per interrupt (assumption; FAST'12 irq vs poll gap)"
+    )
+    nvme_cqe_ns: float = Field(100, ge=0, description="nvme_handle_cqe per CQE (assumption)")
+    dma_unmap_segment_ns: float = Field(40, ge=0, description="dma_unmap_sg per segment (assumption)")
+    end_request_ns: float = Field(
+        250, ge=0, description="blk_mq_end_request + bio_endio + iocb completion per request (assumption)"
+    )
+    wakeup_ns: float = Field(
+        1200, ge=0, description="wake the waiting fio thread and switch back to it (assumption: ~1 us)"
+    )
+    poll_ns: float = Field(100, ge=0, description="one nvme_poll pass finding a CQE (hipri; assumption)")
+    lock_handoff_ns: float = Field(
+        80, ge=0, description="pool lock taken after another CPU held it: line transfer, 50-100 ns (calibration.md)"
+    )
+    lock_handoff_remote_ns: float = Field(
+        160, ge=0, description="same, across NUMA nodes (assumption: 2x local)"
+    )
+
+
+class Host(_Section):
+    cores: int = Field(8, ge=1, description="CPU cores")
+    numa_nodes: int = Field(1, ge=1, description="NUMA nodes; cores are split evenly, node = core // (cores/nodes)")
+    cache_bytes_per_io: int = Field(
+        8192,
+        ge=0,
+        description="bytes of other data (io_u, request, bio, iod, SQE/CQE, stack) the I/O path touches per I/O "
+        "on a core: the cache pressure between pool operations (assumption: ~128 lines)",
+    )
+    costs: HostCosts = Field(default_factory=HostCosts)
+
+    @model_validator(mode="after")
+    def _nodes(self) -> "Host":
+        if self.cores % self.numa_nodes:
+            raise ValueError(f"cores ({self.cores}) must split evenly over numa_nodes ({self.numa_nodes})")
+        return self
+
+    def node_of(self, core: int) -> int:
+        return core // (self.cores // self.numa_nodes)
+
+
+class Coalescing(_Section):
+    threshold: int = Field(0, ge=0, le=256, description="CQEs per interrupt (NVMe feature 08h); 0 = off")
+    time_us: float = Field(0, ge=0, description="aggregation time (feature 08h counts 100 us units)")
+
+
+class Driver(_Section):
+    kernel: Literal["6.2", "6.4", "6.16"] = Field(
+        "6.4",
+        description="nvme-pci behaviour: 6.2 chains SGL lists per 256 descriptors; 6.4 (6.3+) one list; "
+        "6.16 also splits the PRP pools per NUMA node",
+    )
+    queue_depth: int = Field(1024, ge=2, le=65536, description="io_queue_depth module parameter")
+    sgl: bool = Field(True, description="use SGLs when the device supports them")
+    sgl_threshold: Size = Field(32768, description="sgl_threshold module parameter; 0 disables SGLs")
+    irq_coalescing: Coalescing = Field(default_factory=Coalescing)
+    poll_queues: int = Field(0, ge=0, description="poll_queues module parameter (hipri needs > 0)")
+    max_transfer_kb: int = Field(NVME_MAX_KB_SZ, ge=4, description="NVME_MAX_KB_SZ")
+
+
+class ServiceTime(_Section):
+    """Per-command service time of one parallel unit (first 4 KiB; data moves separately)."""
+
+    dist: Literal["lognormal", "exponential", "constant"] = "lognormal"
+    mean_us: float = Field(gt=0)
+    p99_us: float | None = Field(None, gt=0, description="lognormal only: 99th percentile")
+
+    @model_validator(mode="after")
+    def _shape(self) -> "ServiceTime":
+        if self.dist == "lognormal":
+            if self.p99_us is None:
+                raise ValueError("lognormal needs p99_us")
+            r = math.log(self.p99_us / self.mean_us)
+            if r <= 0 or r >= 2.326348 ** 2 / 2:
+                raise ValueError(
+                    f"p99_us/mean_us must be in (1, {math.exp(2.326348 ** 2 / 2):.1f}) for a lognormal, "
+                    f"got {self.p99_us / self.mean_us:.2f}"
+                )
+        return self
+
+    def lognormal_params(self) -> tuple[float, float]:
+        """(mu, sigma) of ln X with E[X] = mean and P99 = p99 (smaller root)."""
+        z = 2.326348
+        r = math.log(self.p99_us / self.mean_us)
+        sigma = z - math.sqrt(z * z - 2 * r)
+        mu = math.log(self.mean_us * 1000) - sigma * sigma / 2
+        return mu, sigma
+
+
+DEVICE_PRESETS: dict[str, dict[str, Any]] = {
+    # A TLC data-centre drive, Samsung PM1725a class: 4 KiB random read QD1 ~90 us
+    # (Tom's Hardware table); TLC tR 45-60 us + firmware ~20 us (AnandTech 13951,
+    # NVMeVirt presets); p99 ~2x mean (assumption); writes land in the drive's
+    # DRAM buffer (~20 us, assumption); PCIe Gen4 x4 ~7 GB/s usable; 128 dies.
+    "tlc-dc": {
+        "parallel_units": 128,
+        "read": {"dist": "lognormal", "mean_us": 90.0, "p99_us": 180.0},
+        "write": {"dist": "lognormal", "mean_us": 20.0, "p99_us": 60.0},
+        "internal_gbps": 6.8,
+        "link_gbps": 7.0,
+        "max_queue_entries": 1024,
+        "sgl_support": True,
+    },
+    # Optane P4800X class: 4 KiB random read QD1 mean 8.9 us, p99 10 us (AnandTech
+    # 11209); ~550 K IOPS 4 KiB read -> ~5 units; PCIe Gen3 x4 ~3.5 GB/s.
+    "optane": {
+        "parallel_units": 5,
+        "read": {"dist": "lognormal", "mean_us": 8.9, "p99_us": 10.0},
+        "write": {"dist": "lognormal", "mean_us": 10.0, "p99_us": 12.0},
+        "internal_gbps": 2.6,
+        "link_gbps": 3.5,
+        "max_queue_entries": 4096,
+        "sgl_support": False,
+    },
+}
+
+
+class Device(_Section):
+    preset: Literal["tlc-dc", "optane", "custom"] = Field("tlc-dc", description="named preset; fields override it")
+    parallel_units: int = Field(128, ge=1, description="commands the drive serves at once (dies/planes)")
+    read: ServiceTime = Field(default_factory=lambda: ServiceTime(**DEVICE_PRESETS["tlc-dc"]["read"]))
+    write: ServiceTime = Field(default_factory=lambda: ServiceTime(**DEVICE_PRESETS["tlc-dc"]["write"]))
+    internal_gbps: float = Field(6.8, gt=0, description="aggregate media/controller bandwidth, GB/s (1e9 B/s)")
+    link_gbps: float = Field(7.0, gt=0, description="PCIe link bandwidth, GB/s (1e9 B/s)")
+    fetch_ns: float = Field(
+        500, ge=0, description="doorbell to command fetched: SQE fetch over PCIe (assumption ~0.5 us)"
+    )
+    max_queue_entries: int = Field(1024, ge=2, description="MQES+1: the device's per-queue entry limit")
+    sgl_support: bool = Field(True, description="the controller supports SGLs (SGLS field)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            preset = data.get("preset", "tlc-dc")
+            if preset in DEVICE_PRESETS:
+                merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEVICE_PRESETS[preset].items()}
+                for k, v in data.items():
+                    if isinstance(v, dict) and isinstance(merged.get(k), dict):
+                        merged[k] = {**merged[k], **v}
+                    else:
+                        merged[k] = v
+                return merged
+        return data
+
+
+class Allocator(_Section):
+    variants: list[str] = Field(default_factory=lambda: ["legacy", "stack"], description="first = baseline")
+    cost: CostModel = Field(default_factory=CostModel)
+
+    @field_validator("variants")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        from .allocators import PoolError, get_variant
+
+        if not v:
+            raise ValueError("name at least one variant")
+        for name in v:
+            try:
+                get_variant(name)
+            except PoolError as e:
+                raise ValueError(str(e)) from None
+        if len(set(v)) != len(v):
+            raise ValueError(f"variants repeat: {v}")
+        return v
+
+
+class Sim(_Section):
+    seed: int = Field(1, ge=0, description="root seed of numpy's SeedSequence")
+    replications: int = Field(3, ge=1, description="independent replications per variant")
+    warmup: Seconds | None = Field(None, ge=0, description="warm-up excluded from stats; default = workload.ramp_time")
+
+
+class Config(_Section):
+    workload: Workload = Field(default_factory=Workload)
+    host: Host = Field(default_factory=Host)
+    driver: Driver = Field(default_factory=Driver)
+    device: Device = Field(default_factory=Device)
+    allocator: Allocator = Field(default_factory=Allocator)
+    sim: Sim = Field(default_factory=Sim)
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Config":
+        w, h, d = self.workload, self.host, self.driver
+        cpus = parse_cpus(w.cpus_allowed) if w.cpus_allowed else list(range(h.cores))
+        bad = [c for c in cpus if c >= h.cores]
+        if bad:
+            raise _CrossError("workload.cpus_allowed", f"CPUs {bad} do not exist (host.cores = {h.cores})")
+        if w.numjobs > len(cpus):
+            raise _CrossError(
+                "workload.numjobs",
+                f"{w.numjobs} jobs need {w.numjobs} distinct CPUs, only {len(cpus)} allowed "
+                f"(cpus_allowed={w.cpus_allowed or 'all'}, host.cores={h.cores})",
+            )
+        limit = self.max_transfer()
+        if w.bs > limit:
+            why = (
+                f"{NVME_MAX_SEGS} segments x 4 KiB buffer pages" if w.iomem == "malloc" and limit < d.max_transfer_kb * 1024
+                else f"NVME_MAX_KB_SZ = {d.max_transfer_kb} KiB"
+            )
+            raise _CrossError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why})")
+        qd = self.effective_queue_depth()
+        if w.iodepth > qd - 1:
+            raise _CrossError(
+                "workload.iodepth",
+                f"{w.iodepth} exceeds the {qd - 1} usable entries of an I/O queue "
+                f"(min(driver.queue_depth, device.max_queue_entries) - 1)",
+            )
+        if w.hipri and d.poll_queues == 0:
+            raise _CrossError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
+        return self
+
+    # ---- derived facts the model uses --------------------------------------
+    def max_transfer(self) -> int:
+        limit = self.driver.max_transfer_kb * 1024
+        if self.workload.iomem == "malloc":
+            limit = min(limit, NVME_MAX_SEGS * PAGE)
+        return limit
+
+    def effective_queue_depth(self) -> int:
+        return min(self.driver.queue_depth, self.device.max_queue_entries)
+
+    def job_cpus(self) -> list[int]:
+        """CPU of each job (fio's cpus_allowed with cpus_allowed_policy=split)."""
+        cpus = parse_cpus(self.workload.cpus_allowed) if self.workload.cpus_allowed else list(range(self.host.cores))
+        return cpus[: self.workload.numjobs]
+
+    def warmup_s(self) -> float:
+        return self.workload.ramp_time if self.sim.warmup is None else self.sim.warmup
+
+    def effective(self) -> dict[str, Any]:
+        """Every field, defaults filled in, as plain JSON-able data."""
+        return self.model_dump(mode="json")
+
+
+class _CrossError(ValueError):
+    """A cross-field error that knows its dotted path."""
+
+    def __init__(self, path: str, msg: str) -> None:
+        super().__init__(msg)
+        self.path = path
+        self.msg = msg
+
+
+# --------------------------------------------------------------------------
+# loading with located errors
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``str()`` is one located message per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping key, by dotted path."""
+
+
+def _yaml_with_lines(text: str) -> tuple[Any, dict[str, int]]:
+    lines: dict[str, int] = {}
+    node = yaml.compose(text, Loader=_LineLoader)
+    if node is None:
+        return None, lines
+
+    def walk(n: yaml.Node, path: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = f"{path}.{k.value}" if path else str(k.value)
+                lines[key] = k.start_mark.line + 1
+                walk(v, key)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                key = f"{path}.{i}"
+                lines[key] = v.start_mark.line + 1
+                walk(v, key)
+
+    walk(node, "")
+    return yaml.load(text, Loader=yaml.SafeLoader), lines
+
+
+def _fields_at(path: tuple) -> list[str]:
+    """Known keys of the section a dotted path points into (for suggestions)."""
+    model: Any = Config
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _describe(err: dict) -> str:
+    typ, msg = err["type"], err["msg"]
+    if typ == "extra_forbidden":
+        known = _fields_at(err["loc"])
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key{hint} (expected one of: {', '.join(known)})"
+    if typ == "missing":
+        return "required key is missing"
+    if typ == "literal_error":
+        return f"expected {msg.removeprefix('Input should be ')}, got {err.get('input')!r}"
+    msg = msg.removeprefix("Value error, ")
+    if "input" in err and typ not in ("value_error",) and not isinstance(err["input"], dict):
+        return f"{msg}, got {err['input']!r}"
+    return msg
+
+
+def config_from_dict(data: Any, source: str = "<dict>", lines: dict[str, int] | None = None) -> Config:
+    """Validate a plain dict into a :class:`Config`; raise :class:`ConfigError` with located messages."""
+    lines = lines or {}
+
+    def where(path: str) -> str:
+        line = None
+        p = path
+        while p:
+            if p in lines:
+                line = lines[p]
+                break
+            p = p.rpartition(".")[0]
+        return f"{source}:{line}" if line else source
+
+    if data is None:
+        raise ConfigError([f"{source}: the file is empty; expected a mapping with sections "
+                           f"{', '.join(Config.model_fields)}"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: expected a mapping with sections {', '.join(Config.model_fields)}, "
+                           f"got {type(data).__name__}"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+            ctx_err = (err.get("ctx") or {}).get("error")
+            if isinstance(ctx_err, _CrossError):
+                path = ctx_err.path
+                problems.append(f"{where(path)}: {path}: {ctx_err.msg}")
+                continue
+            path = ".".join(str(x) for x in loc) or "(top level)"
+            problems.append(f"{where(path)}: {path}: {_describe(err)}")
+        raise ConfigError(problems) from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Load and validate a YAML config; ``overrides`` maps dotted paths to values."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError([f"{source}: cannot read: {e.strerror}"]) from None
+    try:
+        data, lines = _yaml_with_lines(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        loc = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError([f"{loc}: not valid YAML: {problem}"]) from None
+    if overrides:
+        data = apply_overrides(data if isinstance(data, dict) else {}, overrides)
+    return config_from_dict(data, source, lines)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``{"workload.iodepth": 64, ...}`` applied."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        node = out
+        parts = dotted.split(".")
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                node[p] = {}
+            node = node[p]
+        node[parts[-1]] = value
+    return out

@@ -1,0 +1,215 @@
+"""CPU cores, the perf-style profile, and the device-wide pool spinlocks.
+
+A core runs one fio thread and the NVMe interrupt handler of its queue.  Code
+charges CPU time with :meth:`Core.charge`, which only advances the code's own
+clock; before it touches shared state (a lock, the device, the completion
+ring) it must be *in sync*: either nothing is scheduled before its clock
+(``in_sync()``: it may act at its clock's instant at once), or it yields
+:meth:`Core.sync` and lets simulated time catch up.  Nothing else can observe
+the code between those points, so its work need not be split into SimPy
+events: a few events per I/O instead of dozens.
+
+An interrupt takes the core from the thread: the handler starts at once unless
+interrupts are disabled (a spinlock taken with irqsave), in which case it
+starts when they are re-enabled; the thread's remaining work resumes after the
+handler.  Interrupts arriving while the handler runs are served by that same
+invocation (the handler drains the completion queue).
+"""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import simpy
+
+#: Profile labels, in report order (kernel-function names as perf would show them).
+LABELS = (
+    "fio",
+    "io_uring_enter",
+    "io_submit",
+    "io_getevents",
+    "nvme_queue_rq",
+    "dma_pool_alloc",
+    "dma_pool_free",
+    "spin_lock",
+    "nvme_irq",
+    "nvme_poll",
+)
+L_FIO, L_URING, L_SUBMIT, L_GETEVENTS, L_QUEUE_RQ, L_ALLOC, L_FREE, L_SPIN, L_IRQ, L_POLL = range(len(LABELS))
+
+
+class Core:
+    """One CPU: a thread timeline, an interrupt handler, and per-label CPU time.
+
+    ``t`` is the thread's own clock (absolute ns): the instant its charged work
+    ends.  It runs ahead of ``env.now`` between syncs; an interrupt that starts
+    before ``t`` pushes it back by the handler's duration.
+    """
+
+    __slots__ = (
+        "env",
+        "index",
+        "node",
+        "t",
+        "thread_running",
+        "in_irq",
+        "irq_off_until",
+        "_irq_done",
+        "_preempt_rem",
+        "irq_end",
+        "busy",
+        "measure_from",
+    )
+
+    def __init__(self, env: simpy.Environment, index: int, node: int, measure_from: float) -> None:
+        self.env = env
+        self.index = index
+        self.node = node
+        self.t = 0.0
+        self.thread_running = False
+        self.in_irq = False
+        self.irq_off_until = 0.0  # the thread holds/spins on an irqsave lock until then
+        self._irq_done: simpy.Event | None = None
+        self._preempt_rem: float | None = None
+        self.irq_end = 0.0  # when the last handler invocation returned
+        self.busy = [0.0] * len(LABELS)  # ns per label inside the measurement window
+        self.measure_from = measure_from
+
+    # ---- thread side -----------------------------------------------------
+    def local_now(self) -> float:
+        """The thread's own clock: when the work charged so far is done."""
+        now = self.env._now
+        return self.t if self.t > now else now
+
+    def charge(self, label: int, ns: float) -> None:
+        """Add ``ns`` of the thread's CPU work under ``label``."""
+        now = self.env._now
+        base = self.t if self.t > now else now
+        if base >= self.measure_from:
+            self.busy[label] += ns
+        self.t = base + ns
+
+    def in_sync(self) -> bool:
+        """True if nothing can happen before the thread's clock: it may act at
+        ``local_now()`` without letting simulated time pass (saves an event)."""
+        return not self.in_irq and self.env.peek() > self.t
+
+    def sync(self) -> Generator[simpy.Event, None, None]:
+        """Let the thread's charged work elapse, stretched by interrupts that preempt it."""
+        env = self.env
+        self.thread_running = True
+        while True:
+            if self.in_irq:
+                if self._irq_done is None:
+                    self._irq_done = env.event()
+                yield self._irq_done
+                continue
+            if env._now < self.t:
+                yield env.timeout(self.t - env._now)
+                continue
+            return
+
+    def sleep(self) -> None:
+        """The thread blocks (waits for completions): the core is free for interrupts."""
+        self.thread_running = False
+
+    def wake(self) -> Generator[simpy.Event, None, None]:
+        """The thread was woken: it runs once the handler that woke it has returned."""
+        env = self.env
+        while self.in_irq:
+            if self._irq_done is None:
+                self._irq_done = env.event()
+            yield self._irq_done
+        self.thread_running = True
+        t = env._now if env._now > self.irq_end else self.irq_end
+        if self.t < t:
+            self.t = t
+
+    # ---- interrupt side --------------------------------------------------
+    def irq_enter(self, at: float) -> None:
+        """The handler starts at ``at`` (interrupts enabled, nothing scheduled before)."""
+        self.in_irq = True
+        if self.thread_running and self.t > at:
+            self._preempt_rem = self.t - at
+        else:
+            self._preempt_rem = None
+
+    def irq_exit(self, at: float) -> None:
+        self.in_irq = False
+        self.irq_end = at
+        if self._preempt_rem is not None:
+            self.t = at + self._preempt_rem
+            self._preempt_rem = None
+        ev = self._irq_done
+        if ev is not None:
+            self._irq_done = None
+            ev.succeed()
+
+
+class HandlerClock:
+    """The clock of interrupt-handler code on a core: same contract as the thread
+    side of :class:`Core`, but a handler is never preempted."""
+
+    __slots__ = ("core", "env", "t")
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.env = core.env
+        self.t = 0.0
+
+    def local_now(self) -> float:
+        now = self.env._now
+        return self.t if self.t > now else now
+
+    def charge(self, label: int, ns: float) -> None:
+        now = self.env._now
+        base = self.t if self.t > now else now
+        if base >= self.core.measure_from:
+            self.core.busy[label] += ns
+        self.t = base + ns
+
+    def in_sync(self) -> bool:
+        return self.env.peek() > self.t
+
+    def sync(self) -> Generator[simpy.Event, None, None]:
+        if self.t > self.env._now:
+            yield self.env.timeout(self.t - self.env._now)
+
+
+class SpinLock:
+    """A queued spinlock taken with interrupts off (``spin_lock_irqsave``).
+
+    Acquisitions are served first come, first served (qspinlock is FIFO).  A
+    core asks at the current simulated time; because hold times are known when
+    the lock is granted (interrupts are off, nothing can stretch them), the
+    grant time is ``max(now, free_at)`` and no waiting process is needed.  A
+    grant to a different core than the last holder pays the cache-line
+    hand-off.
+    """
+
+    __slots__ = ("free_at", "last_core", "last_node", "handoff_ns", "remote_ns", "acquisitions", "contended")
+
+    def __init__(self, handoff_ns: float, remote_ns: float) -> None:
+        self.free_at = 0.0
+        self.last_core = -1
+        self.last_node = -1
+        self.handoff_ns = handoff_ns
+        self.remote_ns = remote_ns
+        self.acquisitions = 0
+        self.contended = 0
+
+    def acquire(self, now: float, core: Core) -> tuple[float, float]:
+        """Returns (spin_ns, handoff_ns): time spent waiting, line-transfer cost."""
+        spin = self.free_at - now if self.free_at > now else 0.0
+        if spin:
+            self.contended += 1
+        handoff = 0.0
+        if self.last_core != core.index and self.last_core >= 0:
+            handoff = self.handoff_ns if self.last_node == core.node else self.remote_ns
+        self.last_core = core.index
+        self.last_node = core.node
+        self.acquisitions += 1
+        return spin, handoff
+
+    def hold(self, until: float) -> None:
+        self.free_at = until

@@ -1,0 +1,309 @@
+"""One fio job thread: fio's do_io loop with the io_uring or libaio engine.
+
+Timestamps follow fio exactly (../shared/reference/fio.md):
+
+* ``start`` when an io_u is prepared (after get_io_u/td_io_prep);
+* ``issue`` one clock read after the submitting syscall returns, copied into
+  every io_u of the batch (FIO_ASYNCIO_SETS_ISSUE_TIME);
+* ``reap`` one clock read per reaped batch;
+* slat = issue - start, clat = reap - issue, lat = reap - start.
+
+Batching follows fio's rules: a batch is committed once ``iodepth_batch_submit``
+io_us are queued, and before any wait for completions (td_io_getevents commits
+first when min > 0); fio reaps only when the queue is full (or when
+``iodepth_batch_complete_min`` is 0), waiting for
+``min(iodepth_batch_complete_min, cur_depth)`` events (at least 1 when full),
+taking at most ``iodepth_batch_complete_max``, and keeps reaping while full and
+above ``iodepth_low`` (backend.c wait_for_completions).
+
+io_us are preallocated (``iodepth`` per job) and recycled, so nothing per I/O
+outlives its completion; statistics go straight into fio-style histograms.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Generator
+
+import numpy as np
+import simpy
+
+from ..config import Config
+from ..fiojson import DirResult
+from .cpu import L_FIO, L_GETEVENTS, L_POLL, L_QUEUE_RQ, L_SUBMIT, L_URING, Core
+from .device import Device
+from .driver import Driver, Queue
+
+_DRAW_BLOCK = 4096  # random numbers drawn per numpy call
+
+
+class IoU:
+    """One of a job's ``iodepth`` preallocated I/O units (fio's struct io_u)."""
+
+    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset")
+
+    def __init__(self, job: "FioJob", nbytes: int) -> None:
+        self.job = job
+        self.is_read = True
+        self.nbytes = nbytes
+        self.start = 0.0
+        self.issue = 0.0
+        self.service_ns = 0.0
+        self.handles: list[int] = []
+        self.poolset = None
+
+
+class Streams:
+    """A job's random sources, each its own numpy Generator (common random numbers:
+    the k-th read of job j gets the same service time under every variant)."""
+
+    def __init__(self, cfg: Config, seeds: list[np.random.SeedSequence]) -> None:
+        self._rw = np.random.default_rng(seeds[0])
+        self._svc = {True: np.random.default_rng(seeds[1]), False: np.random.default_rng(seeds[2])}
+        self._dist = {True: cfg.device.read, False: cfg.device.write}
+        self._buf: dict[bool, list[float]] = {True: [], False: []}
+        self._rwbuf: list[bool] = []
+        self.read_fraction = cfg.workload.read_fraction
+
+    def is_read(self) -> bool:
+        f = self.read_fraction
+        if f >= 1.0:
+            return True
+        if f <= 0.0:
+            return False
+        if not self._rwbuf:
+            self._rwbuf = (self._rw.random(_DRAW_BLOCK) < f).tolist()
+            self._rwbuf.reverse()
+        return self._rwbuf.pop()
+
+    def service_ns(self, is_read: bool) -> float:
+        buf = self._buf[is_read]
+        if not buf:
+            d = self._dist[is_read]
+            rng = self._svc[is_read]
+            if d.dist == "lognormal":
+                mu, sigma = d.lognormal_params()
+                draws = rng.lognormal(mu, sigma, _DRAW_BLOCK)
+            elif d.dist == "exponential":
+                draws = rng.exponential(d.mean_us * 1000.0, _DRAW_BLOCK)
+            else:
+                draws = np.full(_DRAW_BLOCK, d.mean_us * 1000.0)
+            buf.extend(draws[::-1].tolist())
+        return buf.pop()
+
+
+class FioJob:
+    """fio's thread for one job, pinned to one core, submitting to that core's queue."""
+
+    def __init__(self, env: simpy.Environment, cfg: Config, index: int, core: Core, queue: Queue,
+                 driver: Driver, device: Device, streams: Streams, measure_from: float, end: float) -> None:
+        w = cfg.workload
+        c = cfg.host.costs
+        self.env = env
+        self.index = index
+        self.core = core
+        self.queue = queue
+        self.driver = driver
+        self.device = device
+        self.streams = streams
+        self.measure_from = measure_from
+        self.end = end
+        self.uring = w.ioengine == "io_uring"
+        self.polled = queue.polled
+        self.iodepth = w.iodepth
+        self.batch = w.iodepth_batch_submit
+        self.cmin = w.iodepth_batch_complete_min
+        self.cmax = w.iodepth_batch_complete_max
+        self.low = w.iodepth_low
+        self.number_ios = w.number_ios
+        self.thinktime_ns = w.thinktime * 1e3
+        self.thinktime_blocks = w.thinktime_blocks
+        self.free = [IoU(self, w.bs) for _ in range(w.iodepth)]
+        self.queued: list[IoU] = []
+        self.ring: deque[IoU] = deque()  # completed by the kernel, not yet reaped by fio
+        self.cur_depth = 0
+        self.issued = 0
+        self.waiter: simpy.Event | None = None
+        self.wait_need = 0
+        # per-I/O CPU costs, precomputed
+        self.prep_ns = c.fio_prep_ns
+        self.complete_ns = c.fio_complete_ns
+        self.reap_ns = c.fio_reap_ns
+        self.syscall_ns = c.syscall_ns
+        self.sub_label = L_URING if self.uring else L_SUBMIT
+        self.wait_label = L_URING if self.uring else L_GETEVENTS
+        self.per_req_ns = (c.io_uring_sqe_ns if self.uring else c.libaio_iocb_ns) + c.blk_mq_ns
+        self.post_ns = c.io_uring_cqe_ns if self.uring else c.libaio_event_ns
+        self.wakeup_ns = c.wakeup_ns
+        # results (measurement window only)
+        self.read = DirResult()
+        self.write = DirResult()
+        self.depth_area = 0.0  # integral of cur_depth over the window (Little's law)
+        self._depth_t = measure_from
+        self.reaps = 0
+        self.submits = 0
+
+    # ---- bookkeeping -------------------------------------------------------
+    def _depth_change(self, t: float, delta: int) -> None:
+        if t > self._depth_t:
+            self.depth_area += self.cur_depth * (t - self._depth_t)
+            self._depth_t = t
+        self.cur_depth += delta
+
+    def close_window(self, t: float) -> None:
+        """Account in-flight time up to ``t`` (end of the run)."""
+        self._depth_change(t, 0)
+
+    # ---- the job thread ----------------------------------------------------
+    def run(self) -> Generator[simpy.Event, None, None]:
+        core = self.core
+        env = self.env
+        streams = self.streams
+        free = self.free
+        queued = self.queued
+        measure_from = self.measure_from
+        while True:
+            if core.local_now() >= self.end or (self.number_ios and self.issued >= self.number_ios):
+                break
+            if free:
+                io_u = free.pop()
+                core.charge(L_FIO, self.prep_ns)
+                io_u.start = start = core.local_now()
+                io_u.is_read = r = streams.is_read()
+                io_u.service_ns = streams.service_ns(r)
+                self._depth_change(start, 1)
+                self.issued += 1
+                queued.append(io_u)
+                if len(queued) >= self.batch:
+                    yield from self.commit()
+            full = not free
+            if full or not self.cmin:
+                yield from self.wait_for_completions(full)
+            if self.thinktime_ns and self.issued % self.thinktime_blocks == 0:
+                yield from core.sync()
+                core.sleep()
+                yield env.timeout(self.thinktime_ns)
+                yield from core.wake()
+        # fio stops issuing at the end of the run; in-flight I/Os complete
+        # after the measurement window and are not counted.
+        yield from core.sync()
+        core.sleep()
+
+    def commit(self) -> Generator[simpy.Event, None, None]:
+        """io_uring_enter(to_submit=n) / io_submit(n): the whole batch in one syscall."""
+        core = self.core
+        queued = self.queued
+        driver = self.driver
+        core.charge(self.sub_label, self.syscall_ns)
+        for io_u in queued:
+            core.charge(self.sub_label, self.per_req_ns)
+            yield from driver.map_request(core, io_u)
+        core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
+        if not core.in_sync():
+            yield from core.sync()
+        issue = core.local_now()  # the doorbell, then the syscall returns
+        device = self.device
+        for io_u in queued:
+            device.submit(io_u, issue)
+        if issue >= self.measure_from:
+            for io_u in queued:
+                io_u.issue = issue
+                (self.read if io_u.is_read else self.write).slat.add(issue - io_u.start)
+        else:
+            for io_u in queued:
+                io_u.issue = issue
+        queued.clear()
+        self.submits += 1
+
+    def wait_for_completions(self, full: bool) -> Generator[simpy.Event, None, None]:
+        """backend.c wait_for_completions: reap per the batch-complete rules."""
+        min_evts = min(self.cmin, self.cur_depth)
+        if (full and not min_evts) or not self.cmin:
+            min_evts = 1
+        while True:
+            yield from self.getevents(min_evts)
+            if not (full and self.cur_depth > self.low):
+                return
+
+    def getevents(self, min_evts: int) -> Generator[simpy.Event, None, None]:
+        """td_io_getevents(min, max): commit pending io_us, then reap between min and max."""
+        core = self.core
+        if min_evts > 0 and self.queued:
+            yield from self.commit()
+        mx = min(self.cmax, self.cur_depth)
+        if min_evts > mx:
+            mx = min_evts
+        if not mx:
+            return
+        core.charge(L_FIO, self.reap_ns)
+        if not self.uring:
+            core.charge(L_GETEVENTS, self.syscall_ns)  # io_getevents is always a syscall
+        if not core.in_sync():  # look at the ring at the right instant
+            yield from core.sync()
+        ring = self.ring
+        if len(ring) < min_evts:
+            if self.uring:
+                core.charge(L_URING, self.syscall_ns)  # io_uring_enter(GETEVENTS)
+            if self.polled:
+                yield from self.poll(min_evts)
+            else:
+                yield from self.sleep_until(min_evts)
+        n = min(len(ring), mx)
+        if not n:
+            return
+        reap = core.local_now()  # one clock read for the whole reaped batch
+        in_window = reap >= self.measure_from
+        for _ in range(n):
+            io_u = ring.popleft()
+            if in_window:
+                d = self.read if io_u.is_read else self.write
+                d.clat.add(reap - io_u.issue)
+                d.lat.add(reap - io_u.start)
+                d.total_ios += 1
+                d.io_bytes += io_u.nbytes
+            core.charge(L_FIO, self.complete_ns)
+            self.free.append(io_u)
+        self._depth_change(reap, -n)
+        self.reaps += 1
+
+    def sleep_until(self, need: int) -> Generator[simpy.Event, None, None]:
+        """Block in the kernel until the ring holds ``need`` events; the completion
+        path wakes the thread once (io_uring's wake check; libaio modelled alike)."""
+        core = self.core
+        self.wait_need = need
+        self.waiter = ev = self.env.event()
+        core.sleep()
+        yield ev
+        yield from core.wake()
+        core.charge(self.wait_label, self.wakeup_ns)
+
+    def poll(self, need: int) -> Generator[simpy.Event, None, None]:
+        """hipri: spin in io_uring_enter, completing CQEs of the poll queue in thread context."""
+        core = self.core
+        env = self.env
+        queue = self.queue
+        driver = self.driver
+        while len(self.ring) < need:
+            if not queue.cq:
+                if not core.in_sync():
+                    yield from core.sync()
+                if not queue.cq:
+                    queue.poll_waiter = ev = env.event()
+                    t0 = env._now
+                    yield ev
+                    if t0 >= core.measure_from:
+                        core.busy[L_POLL] += env._now - t0  # busy-polling is CPU time
+                    core.t = env._now
+            core.charge(L_POLL, driver.poll_ns)
+            while queue.cq:
+                yield from driver.complete_one(core, core, queue.cq.popleft(), L_POLL)
+
+    # ---- called by the completion path --------------------------------------
+    def kernel_complete(self, io_u: IoU, clock, label: int) -> None:
+        """The request is done in the kernel: post its CQE / io_event, wake fio if due."""
+        clock.charge(label, self.post_ns)
+        self.ring.append(io_u)
+        w = self.waiter
+        if w is not None and len(self.ring) >= self.wait_need:
+            self.waiter = None
+            w.succeed()
