@@ -79,6 +79,125 @@ def dmapool_test(
         typer.echo(format_table(rows))
 
 
+def _parse_sets(sets: list[str]) -> dict[str, object]:
+    """``--set workload.iodepth=64``: dotted path = YAML value."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise fail(f"--set: expected DOTTED.PATH=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
+class _Progress:
+    """A progress line on stderr, shown once a run takes more than a moment."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        import time
+
+        self.total = total
+        self.done = 0
+        self.quiet = quiet
+        self.t0 = time.monotonic()
+        self.shown = False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, variant: str, rep: int, reps: int, fraction: float) -> None:
+        import time
+
+        if self.quiet:
+            return
+        if fraction >= 1.0:
+            self.done += 1
+        elapsed = time.monotonic() - self.t0
+        if elapsed < 1.0 and not self.shown:
+            return
+        self.shown = True
+        frac = self.done / self.total
+        eta = elapsed / frac * (1 - frac) if frac else 0.0
+        width = 30
+        bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
+        line = (f"nvmesim: [{bar}] {self.done}/{self.total} runs  {variant} rep {rep + 1}/{reps}  "
+                f"elapsed {elapsed:.0f}s  ETA {eta:.0f}s")
+        if self.tty:
+            sys.stderr.write("\r" + line)
+        elif fraction >= 1.0:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown and self.tty and not self.quiet:
+            sys.stderr.write("\n")
+
+
+@app.command("run")
+def run_cmd(
+    config: str = typer.Argument(..., help="YAML config (see configs/)"),
+    output_format: str = typer.Option("normal", "--output-format", help="normal|json|json+ (fio's names)"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="write the result here instead of stdout"),
+    sets: list[str] = typer.Option([], "--set", help="override a config value: DOTTED.PATH=VALUE (repeatable)"),
+    variant: Optional[str] = typer.Option(
+        None, "--variant", help="run only this allocator variant; json then is one plain fio document"
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Simulate a fio job on the modelled I/O path, once per allocator variant."""
+    from .api import load, run
+    from .config import ConfigError
+    from .report import summary
+
+    if output_format not in ("normal", "json", "json+"):
+        raise fail(f"--output-format: expected normal, json or json+, got {output_format!r}")
+    try:
+        cfg = load(config, _parse_sets(sets))
+    except ConfigError as e:
+        for line in e.problems:
+            typer.echo(f"nvmesim: error: {line}", err=True)
+        raise typer.Exit(code=2) from None
+    variants = None
+    if variant is not None:
+        try:
+            name = get_variant(variant).name
+        except PoolError as e:
+            raise fail(f"--variant: {e}") from None
+        variants = [name]
+    progress = _Progress(len(variants or cfg.allocator.variants) * cfg.sim.replications, quiet)
+    result = run(cfg, progress=progress, variants=variants)
+    progress.close()
+    if output_format == "normal":
+        text = summary(result)
+    else:
+        from .fiojson import dumps
+
+        plus = output_format == "json+"
+        if variants:
+            doc = result.fio_json(variants[0], plus)
+            doc["nvmesim"]["config"] = cfg.effective()
+        else:
+            doc = result.to_json(plus)
+        text = dumps(doc) if variants else json.dumps(doc, indent=2) + "\n"
+    if output:
+        try:
+            with open(output, "w") as fh:
+                fh.write(text)
+        except OSError as e:
+            sys.stdout.write(text)  # nothing computed is lost
+            raise fail(f"--output: cannot write {output}: {e.strerror}; the result went to stdout") from None
+    else:
+        sys.stdout.write(text)
+    if result.errors:
+        for v, errs in result.errors.items():
+            for e in errs:
+                typer.echo(f"nvmesim: {v}: {e.splitlines()[0]}", err=True)
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

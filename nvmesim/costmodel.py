@@ -145,6 +145,8 @@ class PoolPricer:
     block_bytes_per_op: float = 0.0
     base_ns: float = 0.0
     desc: int = 64
+    store_weight: float = 0.0
+    page_ns: float = 0.0
 
     def __post_init__(self) -> None:
         m = self.model
@@ -157,47 +159,53 @@ class PoolPricer:
         self.block_bytes_per_op = float(min(self.block_size, LINE))
         self.base_ns = m.call_ns + m.lock_ns
         self.desc = m.descriptor_bytes
+        self.store_weight = m.store_weight
+        self.page_ns = m.page_create_ns + m.lock_ns
 
     def latency(self, uniform_bytes: float, aligned_bytes: float) -> float:
         """Latency of a line whose reuse footprint is ``uniform_bytes`` of ordinary data
         plus ``aligned_bytes`` of pool blocks with this pool's alignment."""
-        caps = self.caps
-        inv = self.inv_reach
-        for i in range(len(caps)):
-            if uniform_bytes + aligned_bytes * inv[i] <= caps[i]:
-                return self.lats[i]
-        return self.lats[-1]
+        caps, inv, lats = self.caps, self.inv_reach, self.lats
+        # three levels, unrolled: this runs twice per pool operation
+        if uniform_bytes + aligned_bytes * inv[0] <= caps[0]:
+            return lats[0]
+        if uniform_bytes + aligned_bytes * inv[1] <= caps[1]:
+            return lats[1]
+        if uniform_bytes + aligned_bytes * inv[2] <= caps[2]:
+            return lats[2]
+        return lats[3]
 
-    def walk_ns(self, nodes: int, pressure: float) -> float:
-        """Cost of a list walk visiting ``nodes`` descriptors (dependent loads).
+    def op_ns(self, nodes: int, pages_created: int, reuse_ops: int, pressure: float, store: bool) -> float:
+        """Total cost of one alloc or free (this runs twice per simulated I/O).
 
-        The walked prefix was walked one operation ago, so its reuse footprint is
-        the prefix itself plus one operation's block line and ``pressure``.
+        * base: call + lock;
+        * the block's free-link line, last touched ``reuse_ops`` pool operations
+          ago: its reuse footprint is that many operations' block lines plus
+          ``pressure`` bytes each, plus the descriptors walked; a load pays the
+          level's latency, a store only ``store_weight`` of its miss;
+        * the walk (legacy): ``nodes`` dependent loads of descriptors whose
+          footprint is the walked prefix (walked one operation ago) plus one
+          operation's block line and ``pressure``;
+        * page creation, with the lock dropped and retaken around it.
         """
-        if nodes <= 0:
-            return 0.0
-        lat = self.latency(nodes * self.desc + pressure, self.block_bytes_per_op)
-        return nodes * lat
-
-    def block_ns(self, reuse_ops: int, pressure: float, walk_nodes: int, store: bool) -> float:
-        """Cost of touching a block's free-link line last touched ``reuse_ops`` pool
-        operations ago (0: by this very operation)."""
-        lat = self.latency(
-            reuse_ops * pressure + walk_nodes * self.desc,
-            reuse_ops * self.block_bytes_per_op,
-        )
+        caps, inv, lats = self.caps, self.inv_reach, self.lats
+        u = reuse_ops * pressure + nodes * self.desc
+        a = reuse_ops * self.block_bytes_per_op
+        if u + a * inv[0] <= caps[0]:
+            lat = lats[0]
+        elif u + a * inv[1] <= caps[1]:
+            lat = lats[1]
+        elif u + a * inv[2] <= caps[2]:
+            lat = lats[2]
+        else:
+            lat = lats[3]
         if store:
-            # an L1 hit is part of the base cost; a miss is (mostly) hidden
-            return self.lats[0] + (lat - self.lats[0]) * self.model.store_weight
-        return lat
-
-    def op_ns(self, nodes: int, pages_created: int, block_ns: float, pressure: float) -> float:
-        """Total cost of one alloc or free."""
-        m = self.model
-        ns = self.base_ns + self.walk_ns(nodes, pressure) + block_ns
+            lat = lats[0] + (lat - lats[0]) * self.store_weight
+        ns = self.base_ns + lat
+        if nodes:
+            ns += nodes * self.latency(nodes * self.desc + pressure, self.block_bytes_per_op)
         if pages_created:
-            # the lock is dropped around pool_alloc_page and retaken
-            ns += pages_created * (m.page_create_ns + m.lock_ns)
+            ns += pages_created * self.page_ns
         return ns
 
 

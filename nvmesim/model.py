@@ -20,7 +20,7 @@ from .config import Config
 from .fiojson import JobResult
 from .sim.cpu import LABELS, Core
 from .sim.device import Device
-from .sim.driver import Driver, Queue
+from .sim.driver import Driver, IrqHandler, Queue
 from .sim.fio import FioJob, Streams
 from .sim.nvme import map_plan, segments
 
@@ -87,7 +87,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0)
         queues[cpu] = queue
         if not polled:
-            env.process(driver.irq_handler(queue))
+            IrqHandler(driver, queue)
         job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, job_seeds(cfg, replication, j)),
                      measure_from, end)
         jobs.append(job)

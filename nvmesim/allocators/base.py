@@ -103,7 +103,7 @@ class DmaPool(ABC):
         self.pricer: PoolPricer = self.cost.pricer(self.geometry.size, self.geometry.block_align)
         #: bytes of other data the caller touches between two pool operations
         self.pressure = float(pressure)
-        self.last = OpStats()
+        self.last = OpStats(ops=1)
         self.totals = OpStats()
         self.nr_pages = 0
         self._live: set[int] = set()
@@ -180,17 +180,15 @@ class DmaPool(ABC):
         self._live.discard(handle)
         return rel // self.geometry.allocation
 
-    def _touch_block(self, handle: int, nodes: int, store: bool) -> float:
-        """Charge the access to a block's first line and record its reuse."""
+    def _finish(self, handle: int, nodes: int, pages: int, store: bool) -> float:
+        """Price the operation just done (it touched ``handle``'s first line and walked
+        ``nodes`` descriptors), record it in ``last`` and ``totals``; returns ns."""
         line = (handle - self.base) >> 6
-        reuse = self._clock - self._line_touch[line]
-        self._line_touch[line] = self._clock
-        return self.pricer.block_ns(reuse, self.pressure, nodes, store)
-
-    def _account(self, nodes: int, pages: int, block_ns: float) -> float:
-        ns = self.pricer.op_ns(nodes, pages, block_ns, self.pressure)
+        touch = self._line_touch
+        reuse = self._clock - touch[line]
+        touch[line] = self._clock
+        ns = self.pricer.op_ns(nodes, pages, reuse, self.pressure, store)
         last = self.last
-        last.ops = 1
         last.nodes = nodes
         last.pages_created = pages
         last.ns = ns

@@ -73,7 +73,7 @@ class LegacyPool(DmaPool):
         off = chains[page].pop()
         handle = self.base + page * self.geometry.allocation + off
         self._live.add(handle)
-        return handle, self._account(nodes, pages, self._touch_block(handle, nodes, store=False))
+        return handle, self._finish(handle, nodes, pages, False)
 
     def free(self, handle: int) -> float:
         self._clock += 1
@@ -84,7 +84,7 @@ class LegacyPool(DmaPool):
         if not self._in_heap[page]:
             self._in_heap[page] = True
             heapq.heappush(self._room, -page)
-        return self._account(nodes, 0, self._touch_block(handle, nodes, store=True))
+        return self._finish(handle, nodes, 0, True)
 
     def _free_state(self) -> tuple:
         return tuple(tuple(c) for c in self._chains)

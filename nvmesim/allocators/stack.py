@@ -44,13 +44,13 @@ class StackPool(DmaPool):
             pages = 1
         handle = stack.pop()
         self._live.add(handle)
-        return handle, self._account(0, pages, self._touch_block(handle, 0, store=False))
+        return handle, self._finish(handle, 0, pages, False)
 
     def free(self, handle: int) -> float:
         self._clock += 1
         self._check_free(handle)
         self._stack.append(handle)
-        return self._account(0, 0, self._touch_block(handle, 0, store=True))
+        return self._finish(handle, 0, 0, True)
 
     def _free_state(self) -> tuple:
         return tuple(self._stack)

@@ -40,16 +40,15 @@ class PoolSet:
 class Queue:
     """One NVMe I/O queue pair, its completion queue and its interrupt (or poller)."""
 
-    __slots__ = ("env", "core", "cq", "polled", "irq_event", "handler_active", "coalesce_n", "coalesce_ns",
-                 "pending", "timer_armed", "poll_waiter")
+    __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
+                 "timer_armed", "poll_waiter")
 
     def __init__(self, env: simpy.Environment, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float) -> None:
         self.env = env
         self.core = core
         self.cq: deque = deque()
         self.polled = polled
-        self.irq_event: simpy.Event = env.event()
-        self.handler_active = False
+        self.handler: IrqHandler | None = None  # set by the driver for interrupt queues
         self.coalesce_n = coalesce_n
         self.coalesce_ns = coalesce_ns
         self.pending = 0  # CQEs since the last interrupt (coalescing)
@@ -81,11 +80,7 @@ class Queue:
 
     def _raise(self) -> None:
         self.pending = 0
-        if not self.handler_active:
-            self.handler_active = True
-            ev = self.irq_event
-            self.irq_event = self.env.event()
-            ev.succeed()
+        self.handler.interrupt()
 
 
 class Driver:
@@ -104,7 +99,9 @@ class Driver:
         # per-request CPU work that does not interact with anything shared
         self.queue_rq_ns = c.nvme_queue_rq_ns + nsegs * c.dma_map_segment_ns + plan.entries * c.prp_entry_ns
         self.cqe_ns = c.nvme_cqe_ns + nsegs * c.dma_unmap_segment_ns
-        self.end_ns = c.end_request_ns
+        # blk_mq_end_request + bio_endio + posting the CQE / io_event
+        post = c.io_uring_cqe_ns if cfg.workload.ioengine == "io_uring" else c.libaio_event_ns
+        self.end_ns = c.end_request_ns + post
         self.doorbell_ns = c.doorbell_ns
         self.irq_entry_ns = c.irq_entry_ns
         self.poll_ns = c.poll_ns
@@ -113,73 +110,125 @@ class Driver:
         return self.poolsets[core.node if self.per_node else 0]
 
     # ---- submission (thread context, inside the syscall) --------------------
-    def map_request(self, core: Core, io_u) -> Generator[simpy.Event, None, None]:
-        """nvme_queue_rq for one request: set up, allocate its list blocks, build them."""
-        core.charge(L_QUEUE_RQ, self.queue_rq_ns)
-        plan = self.plan
-        if plan.pool:
-            ps = self.poolset(core)
-            pool = ps.pools[plan.pool]
-            lock = ps.locks[plan.pool]
-            handles = io_u.handles
-            for _ in range(plan.lists):
-                if not core.in_sync():  # arrive at the lock at the right instant
-                    yield from core.sync()
-                now = core.local_now()
-                spin, handoff = lock.acquire(now, core)
-                handle, ns = pool.alloc()
-                release = now + spin + handoff + ns
-                lock.hold(release)
-                core.irq_off_until = release
-                core.charge(L_SPIN, spin + handoff)
-                core.charge(L_ALLOC, ns)
-                handles.append(handle)
-            io_u.poolset = ps
+    # Callers make sure the code is in sync before each pool operation (the lock
+    # must be asked for at the right instant), then call these plain functions.
+    def alloc_list(self, core: Core, io_u) -> None:
+        """dma_pool_alloc of one PRP/SGL list block under the pool's irqsave lock."""
+        ps = self.poolsets[core.node] if self.per_node else self.poolsets[0]
+        size = self.plan.pool
+        now = core.local_now()
+        spin, handoff = ps.locks[size].acquire(now, core)
+        handle, ns = ps.pools[size].alloc()
+        release = now + spin + handoff + ns
+        ps.locks[size].free_at = core.irq_off_until = core.t = release
+        if now >= core.measure_from:
+            busy = core.busy
+            busy[L_SPIN] += spin + handoff
+            busy[L_ALLOC] += ns
+        io_u.handles.append(handle)
+        io_u.poolset = ps
 
     # ---- completion (interrupt handler, or the poller in thread context) ----
-    def complete_one(self, clock: HandlerClock | Core, core: Core, io_u, label: int) -> Generator[simpy.Event, None, None]:
-        """nvme_handle_cqe -> nvme_pci_complete_rq -> nvme_unmap_data (dma_pool_free) -> end request."""
-        clock.charge(label, self.cqe_ns)
-        handles = io_u.handles
-        if handles:
-            ps = io_u.poolset
-            pool = ps.pools[self.plan.pool]
-            lock = ps.locks[self.plan.pool]
-            for handle in handles:
-                if not clock.in_sync():
-                    yield from clock.sync()
-                now = clock.local_now()
-                spin, handoff = lock.acquire(now, core)
-                ns = pool.free(handle)
-                release = now + spin + handoff + ns
-                lock.hold(release)
-                clock.charge(L_SPIN, spin + handoff)
-                clock.charge(L_FREE, ns)
-            handles.clear()
-        clock.charge(label, self.end_ns)
-        io_u.job.kernel_complete(io_u, clock, label)
+    def free_list(self, clock: HandlerClock | Core, core: Core, io_u, handle: int) -> None:
+        """dma_pool_free of one list block (nvme_unmap_data), under the pool's lock."""
+        ps = io_u.poolset
+        size = self.plan.pool
+        now = clock.local_now()
+        spin, handoff = ps.locks[size].acquire(now, core)
+        ns = ps.pools[size].free(handle)
+        ps.locks[size].free_at = clock.t = now + spin + handoff + ns
+        if now >= core.measure_from:
+            busy = core.busy
+            busy[L_SPIN] += spin + handoff
+            busy[L_FREE] += ns
 
-    def irq_handler(self, queue: Queue) -> Generator[simpy.Event, None, None]:
-        """The MSI-X handler of one queue: drains the CQ, one invocation per interrupt."""
-        env = self.env
-        core = queue.core
-        clock = HandlerClock(core)
+    def complete(self, clock: HandlerClock | Core, core: Core, cq: deque, label: int) -> Generator[simpy.Event, None, None]:
+        """Drain a completion queue: per CQE nvme_handle_cqe -> nvme_pci_complete_rq ->
+        nvme_unmap_data (dma_pool_free per list) -> end the request, post the completion."""
+        cqe_ns = self.cqe_ns
+        while cq:
+            io_u = cq.popleft()
+            clock.charge(label, cqe_ns)
+            handles = io_u.handles
+            if handles:
+                for handle in handles:
+                    if not clock.in_sync():
+                        yield from clock.sync()
+                    self.free_list(clock, core, io_u, handle)
+                handles.clear()
+            io_u.job.kernel_complete(io_u, clock, label)
+
+
+class IrqHandler:
+    """The MSI-X handler of one queue (nvme_irq): drains the CQ, one invocation per
+    interrupt, on the queue's core.
+
+    Written as a small state machine driven by callbacks rather than a SimPy
+    process: an interrupt runs it straight from the device's completion event,
+    and it only schedules an event of its own when it must wait (interrupts off
+    on the core, or its clock ahead of other activity before a pool lock).
+    """
+
+    __slots__ = ("env", "driver", "queue", "core", "clock", "active", "busy_until", "cur", "hidx")
+
+    def __init__(self, driver: Driver, queue: Queue) -> None:
+        self.env = driver.env
+        self.driver = driver
+        self.queue = queue
+        self.core = queue.core
+        self.clock = HandlerClock(queue.core)
+        self.active = False
+        self.busy_until = 0.0  # the last invocation runs until then
+        self.cur = None  # the io_u being completed, and its next list block
+        self.hidx = 0
+        queue.handler = self
+
+    def interrupt(self) -> None:
+        """An MSI-X for this queue arrives now."""
+        if not self.active:
+            self.active = True
+            self._start()
+
+    def _start(self, _ev: simpy.Event | None = None) -> None:
+        env, core = self.env, self.core
+        # A CQE posted while the previous invocation was still running is served
+        # by it (no new entry); interrupts may also be off on this core (a pool
+        # lock taken with irqsave), which delays the start.
+        start = max(env._now, core.irq_off_until, self.busy_until)
+        if start > env._now and env.peek() <= start:
+            env.timeout(start - env._now).callbacks.append(self._start)
+            return
+        clock = self.clock
+        clock.t = start
+        core.irq_enter(start)
+        if start > self.busy_until:
+            clock.charge(L_IRQ, self.driver.irq_entry_ns)
+        self._drain()
+
+    def _drain(self, _ev: simpy.Event | None = None) -> None:
+        driver, clock, core = self.driver, self.clock, self.core
+        cq = self.queue.cq
         while True:
-            yield queue.irq_event
-            # interrupts may be off on this core (a pool lock taken with irqsave)
-            start = max(env._now, core.irq_off_until)
-            while start > env._now and env.peek() <= start:
-                yield env.timeout(start - env._now)
-                start = max(env._now, core.irq_off_until)
-            clock.t = start
-            core.irq_enter(start)
-            clock.charge(L_IRQ, self.irq_entry_ns)
-            cq = queue.cq
-            while cq:
-                yield from self.complete_one(clock, core, cq.popleft(), L_IRQ)
-            if not clock.in_sync():
-                yield from clock.sync()
-            core.irq_exit(clock.local_now())
-            queue.handler_active = False
-            if cq:  # CQEs posted after the last check raise a new interrupt
-                queue._raise()
+            io_u = self.cur
+            if io_u is None:
+                if not cq:
+                    break
+                self.cur = io_u = cq.popleft()
+                self.hidx = 0
+                clock.charge(L_IRQ, driver.cqe_ns)
+            handles = io_u.handles
+            while self.hidx < len(handles):
+                if not clock.in_sync():  # let time catch up before taking the pool lock
+                    self.env.timeout(clock.t - self.env._now).callbacks.append(self._drain)
+                    return
+                driver.free_list(clock, core, io_u, handles[self.hidx])
+                self.hidx += 1
+            handles.clear()
+            self.cur = None
+            io_u.job.kernel_complete(io_u, clock, L_IRQ)
+        # The invocation ends at its own clock; nothing needs to wait for that
+        # instant: a CQE posted before it re-enters at no cost.
+        end = clock.local_now()
+        core.irq_exit(end)
+        self.busy_until = end
+        self.active = False

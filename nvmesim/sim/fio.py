@@ -133,7 +133,6 @@ class FioJob:
         self.sub_label = L_URING if self.uring else L_SUBMIT
         self.wait_label = L_URING if self.uring else L_GETEVENTS
         self.per_req_ns = (c.io_uring_sqe_ns if self.uring else c.libaio_iocb_ns) + c.blk_mq_ns
-        self.post_ns = c.io_uring_cqe_ns if self.uring else c.libaio_event_ns
         self.wakeup_ns = c.wakeup_ns
         # results (measurement window only)
         self.read = DirResult()
@@ -195,9 +194,15 @@ class FioJob:
         queued = self.queued
         driver = self.driver
         core.charge(self.sub_label, self.syscall_ns)
+        lists = driver.plan.lists
+        sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
         for io_u in queued:
-            core.charge(self.sub_label, self.per_req_ns)
-            yield from driver.map_request(core, io_u)
+            core.charge(sub_label, per_req_ns)  # SQE/iocb + block layer
+            core.charge(L_QUEUE_RQ, queue_rq_ns)  # nvme_queue_rq: command, DMA map, PRP/SGL build
+            for _ in range(lists):
+                if not core.in_sync():  # ask for the pool lock at the right instant
+                    yield from core.sync()
+                driver.alloc_list(core, io_u)
         core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
         if not core.in_sync():
             yield from core.sync()
@@ -295,13 +300,12 @@ class FioJob:
                         core.busy[L_POLL] += env._now - t0  # busy-polling is CPU time
                     core.t = env._now
             core.charge(L_POLL, driver.poll_ns)
-            while queue.cq:
-                yield from driver.complete_one(core, core, queue.cq.popleft(), L_POLL)
+            yield from driver.complete(core, core, queue.cq, L_POLL)
 
     # ---- called by the completion path --------------------------------------
     def kernel_complete(self, io_u: IoU, clock, label: int) -> None:
         """The request is done in the kernel: post its CQE / io_event, wake fio if due."""
-        clock.charge(label, self.post_ns)
+        clock.charge(label, self.driver.end_ns)
         self.ring.append(io_u)
         w = self.waiter
         if w is not None and len(self.ring) >= self.wait_need:

@@ -1,0 +1,133 @@
+"""Human-readable output: a fio-style summary per variant, the CPU profile, the delta table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .fiojson import DirResult
+from .stats import LatencyHist
+
+if TYPE_CHECKING:
+    from .api import RunResult
+
+
+def _si(x: float) -> str:
+    """fio-style IOPS: 412k, 1.2M."""
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"{x / div:.1f}{unit}"
+    return f"{x:.0f}"
+
+
+def _lat_unit(h: LatencyHist) -> tuple[str, float]:
+    """fio picks nsec/usec/msec so numbers stay readable."""
+    m = h.max if h.n else 0
+    if m >= 10_000_000:
+        return "msec", 1e6
+    if m >= 10_000:
+        return "usec", 1e3
+    return "nsec", 1.0
+
+
+def _lat_line(name: str, h: LatencyHist) -> str:
+    unit, div = _lat_unit(h)
+    return (
+        f"    {name:>4} ({unit}): min={h.min / div:.0f}, max={h.max / div:.0f}, "
+        f"avg={h.mean / div:.2f}, stdev={h.stddev / div:.2f}"
+    )
+
+
+def _percentiles(name: str, h: LatencyHist, plist: list[float]) -> list[str]:
+    unit, div = _lat_unit(h)
+    pct = h.percentiles(plist)
+    items = [f"{float(k):5.2f}th=[{v / div:7.0f}]" for k, v in pct.items()]
+    lines = [f"    {name} percentiles ({unit}):"]
+    for i in range(0, len(items), 4):
+        lines.append("     | " + ", ".join(items[i:i + 4]) + ",")
+    lines[-1] = lines[-1].rstrip(",")
+    return lines
+
+
+def _dir_block(ddir: str, d: DirResult, plist: list[float], w) -> list[str]:
+    secs = d.runtime_ms / 1000.0 if d.runtime_ms else 0.0
+    iops = d.total_ios / secs if secs else 0.0
+    bw = d.io_bytes / secs if secs else 0.0
+    lines = [
+        f"  {ddir}: IOPS={_si(iops)}, BW={bw / 2**20:.1f}MiB/s ({bw / 1e6:.1f}MB/s)"
+        f"({d.io_bytes / 2**20:.1f}MiB/{d.runtime_ms}msec)"
+    ]
+    lines.append(_lat_line("slat", d.slat))
+    lines.append(_lat_line("clat", d.clat))
+    lines.append(_lat_line("lat", d.lat))
+    if w.slat_percentiles and d.slat.n:
+        lines += _percentiles("slat", d.slat, plist)
+    if w.clat_percentiles and d.clat.n:
+        lines += _percentiles("clat", d.clat, plist)
+    if w.lat_percentiles and d.lat.n:
+        lines += _percentiles("lat", d.lat, plist)
+    return lines
+
+
+def summary(result: "RunResult") -> str:
+    """fio's normal output, one group per variant (jobs merged), then the profile and deltas."""
+    cfg = result.config
+    w = cfg.workload
+    out: list[str] = []
+    for v in result.variants:
+        reps = result.replications[v]
+        if not reps:
+            out.append(f"{w.name}: variant={v}: all replications failed")
+            for e in result.errors.get(v, []):
+                out.append("  " + e.splitlines()[0])
+            continue
+        g = result.group(v)
+        out.append(
+            f"{w.name}: (groupid=0, jobs={w.numjobs}): err= 0: variant={v}, replications={len(reps)}"
+        )
+        for ddir, d in (("read", g.read), ("write", g.write)):
+            if d.total_ios:
+                out += _dir_block(ddir, d, w.percentile_list, w)
+        out.append(f"  cpu          : usr={g.usr_cpu:.2f}%, sys={g.sys_cpu:.2f}%, ctx={g.ctx}")
+        mean_depth = sum(j.extra["mean_depth"] for j in result.merged_jobs(v))
+        out.append(f"  in flight    : {mean_depth:.1f} I/Os on average (all jobs)")
+        share = result.profile_share(v)
+        out.append("  cpu profile (share of the job cores' time):")
+        for k, s in sorted(share.items(), key=lambda kv: -kv[1]):
+            if s > 0:
+                out.append(f"     {s * 100:7.3f}%  {k}")
+        for name, p in reps[0].pools.items():
+            out.append(
+                f"  pool {name}: {p['nodes_per_op']:.1f} list nodes/op, {p['ns_per_op']:.1f} ns/op, "
+                f"{p['pages']} pages, lock contended {p['lock_contended_pct']:.2f}%"
+            )
+        for e in result.errors.get(v, []):
+            out.append("  error: " + e.splitlines()[0])
+        out.append("")
+    if len(result.variants) > 1:
+        out.append(delta_table(result.to_json()["deltas"]))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def delta_table(rows: list[dict[str, Any]]) -> str:
+    """The delta rows as a table: baseline, variant, delta, delta %, 95% CI."""
+    if not rows:
+        return ""
+    head = f"{'metric':<20} {'stat':<6} {'baseline':>14} {'variant':>14} {'delta':>12} {'delta%':>8}  95% CI"
+    lines = [f"deltas ({rows[0]['variant']} vs {rows[0]['baseline']}, paired over {rows[0]['replications']} "
+             f"replications):", head, "-" * len(head)]
+    for r in rows:
+        pct = "" if r["delta_pct"] is None else f"{r['delta_pct']:+.2f}"
+        ci = "n/a" if r["ci_low"] is None else f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+        lines.append(
+            f"{r['metric']:<20} {r['stat']:<6} {_num(r['baseline_value']):>14} {_num(r['variant_value']):>14} "
+            f"{_num(r['delta']):>12} {pct:>8}  {ci}"
+        )
+    return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    if x is None:
+        return "n/a"
+    if abs(x) < 1 and x != 0:
+        return f"{x:.5f}"
+    return f"{x:,.1f}"

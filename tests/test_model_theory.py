@@ -1,0 +1,226 @@
+"""The I/O path model against queueing theory and against its own configured costs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nvmesim.api import load, run
+from nvmesim.compare import t975
+from nvmesim.config import HostCosts
+from nvmesim.model import run_replication
+
+ZERO_HOST = {k: 0 for k in HostCosts.model_fields}
+FAST_DEVICE = {"fetch_ns": 0, "internal_gbps": 1e6, "link_gbps": 1e6}
+
+
+def cfg_of(workload: dict, **sections) -> "Config":  # noqa: F821
+    base = {"workload": {"runtime": "20ms", "ramp_time": "2ms", **workload}}
+    base.update(sections)
+    return load(base)
+
+
+# ---------------------------------------------------------------- Little's law
+@pytest.mark.parametrize(
+    "workload,extra",
+    [
+        ({"bs": "4k", "iodepth": 1}, {}),
+        ({"bs": "16k", "iodepth": 64, "iodepth_batch_submit": 16, "iodepth_batch_complete_min": 8,
+          "numjobs": 3}, {}),
+        ({"bs": "64k", "rw": "randrw", "rwmixread": 70, "iodepth": 32, "ioengine": "libaio", "numjobs": 2}, {}),
+        ({"bs": "128k", "iodepth": 128, "iodepth_batch_submit": 32, "iodepth_batch_complete_min": 32}, {}),
+        ({"bs": "8k", "iodepth": 16, "hipri": True}, {"driver": {"poll_queues": 1}}),
+    ],
+)
+def test_littles_law(workload, extra):
+    """Mean outstanding I/Os = IOPS x mean latency (within 2%), for every job."""
+    cfg = cfg_of(workload, **extra)
+    rep = run_replication(cfg, "legacy", 0)
+    seconds = rep.window_ns / 1e9
+    for job, L in zip(rep.jobs, rep.mean_depth):
+        ios = job.read.total_ios + job.write.total_ios
+        lat_sum = job.read.lat.mean * job.read.lat.n + job.write.lat.mean * job.write.lat.n
+        W = lat_sum / ios
+        lam = ios / seconds
+        assert ios > 100
+        assert L == pytest.approx(lam * W / 1e9, rel=0.02)
+
+
+# -------------------------------------------------------- M/M/c, finite source
+def finite_source_response(N: int, c: int, mu: float, Z: float) -> float:
+    """Mean response time of N sources thinking Z (any distribution) in front of a
+    FCFS c-server station with exponential service rate mu: the product-form
+    machine-repairman model (BCMP: infinite-server + FCFS exponential node)."""
+    weights = []
+    for n in range(N + 1):
+        w = math.factorial(N) / math.factorial(N - n) * (1.0 / (mu * Z)) ** n
+        for k in range(1, n + 1):
+            w /= min(k, c)
+        weights.append(w)
+    total = sum(weights)
+    X = sum(w / total * min(n, c) * mu for n, w in enumerate(weights))
+    return N / X - Z
+
+
+@pytest.mark.parametrize("N,c,think_us", [(12, 4, 20.0), (8, 8, 5.0), (16, 2, 40.0)])
+def test_mmc_finite_source(N, c, think_us):
+    """Zero host costs, an exponential device with c units, N jobs at depth 1 that think
+    between I/Os: the mean latency matches the closed M/M/c//N prediction within the
+    95% confidence interval across replications.
+
+    Justification for a closed check: fio's rate limiting quiesces the queue before it
+    sleeps, so fio cannot generate open Poisson arrivals at depth > 1; fio's thinktime
+    with iodepth=1 is exactly the finite-source model, which is insensitive to the
+    think-time distribution and tends to M/M/c as N grows."""
+    mean_us = 10.0
+    cfg = load(
+        {
+            "workload": {"bs": "4k", "iodepth": 1, "numjobs": N, "thinktime": think_us,
+                         "runtime": "40ms", "ramp_time": "2ms"},
+            "host": {"cores": N, "costs": ZERO_HOST},
+            "device": {"parallel_units": c, "read": {"dist": "exponential", "mean_us": mean_us}, **FAST_DEVICE},
+            "allocator": {"variants": ["stack"]},
+            "sim": {"replications": 6},
+        }
+    )
+    result = run(cfg)
+    means = []
+    for rep in result.replications["stack"]:
+        n = sum(j.read.lat.n for j in rep.jobs)
+        means.append(sum(j.read.lat.mean * j.read.lat.n for j in rep.jobs) / n)
+    k = len(means)
+    m = sum(means) / k
+    half = t975(k - 1) * math.sqrt(sum((x - m) ** 2 for x in means) / (k - 1) / k)
+    expect = finite_source_response(N, c, 1.0 / (mean_us * 1000), think_us * 1000)
+    assert abs(m - expect) <= half, (m, expect, half)
+    assert half < 0.05 * expect  # the check has teeth
+
+
+def test_finite_source_formula_limits():
+    # one server, one source: R = 1/mu; many servers: no queueing
+    assert finite_source_response(1, 1, 0.1, 5.0) == pytest.approx(10.0)
+    assert finite_source_response(5, 5, 0.1, 5.0) == pytest.approx(10.0)
+    # saturated single server: R = N/mu - Z
+    assert finite_source_response(50, 1, 0.1, 1.0) == pytest.approx(50 / 0.1 - 1.0, rel=1e-6)
+
+
+# ------------------------------------------------ depth 1: the path, component by component
+def test_depth1_latency_is_device_plus_software_path():
+    costs = HostCosts()
+    service_us = 50.0
+    cfg = load(
+        {
+            "workload": {"bs": "4k", "iodepth": 1, "runtime": "5ms", "ramp_time": "1ms"},
+            "device": {"read": {"dist": "constant", "mean_us": service_us}, "fetch_ns": 700,
+                       "internal_gbps": 4.0, "link_gbps": 8.0},
+        }
+    )
+    rep = run_replication(cfg, "legacy", 0)
+    d = rep.jobs[0].read
+    c = costs
+    # inside io_uring_enter: the syscall, one SQE, the block layer, nvme_queue_rq (one
+    # segment, one PRP), the doorbell; the issue time is read when it returns
+    slat = c.syscall_ns + c.io_uring_sqe_ns + c.blk_mq_ns + c.nvme_queue_rq_ns + c.dma_map_segment_ns \
+        + 1 * c.prp_entry_ns + c.doorbell_ns
+    xfer = 4096 / 4.0 + 4096 / 8.0
+    # command fetch, service, data over the internal path and the link; then the
+    # interrupt: entry, the CQE, unmap, end of request + CQE post; then fio is woken
+    clat = 700 + service_us * 1000 + xfer + c.irq_entry_ns + c.nvme_cqe_ns + c.dma_unmap_segment_ns \
+        + c.end_request_ns + c.io_uring_cqe_ns + c.wakeup_ns
+    assert d.slat.min == d.slat.max == int(slat)
+    assert d.clat.mean == pytest.approx(clat, abs=1)
+    assert d.clat.max - d.clat.min <= 1
+    assert d.lat.mean == pytest.approx(slat + clat, abs=1)
+
+
+# ----------------------------------------------------------- saturation
+def test_iops_saturates_at_the_units():
+    """4 KiB reads, 8 units of constant 20 us, far more I/Os outstanding than units."""
+    cfg = load(
+        {
+            "workload": {"bs": "4k", "iodepth": 64, "numjobs": 2, "runtime": "20ms", "ramp_time": "2ms"},
+            "device": {"parallel_units": 8, "read": {"dist": "constant", "mean_us": 20.0}, "link_gbps": 100.0,
+                       "internal_gbps": 100.0},
+            "allocator": {"variants": ["stack"]},
+        }
+    )
+    rep = run_replication(cfg, "stack", 0)
+    iops = sum(j.read.total_ios for j in rep.jobs) / (rep.window_ns / 1e9)
+    assert iops == pytest.approx(8 / 20e-6, rel=0.02)
+
+
+def test_iops_saturates_at_the_link():
+    """128 KiB reads over a 2 GB/s link: IOPS = 2e9 / 131072, whatever the units could do."""
+    cfg = load(
+        {
+            "workload": {"bs": "128k", "iodepth": 64, "numjobs": 2, "runtime": "40ms", "ramp_time": "4ms"},
+            "device": {"parallel_units": 64, "read": {"dist": "constant", "mean_us": 20.0}, "link_gbps": 2.0,
+                       "internal_gbps": 100.0},
+            "allocator": {"variants": ["stack"]},
+        }
+    )
+    rep = run_replication(cfg, "stack", 0)
+    iops = sum(j.read.total_ios for j in rep.jobs) / (rep.window_ns / 1e9)
+    assert iops == pytest.approx(2e9 / 131072, rel=0.02)
+
+
+def test_internal_bandwidth_binds_when_lower():
+    cfg = load(
+        {
+            "workload": {"bs": "64k", "rw": "randwrite", "iodepth": 64, "runtime": "40ms", "ramp_time": "4ms"},
+            "device": {"parallel_units": 64, "write": {"dist": "constant", "mean_us": 10.0}, "link_gbps": 8.0,
+                       "internal_gbps": 1.5},
+            "allocator": {"variants": ["stack"]},
+        }
+    )
+    rep = run_replication(cfg, "stack", 0)
+    iops = rep.jobs[0].write.total_ios / (rep.window_ns / 1e9)
+    assert iops == pytest.approx(1.5e9 / 65536, rel=0.02)
+
+
+# ------------------------------------------------ when the pools are not touched
+@pytest.mark.parametrize(
+    "workload",
+    [
+        {"bs": "4k", "iodepth": 32, "numjobs": 2},
+        {"bs": "8k", "iodepth": 16, "rw": "randrw", "ioengine": "libaio", "iodepth_batch_submit": 8},
+        {"bs": "64k", "iodepth": 16, "iomem": "mmaphuge"},  # one segment: an inline SGL
+    ],
+)
+def test_no_pool_means_identical_variants(workload):
+    cfg = cfg_of(workload)
+    a = run_replication(cfg, "legacy", 0)
+    b = run_replication(cfg, "stack", 0)
+    assert not a.pools and not b.pools
+    for ja, jb in zip(a.jobs, b.jobs):
+        for da, db in ((ja.read, jb.read), (ja.write, jb.write)):
+            assert da.total_ios == db.total_ios
+            for h in ("slat", "clat", "lat"):
+                ha, hb = getattr(da, h), getattr(db, h)
+                assert ha.counts == hb.counts and ha.mean == hb.mean
+    assert a.profile_ns == b.profile_ns
+
+
+def test_pools_are_used_above_8k():
+    rep = run_replication(cfg_of({"bs": "16k", "iodepth": 8}), "legacy", 0)
+    assert list(rep.pools) == ["node0/prp256"]
+    rep = run_replication(cfg_of({"bs": "256k", "iodepth": 8}), "legacy", 0)
+    assert list(rep.pools) == ["node0/prp4096"]
+
+
+def test_polled_completions_run_in_thread_context():
+    rep = run_replication(cfg_of({"bs": "16k", "iodepth": 8, "hipri": True}, driver={"poll_queues": 1}), "stack", 0)
+    assert rep.profile_ns["nvme_irq"] == 0
+    assert rep.profile_ns["nvme_poll"] > 0
+    assert rep.profile_ns["dma_pool_free"] > 0
+
+
+def test_interrupt_coalescing_batches_completions():
+    plain = run_replication(cfg_of({"bs": "4k", "iodepth": 32}), "stack", 0)
+    co = run_replication(cfg_of({"bs": "4k", "iodepth": 32}, driver={"irq_coalescing": {"threshold": 8,
+                                                                                          "time_us": 100}}),
+                         "stack", 0)
+    # fewer interrupt entries -> less time in nvme_irq per I/O
+    per_io = lambda r: r.profile_ns["nvme_irq"] / r.total_ios  # noqa: E731
+    assert per_io(co) < 0.8 * per_io(plain)
