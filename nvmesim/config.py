@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Iterable, Literal
 
 import yaml
 from pydantic import (
@@ -75,8 +75,8 @@ def parse_cpus(spec: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        lo, _, hi = part.partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
+        lo, dash, hi = part.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
             raise ValueError(f"expected CPU ranges like '0-3,8', got {spec!r}")
         a, b = int(lo), int(hi or lo)
         if b < a:
@@ -166,6 +166,12 @@ class Workload(_Section):
             if not 0 < p <= 100:
                 raise ValueError(f"percentiles must be in (0, 100], got {p}")
         return sorted(v)
+
+    @field_validator("cpus_allowed", mode="before")
+    @classmethod
+    def _cpus_int(cls, v: Any) -> Any:
+        # `cpus_allowed: 2` is a YAML integer; fio's syntax means CPU 2
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
     @field_validator("cpus_allowed")
     @classmethod
@@ -488,17 +494,20 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[str, int]]:
     if node is None:
         return None, lines
 
-    def walk(n: yaml.Node, path: str) -> None:
+    def walk(n: yaml.Node, path: str, above: frozenset[int] = frozenset()) -> None:
+        if id(n) in above:  # a recursive alias: already on the path
+            return
+        above = above | {id(n)}
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = f"{path}.{k.value}" if path else str(k.value)
                 lines[key] = k.start_mark.line + 1
-                walk(v, key)
+                walk(v, key, above)
         elif isinstance(n, yaml.SequenceNode):
             for i, v in enumerate(n.value):
                 key = f"{path}.{i}"
                 lines[key] = v.start_mark.line + 1
-                walk(v, key)
+                walk(v, key, above)
 
     walk(node, "")
     return yaml.load(text, Loader=yaml.SafeLoader), lines
@@ -538,14 +547,21 @@ def _describe(err: dict) -> str:
     return msg
 
 
-def config_from_dict(data: Any, source: str = "<dict>", lines: dict[str, int] | None = None) -> Config:
-    """Validate a plain dict into a :class:`Config`; raise :class:`ConfigError` with located messages."""
+def config_from_dict(
+    data: Any, source: str = "<dict>", lines: dict[str, int] | None = None, overridden: Iterable[str] = ()
+) -> Config:
+    """Validate a plain dict into a :class:`Config`; raise :class:`ConfigError` with located messages.
+
+    Problems under a dotted path in ``overridden`` (``--set``) are located at ``--set``."""
     lines = lines or {}
+    overridden = set(overridden)
 
     def where(path: str) -> str:
         line = None
         p = path
         while p:
+            if p in overridden:
+                return "--set"
             if p in lines:
                 line = lines[p]
                 break
@@ -582,6 +598,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
         text = path.read_text()
     except OSError as e:
         raise ConfigError([f"{source}: cannot read: {e.strerror}"]) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{source}: not a YAML text file: not UTF-8 (byte {e.start})"]) from None
     try:
         data, lines = _yaml_with_lines(text)
     except yaml.YAMLError as e:
@@ -589,9 +607,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
         loc = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError([f"{loc}: not valid YAML: {problem}"]) from None
-    if overrides:
-        data = apply_overrides(data if isinstance(data, dict) else {}, overrides)
-    return config_from_dict(data, source, lines)
+    if overrides and isinstance(data, dict):  # else config_from_dict reports the file
+        data = apply_overrides(data, overrides)
+    return config_from_dict(data, source, lines, overrides or ())
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

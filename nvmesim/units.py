@@ -28,6 +28,8 @@ def parse_size(value: int | str) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a size such as 4096, 4k or 1m, got a boolean")
     if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"a size cannot be negative, got {value}")
         return value
     m = _SIZE.match(str(value))
     if not m:

@@ -218,7 +218,7 @@ class IrqHandler:
                 clock.charge(L_IRQ, driver.cqe_ns)
             handles = io_u.handles
             while self.hidx < len(handles):
-                if not clock.in_sync():  # let time catch up before taking the pool lock
+                if clock.t > self.env._now and not clock.in_sync():  # let time catch up before the lock
                     self.env.timeout(clock.t - self.env._now).callbacks.append(self._drain)
                     return
                 driver.free_list(clock, core, io_u, handles[self.hidx])

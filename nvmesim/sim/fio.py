@@ -140,6 +140,7 @@ class FioJob:
         self.depth_area = 0.0  # integral of cur_depth over the window (Little's law)
         self._depth_t = measure_from
         self.reaps = 0
+        self.reaped_all = 0  # every I/O reaped, warm-up included (simulation speed)
         self.submits = 0
 
     # ---- bookkeeping -------------------------------------------------------
@@ -191,6 +192,7 @@ class FioJob:
     def commit(self) -> Generator[simpy.Event, None, None]:
         """io_uring_enter(to_submit=n) / io_submit(n): the whole batch in one syscall."""
         core = self.core
+        env = self.env
         queued = self.queued
         driver = self.driver
         core.charge(self.sub_label, self.syscall_ns)
@@ -200,8 +202,13 @@ class FioJob:
             core.charge(sub_label, per_req_ns)  # SQE/iocb + block layer
             core.charge(L_QUEUE_RQ, queue_rq_ns)  # nvme_queue_rq: command, DMA map, PRP/SGL build
             for _ in range(lists):
-                if not core.in_sync():  # ask for the pool lock at the right instant
-                    yield from core.sync()
+                # ask for the pool lock at the right instant (Core.sync, inlined)
+                if not core.in_sync():
+                    while core.in_irq or env._now < core.t:
+                        if core.in_irq:
+                            yield from core.sync()
+                        else:
+                            yield env.timeout(core.t - env._now)
                 driver.alloc_list(core, io_u)
         core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
         if not core.in_sync():
@@ -270,6 +277,7 @@ class FioJob:
             self.free.append(io_u)
         self._depth_change(reap, -n)
         self.reaps += 1
+        self.reaped_all += n
 
     def sleep_until(self, need: int) -> Generator[simpy.Event, None, None]:
         """Block in the kernel until the ring holds ``need`` events; the completion
