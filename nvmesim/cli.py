@@ -198,6 +198,45 @@ def run_cmd(
         raise typer.Exit(code=1)
 
 
+@app.command("sensitivity")
+def sensitivity_cmd(
+    config: str = typer.Argument(..., help="YAML config: the base point"),
+    vary: list[str] = typer.Option([], "--vary", help="DOTTED.PATH=V1,V2,... (repeatable), one axis at a time"),
+    sets: list[str] = typer.Option([], "--set", help="override a base value: DOTTED.PATH=VALUE (repeatable)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
+) -> None:
+    """How the variant deltas move when one parameter at a time changes (a Markdown table)."""
+    import yaml
+
+    from .api import load
+    from .config import ConfigError
+    from .sensitivity import markdown, one_at_a_time
+
+    axes: dict[str, list] = {}
+    for item in vary:
+        key, eq, values = item.partition("=")
+        if not eq or not key.strip() or not values:
+            raise fail(f"--vary: expected DOTTED.PATH=V1,V2,..., got {item!r}")
+        axes[key.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+    try:
+        cfg = load(config, _parse_sets(sets))
+        base = cfg.effective()
+        for key, values in axes.items():
+            for v in values:
+                load(base, {key: v})  # validate every point before running any
+    except ConfigError as e:
+        for line in e.problems:
+            typer.echo(f"nvmesim: error: {line}", err=True)
+        raise typer.Exit(code=2) from None
+
+    def progress(path: str, value: object) -> None:
+        if not quiet:
+            typer.echo(f"nvmesim: {path} = {value}", err=True)
+
+    rows = one_at_a_time(cfg, axes, progress)
+    typer.echo(markdown(rows))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -259,12 +259,20 @@ class FioJob:
             if self.polled:
                 yield from self.poll(min_evts)
             else:
-                yield from self.sleep_until(min_evts)
+                # block in the kernel until the ring holds min_evts; the completion
+                # path wakes the thread once (io_uring's wake check; libaio alike)
+                self.wait_need = min_evts
+                self.waiter = ev = self.env.event()
+                core.sleep()
+                yield ev
+                yield from core.wake()
+                core.charge(self.wait_label, self.wakeup_ns)
         n = min(len(ring), mx)
         if not n:
             return
         reap = core.local_now()  # one clock read for the whole reaped batch
         in_window = reap >= self.measure_from
+        free = self.free
         for _ in range(n):
             io_u = ring.popleft()
             if in_window:
@@ -273,22 +281,11 @@ class FioJob:
                 d.lat.add(reap - io_u.start)
                 d.total_ios += 1
                 d.io_bytes += io_u.nbytes
-            core.charge(L_FIO, self.complete_ns)
-            self.free.append(io_u)
+            free.append(io_u)
+        core.charge(L_FIO, n * self.complete_ns)  # fio's io_completed, per io_u
         self._depth_change(reap, -n)
         self.reaps += 1
         self.reaped_all += n
-
-    def sleep_until(self, need: int) -> Generator[simpy.Event, None, None]:
-        """Block in the kernel until the ring holds ``need`` events; the completion
-        path wakes the thread once (io_uring's wake check; libaio modelled alike)."""
-        core = self.core
-        self.wait_need = need
-        self.waiter = ev = self.env.event()
-        core.sleep()
-        yield ev
-        yield from core.wake()
-        core.charge(self.wait_label, self.wakeup_ns)
 
     def poll(self, need: int) -> Generator[simpy.Event, None, None]:
         """hipri: spin in io_uring_enter, completing CQEs of the poll queue in thread context."""
