@@ -201,7 +201,10 @@ def run_cmd(
 @app.command("sensitivity")
 def sensitivity_cmd(
     config: str = typer.Argument(..., help="YAML config: the base point"),
-    vary: list[str] = typer.Option([], "--vary", help="DOTTED.PATH=V1,V2,... (repeatable), one axis at a time"),
+    vary: list[str] = typer.Option(
+        [], "--vary", help="DOTTED.PATH[+PATH...]=V1,V2,... (repeatable): one axis at a time; "
+        "paths joined by + take the same value together"
+    ),
     sets: list[str] = typer.Option([], "--set", help="override a base value: DOTTED.PATH=VALUE (repeatable)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
 ) -> None:
@@ -216,14 +219,14 @@ def sensitivity_cmd(
     for item in vary:
         key, eq, values = item.partition("=")
         if not eq or not key.strip() or not values:
-            raise fail(f"--vary: expected DOTTED.PATH=V1,V2,..., got {item!r}")
+            raise fail(f"--vary: expected DOTTED.PATH[+PATH...]=V1,V2,..., got {item!r}")
         axes[key.strip()] = [yaml.safe_load(v) for v in values.split(",")]
     try:
         cfg = load(config, _parse_sets(sets))
         base = cfg.effective()
         for key, values in axes.items():
             for v in values:
-                load(base, {key: v})  # validate every point before running any
+                load(base, {k: v for k in key.split("+")})  # validate every point before running any
     except ConfigError as e:
         for line in e.problems:
             typer.echo(f"nvmesim: error: {line}", err=True)

@@ -42,6 +42,8 @@ def _size(v: Any) -> int:
 
 def _seconds(v: Any) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if not math.isfinite(v):
+            raise ValueError(f"expected a finite time, got {v!r}")
         return float(v)
     return parse_time_ns(v) / 1e9
 

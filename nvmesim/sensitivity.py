@@ -80,7 +80,9 @@ def one_at_a_time(
     axes: dict[str, list[Any]],
     progress: Callable[[str, Any], None] | None = None,
 ) -> list[SensitivityRow]:
-    """The base point, then each axis value with everything else at the base."""
+    """The base point, then each axis value with everything else at the base.
+    An axis ``"a.b+c.d"`` sets both paths to each value (e.g. a batch size for
+    submission and completion together)."""
     out = [evaluate(cfg)]
     base = cfg.effective()
     for path, values in axes.items():
@@ -88,7 +90,7 @@ def one_at_a_time(
             if progress:
                 progress(path, v)
             try:
-                out.append(evaluate(load(base, {path: v}), path, v))
+                out.append(evaluate(load(base, {p: v for p in path.split("+")}), path, v))
             except Exception as e:  # recorded; the other points go on
                 out.append(SensitivityRow(path, v, *([float("nan")] * 2), (None, None), *([float("nan")] * 2),
                                           (None, None), float("nan"), float("nan"), (None, None),

@@ -443,3 +443,10 @@ def test_cli_unreadable_file(cli_errors, key):
     path, rc, stdout, stderr = cli_errors[key]
     (line,) = _check_clean_failure(rc, stdout, stderr)
     assert line.startswith(f"nvmesim: error: {path}: ") and UNREADABLE[key.split("/")[0]] in line
+
+
+def test_infinite_runtime_is_rejected():
+    from nvmesim.config import ConfigError, config_from_dict
+
+    with pytest.raises(ConfigError, match="workload.runtime: expected a finite time"):
+        config_from_dict({"workload": {"runtime": float("inf")}}, "x.yaml")
