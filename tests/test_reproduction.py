@@ -1,0 +1,41 @@
+"""The headline comparison on configs/highdepth.yaml (shortened): the claims nvmesim
+reproduces stay in band, and every delta points the seed's way (docs/reproduction.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nvmesim.api import load, run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def rows():
+    cfg = load(ROOT / "configs/highdepth.yaml", {"workload.runtime": 0.1, "workload.ramp_time": 0.03,
+                                                 "sim.replications": 2})
+    return {(r["metric"], r["stat"]): r for r in run(cfg).to_json()["deltas"]}
+
+
+def excludes_zero(row) -> bool:
+    return row["ci_low"] is not None and (row["ci_low"] > 0 or row["ci_high"] < 0)
+
+
+def test_iops_gain_in_the_seeds_band(rows):
+    r = rows[("iops", "value")]
+    assert 0.5 <= r["delta_pct"] <= 2.0
+    assert excludes_zero(r)
+
+
+def test_dma_pool_cpu_share_roughly_halved(rows):
+    r = rows[("cpu_share_dma_pool", "value")]
+    assert 0.35 <= r["variant_value"] / r["baseline_value"] <= 0.65
+    assert excludes_zero(r)
+
+
+@pytest.mark.parametrize("metric", ["slat_ns", "clat_ns", "lat_ns"])
+def test_latencies_fall(metric, rows):
+    r = rows[(metric, "mean")]
+    assert r["delta"] < 0 and excludes_zero(r)
