@@ -200,18 +200,21 @@ class SpinLock:
         self.acquisitions = 0
         self.contended = 0
 
-    def acquire(self, now: float, core: Core) -> tuple[float, float]:
-        """Returns (spin_ns, handoff_ns): time spent waiting, line-transfer cost."""
-        spin = self.free_at - now if self.free_at > now else 0.0
-        if spin:
-            self.contended += 1
-        handoff = 0.0
-        if self.last_core != core.index and self.last_core >= 0:
-            handoff = self.handoff_ns if self.last_node == core.node else self.remote_ns
-        self.last_core = core.index
-        self.last_node = core.node
-        self.acquisitions += 1
-        return spin, handoff
+    def take(self, now: float, core: Core, hold_ns: float) -> float:
+        """Core ``core`` asks at ``now`` and holds the lock ``hold_ns`` once granted.
 
-    def hold(self, until: float) -> None:
-        self.free_at = until
+        Returns the time it waits first: spinning while another holder finishes,
+        plus the lock line's hand-off when the last holder was another CPU.
+        """
+        wait = self.free_at - now if self.free_at > now else 0.0
+        if wait:
+            self.contended += 1
+        last = self.last_core
+        if last != core.index:
+            if last >= 0:
+                wait += self.handoff_ns if self.last_node == core.node else self.remote_ns
+            self.last_core = core.index
+            self.last_node = core.node
+        self.acquisitions += 1
+        self.free_at = now + wait + hold_ns
+        return wait

@@ -113,17 +113,20 @@ class Driver:
     # Callers make sure the code is in sync before each pool operation (the lock
     # must be asked for at the right instant), then call these plain functions.
     def alloc_list(self, core: Core, io_u) -> None:
-        """dma_pool_alloc of one PRP/SGL list block under the pool's irqsave lock."""
+        """dma_pool_alloc of one PRP/SGL list block under the pool's irqsave lock.
+
+        The pool operation is done first and the lock granted after: grants are
+        first come, first served, so the order of operations is the same, and the
+        cost of an operation does not depend on when it is granted."""
         ps = self.poolsets[core.node] if self.per_node else self.poolsets[0]
         size = self.plan.pool
         now = core.local_now()
-        spin, handoff = ps.locks[size].acquire(now, core)
         handle, ns = ps.pools[size].alloc()
-        release = now + spin + handoff + ns
-        ps.locks[size].free_at = core.irq_off_until = core.t = release
+        wait = ps.locks[size].take(now, core, ns)
+        core.irq_off_until = core.t = now + wait + ns
         if now >= core.measure_from:
             busy = core.busy
-            busy[L_SPIN] += spin + handoff
+            busy[L_SPIN] += wait
             busy[L_ALLOC] += ns
         io_u.handles.append(handle)
         io_u.poolset = ps
@@ -134,12 +137,12 @@ class Driver:
         ps = io_u.poolset
         size = self.plan.pool
         now = clock.local_now()
-        spin, handoff = ps.locks[size].acquire(now, core)
         ns = ps.pools[size].free(handle)
-        ps.locks[size].free_at = clock.t = now + spin + handoff + ns
+        wait = ps.locks[size].take(now, core, ns)
+        clock.t = now + wait + ns
         if now >= core.measure_from:
             busy = core.busy
-            busy[L_SPIN] += spin + handoff
+            busy[L_SPIN] += wait
             busy[L_FREE] += ns
 
     def complete(self, clock: HandlerClock | Core, core: Core, cq: deque, label: int) -> Generator[simpy.Event, None, None]:

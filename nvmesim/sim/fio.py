@@ -162,16 +162,28 @@ class FioJob:
         free = self.free
         queued = self.queued
         measure_from = self.measure_from
+        read_fraction = streams.read_fraction
+        prep_ns = self.prep_ns
         while True:
             if core.local_now() >= self.end or (self.number_ios and self.issued >= self.number_ios):
                 break
             if free:
                 io_u = free.pop()
-                core.charge(L_FIO, self.prep_ns)
-                io_u.start = start = core.local_now()
-                io_u.is_read = r = streams.is_read()
+                core.charge(L_FIO, prep_ns)
+                io_u.start = start = core.t  # after a charge the thread's clock is >= now
+                if read_fraction >= 1.0:
+                    r = True
+                elif read_fraction <= 0.0:
+                    r = False
+                else:
+                    r = streams.is_read()
+                io_u.is_read = r
                 io_u.service_ns = streams.service_ns(r)
-                self._depth_change(start, 1)
+                # fio's cur_depth and the time integral behind Little's law
+                if start > self._depth_t:
+                    self.depth_area += self.cur_depth * (start - self._depth_t)
+                    self._depth_t = start
+                self.cur_depth += 1
                 self.issued += 1
                 queued.append(io_u)
                 if len(queued) >= self.batch:
@@ -198,9 +210,16 @@ class FioJob:
         core.charge(self.sub_label, self.syscall_ns)
         lists = driver.plan.lists
         sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
+        busy = core.busy
+        measure_from = self.measure_from
         for io_u in queued:
-            core.charge(sub_label, per_req_ns)  # SQE/iocb + block layer
-            core.charge(L_QUEUE_RQ, queue_rq_ns)  # nvme_queue_rq: command, DMA map, PRP/SGL build
+            # SQE/iocb + block layer, then nvme_queue_rq: command, DMA map, PRP/SGL
+            # build (Core.charge twice, inlined: this runs once per request)
+            t = core.t if core.t > env._now else env._now
+            if t >= measure_from:
+                busy[sub_label] += per_req_ns
+                busy[L_QUEUE_RQ] += queue_rq_ns
+            core.t = t + per_req_ns + queue_rq_ns
             for _ in range(lists):
                 # ask for the pool lock at the right instant (Core.sync, inlined)
                 if not core.in_sync():
