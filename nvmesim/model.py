@@ -82,7 +82,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     )
     driver = Driver(env, cfg, get_variant(variant), plan, nsegs)
     queues: dict[int, Queue] = {}
-    device = Device(env, cfg.device, lambda io_u: io_u.job.queue.post(io_u))
+    device = Device(env, cfg.device)
     co = cfg.driver.irq_coalescing
     polled = w.hipri and cfg.driver.poll_queues > 0
     jobs: list[FioJob] = []

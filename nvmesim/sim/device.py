@@ -14,8 +14,6 @@ poller).  IOPS therefore saturate at ``parallel_units / mean service`` or at
 from __future__ import annotations
 
 import heapq
-from typing import Callable
-
 import simpy
 
 from ..config import Device as DeviceConfig
@@ -25,9 +23,9 @@ class Device:
     """One NVMe controller shared by every queue."""
 
     __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "fetch_ns",
-                 "post_cqe", "commands")
+                 "commands")
 
-    def __init__(self, env: simpy.Environment, cfg: DeviceConfig, post_cqe: Callable) -> None:
+    def __init__(self, env: simpy.Environment, cfg: DeviceConfig) -> None:
         self.env = env
         self.units = [0.0] * cfg.parallel_units  # heap of unit free times
         self.int_free = 0.0
@@ -35,7 +33,6 @@ class Device:
         self.int_ns_per_b = 1.0 / cfg.internal_gbps  # GB/s = 1e9 B/s -> ns per byte
         self.link_ns_per_b = 1.0 / cfg.link_gbps
         self.fetch_ns = cfg.fetch_ns
-        self.post_cqe = post_cqe  # called with the io_u when its CQE is posted
         self.commands = 0
 
     def submit(self, io_u, at: float) -> None:
@@ -84,4 +81,5 @@ class Device:
         done.callbacks.append(self._done)
 
     def _done(self, ev: simpy.Event) -> None:
-        self.post_cqe(ev._value)
+        io_u = ev._value
+        io_u.job.queue.post(io_u)  # the CQE lands on the submitting job's queue

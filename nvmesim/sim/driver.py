@@ -71,7 +71,11 @@ class Queue:
                     self.timer_armed = True
                     self.env.timeout(self.coalesce_ns).callbacks.append(self._timer)
                 return
-        self._raise()
+            self.pending = 0
+        h = self.handler
+        if not h.active:
+            h.active = True
+            h._start()
 
     def _timer(self, _ev) -> None:
         self.timer_armed = False
@@ -80,7 +84,7 @@ class Queue:
 
     def _raise(self) -> None:
         self.pending = 0
-        self.handler.interrupt()
+        self.handler.interrupt()  # (post inlines this)
 
 
 class Driver:
