@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from . import __version__
 from .config import Config, apply_overrides, config_from_dict, load_config
-from .fiojson import DirResult, JobResult, document
+from .fiojson import JobResult, document
 from .model import ReplicationResult, run_replication
 
 Progress = Callable[[str, int, int, float], None]  # (variant, replication, replications, fraction)

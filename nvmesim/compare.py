@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .fiojson import DirResult
 from .stats import LatencyHist
 
 if TYPE_CHECKING:

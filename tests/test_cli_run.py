@@ -7,9 +7,7 @@ command line, ``python -m nvmesim.cli``.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +19,7 @@ from typer.testing import CliRunner
 
 from nvmesim.api import load
 from nvmesim.cli import app
+from fio_tools import run_clat2csv
 
 TINY = """\
 workload:
@@ -120,18 +119,6 @@ def test_another_seed_gives_different_numbers(json_run, tiny):
 # --variant X --output-format json+ --output F: one plain fio document
 
 
-def _run_clat2csv(exe: str, args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    """As in test_fiojson.py: the tool imports six only for six.iteritems; shim it if missing."""
-    env = dict(os.environ)
-    if importlib.util.find_spec("six") is None:
-        shim = tmp_path / "shim"
-        shim.mkdir(exist_ok=True)
-        (shim / "six.py").write_text("def iteritems(d, **kw):\n    return iter(d.items(**kw))\n")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, exe, *args], capture_output=True, text=True,
-                          env=env, timeout=60, check=True)
-
-
 @pytest.fixture(scope="module")
 def jsonplus(tiny, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("out") / "stack.json"
@@ -158,7 +145,7 @@ def test_single_variant_jsonplus_is_one_fio_document(jsonplus, tiny):
 def test_fio_jsonplus_clat2csv_accepts_the_document(jsonplus, tmp_path):
     out, _ = jsonplus
     exe = shutil.which("fio_jsonplus_clat2csv")
-    _run_clat2csv(exe, [str(out), str(tmp_path / "lat.csv")], tmp_path)
+    run_clat2csv(exe, [str(out), str(tmp_path / "lat.csv")], tmp_path)
     path = tmp_path / "lat_job0.csv"
     rows = list(csv.reader(path.read_text().splitlines(), skipinitialspace=True))
     header = [c for c in rows[0] if c]
@@ -168,7 +155,7 @@ def test_fio_jsonplus_clat2csv_accepts_the_document(jsonplus, tmp_path):
     col = header.index("read_clat_ns_count")
     doc = json.loads(out.read_text())
     assert sum(int(r[col]) for r in data if r[col].strip()) == doc["jobs"][0]["read"]["clat_ns"]["N"]
-    checked = _run_clat2csv(exe, [str(out), str(tmp_path / "lat.csv"), "--validate"], tmp_path)
+    checked = run_clat2csv(exe, [str(out), str(tmp_path / "lat.csv"), "--validate"], tmp_path)
     assert checked.stdout.count("validated") == 1
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from nvmesim.dmapool_test import KERNEL_CASES, SEED_TIME_US, nr_blocks, run_case, run_table
+from nvmesim.dmapool_test import SEED_TIME_US, nr_blocks, run_case, run_table
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,10 @@ and fed to fio's own json+ consumer, fio_jsonplus_clat2csv.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -36,10 +31,8 @@ from nvmesim.fiojson import (
     stat_calc_dist,
 )
 from nvmesim.stats import DEFAULT_PERCENTILES, LatencyHist, plat_idx_to_val, plat_val_to_idx
+from fio_tools import FIXTURE, LOGS, run_clat2csv
 
-DATA = Path(__file__).parent / "data"
-FIXTURE = DATA / "fio-jsonplus-randread.json"
-LOGS = DATA / "fio-lat-logs"
 TS = 1_700_000_000
 
 
@@ -264,18 +257,6 @@ def test_depth_helpers():
 # fio's own json+ consumer
 
 
-def _run_clat2csv(exe: str, args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    if importlib.util.find_spec("six") is None:
-        # The tool imports six only for six.iteritems; provide it if missing.
-        shim = tmp_path / "shim"
-        shim.mkdir(exist_ok=True)
-        (shim / "six.py").write_text("def iteritems(d, **kw):\n    return iter(d.items(**kw))\n")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, exe, *args], capture_output=True, text=True,
-                          env=env, timeout=60, check=True)
-
-
 @pytest.mark.skipif(shutil.which("fio_jsonplus_clat2csv") is None,
                     reason="fio_jsonplus_clat2csv (Debian package fio) not installed")
 def test_fio_jsonplus_clat2csv_reads_our_output(tmp_path):
@@ -285,7 +266,7 @@ def test_fio_jsonplus_clat2csv_reads_our_output(tmp_path):
     src = tmp_path / "nvmesim.json"
     src.write_text(dumps(doc))
     dest = tmp_path / "lat.csv"
-    _run_clat2csv(exe, [str(src), str(dest)], tmp_path)
+    run_clat2csv(exe, [str(src), str(dest)], tmp_path)
 
     for jobnum, job in enumerate(jobs):
         path = tmp_path / f"lat_job{jobnum}.csv"
@@ -315,5 +296,5 @@ def test_fio_jsonplus_clat2csv_reads_our_output(tmp_path):
         # slat has no bins (slat_percentiles off): its columns stay empty
         assert all(not r[col["read_slat_ns_count"]].strip() for r in data)
 
-    out = _run_clat2csv(exe, [str(src), str(dest), "--validate"], tmp_path)
+    out = run_clat2csv(exe, [str(src), str(dest), "--validate"], tmp_path)
     assert out.stdout.count("validated") == len(jobs)

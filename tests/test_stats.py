@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,10 +33,8 @@ from nvmesim.stats import (
     plat_idx_to_val,
     plat_val_to_idx,
 )
+from fio_tools import FIXTURE, LOGS
 
-DATA = Path(__file__).parent / "data"
-FIXTURE = DATA / "fio-jsonplus-randread.json"
-LOGS = DATA / "fio-lat-logs"
 
 CLAMP_NS = 1 << 34  # values >= 2**34 ns land in the last bucket
 

@@ -38,7 +38,27 @@ LABELS = (
 L_FIO, L_URING, L_SUBMIT, L_GETEVENTS, L_QUEUE_RQ, L_ALLOC, L_FREE, L_SPIN, L_IRQ, L_POLL = range(len(LABELS))
 
 
-class Core:
+class Clock:
+    """The clock of code running on one CPU: it runs ahead of ``env.now`` by the
+    CPU work charged to it, and books that work under a profile label."""
+
+    __slots__ = ("env", "t", "busy", "measure_from")
+
+    def local_now(self) -> float:
+        """When the work charged so far is done."""
+        now = self.env._now
+        return self.t if self.t > now else now
+
+    def charge(self, label: int, ns: float) -> None:
+        """Add ``ns`` of CPU work under ``label`` (counted if it starts in the window)."""
+        now = self.env._now
+        base = self.t if self.t > now else now
+        if base >= self.measure_from:
+            self.busy[label] += ns
+        self.t = base + ns
+
+
+class Core(Clock):
     """One CPU: a thread timeline, an interrupt handler, and per-label CPU time.
 
     ``t`` is the thread's own clock (absolute ns): the instant its charged work
@@ -47,18 +67,14 @@ class Core:
     """
 
     __slots__ = (
-        "env",
         "index",
         "node",
-        "t",
         "thread_running",
         "in_irq",
         "irq_off_until",
         "_irq_done",
         "_preempt_rem",
         "irq_end",
-        "busy",
-        "measure_from",
     )
 
     def __init__(self, env: simpy.Environment, index: int, node: int, measure_from: float) -> None:
@@ -76,19 +92,6 @@ class Core:
         self.measure_from = measure_from
 
     # ---- thread side -----------------------------------------------------
-    def local_now(self) -> float:
-        """The thread's own clock: when the work charged so far is done."""
-        now = self.env._now
-        return self.t if self.t > now else now
-
-    def charge(self, label: int, ns: float) -> None:
-        """Add ``ns`` of the thread's CPU work under ``label``."""
-        now = self.env._now
-        base = self.t if self.t > now else now
-        if base >= self.measure_from:
-            self.busy[label] += ns
-        self.t = base + ns
-
     def in_sync(self) -> bool:
         """True if nothing can happen before the thread's clock: it may act at
         ``local_now()`` without letting simulated time pass (saves an event)."""
@@ -147,27 +150,18 @@ class Core:
             ev.succeed()
 
 
-class HandlerClock:
-    """The clock of interrupt-handler code on a core: same contract as the thread
-    side of :class:`Core`, but a handler is never preempted."""
+class HandlerClock(Clock):
+    """The clock of interrupt-handler code on a core: it books into the core's
+    profile, and a handler is never preempted."""
 
-    __slots__ = ("core", "env", "t")
+    __slots__ = ("core",)
 
     def __init__(self, core: Core) -> None:
         self.core = core
         self.env = core.env
         self.t = 0.0
-
-    def local_now(self) -> float:
-        now = self.env._now
-        return self.t if self.t > now else now
-
-    def charge(self, label: int, ns: float) -> None:
-        now = self.env._now
-        base = self.t if self.t > now else now
-        if base >= self.core.measure_from:
-            self.core.busy[label] += ns
-        self.t = base + ns
+        self.busy = core.busy
+        self.measure_from = core.measure_from
 
     def in_sync(self) -> bool:
         q = self.env._queue

@@ -43,40 +43,41 @@ class Device:
         nbytes = io_u.nbytes
         self.commands += 1
         if io_u.is_read:
-            start = heapq.heappop(self.units)
-            if start < arrive:
-                start = arrive
-            end = start + io_u.service_ns
-            heapq.heappush(self.units, end)
+            end = self._unit(arrive, io_u.service_ns)
             ev = env.timeout(end - now, io_u)
             ev.callbacks.append(self._read_served)
         else:
-            t = self.link_free if self.link_free > arrive else arrive
-            t += nbytes * self.link_ns_per_b
-            self.link_free = t
-            if self.int_free > t:
-                t = self.int_free
-            t += nbytes * self.int_ns_per_b
-            self.int_free = t
-            start = heapq.heappop(self.units)
-            if start < t:
-                start = t
-            end = start + io_u.service_ns
-            heapq.heappush(self.units, end)
+            # a write's data is pulled over the link and into the device first
+            t = self._pipe_link(arrive, nbytes)
+            t = self._pipe_internal(t, nbytes)
+            end = self._unit(t, io_u.service_ns)
             ev = env.timeout(end - now, io_u)
             ev.callbacks.append(self._done)
 
-    def _read_served(self, ev: simpy.Event) -> None:
-        io_u = ev._value
-        now = self.env.now
-        nbytes = io_u.nbytes
-        t = self.int_free if self.int_free > now else now
-        t += nbytes * self.int_ns_per_b
+    def _unit(self, ready: float, service_ns: float) -> float:
+        """First come, first served on the earliest free unit; returns the service end."""
+        start = heapq.heappop(self.units)
+        if start < ready:
+            start = ready
+        end = start + service_ns
+        heapq.heappush(self.units, end)
+        return end
+
+    def _pipe_internal(self, ready: float, nbytes: int) -> float:
+        t = (self.int_free if self.int_free > ready else ready) + nbytes * self.int_ns_per_b
         self.int_free = t
-        if self.link_free > t:
-            t = self.link_free
-        t += nbytes * self.link_ns_per_b
+        return t
+
+    def _pipe_link(self, ready: float, nbytes: int) -> float:
+        t = (self.link_free if self.link_free > ready else ready) + nbytes * self.link_ns_per_b
         self.link_free = t
+        return t
+
+    def _read_served(self, ev: simpy.Event) -> None:
+        """A read's data leaves the media now: internal path, then the link, then the CQE."""
+        io_u = ev._value
+        now = self.env._now
+        t = self._pipe_link(self._pipe_internal(now, io_u.nbytes), io_u.nbytes)
         done = self.env.timeout(t - now, io_u)
         done.callbacks.append(self._done)
 

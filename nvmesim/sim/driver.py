@@ -15,7 +15,7 @@ import simpy
 
 from ..allocators import DmaPool
 from ..config import Config
-from .cpu import L_ALLOC, L_FREE, L_IRQ, L_POLL, L_QUEUE_RQ, L_SPIN, Core, HandlerClock, SpinLock
+from .cpu import L_ALLOC, L_FREE, L_IRQ, L_SPIN, Core, HandlerClock, SpinLock
 from .nvme import PAGE_POOL, SMALL_POOL, MapPlan
 
 

@@ -161,7 +161,6 @@ class FioJob:
         streams = self.streams
         free = self.free
         queued = self.queued
-        measure_from = self.measure_from
         read_fraction = streams.read_fraction
         prep_ns = self.prep_ns
         while True:
