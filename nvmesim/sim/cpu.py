@@ -124,8 +124,14 @@ class Core(Clock):
             if self._irq_done is None:
                 self._irq_done = env.event()
             yield self._irq_done
+        self.woken()
+
+    def woken(self) -> None:
+        """The thread runs again (no handler in progress): from now, or from the end
+        of the handler invocation that woke it if that lies ahead."""
         self.thread_running = True
-        t = env._now if env._now > self.irq_end else self.irq_end
+        now = self.env._now
+        t = now if now > self.irq_end else self.irq_end
         if self.t < t:
             self.t = t
 

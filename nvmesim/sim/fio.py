@@ -189,7 +189,14 @@ class FioJob:
                     yield from self.commit()
             full = not free
             if full or not self.cmin:
-                yield from self.wait_for_completions(full)
+                # backend.c wait_for_completions: reap per the batch-complete rules
+                min_evts = min(self.cmin, self.cur_depth)
+                if (full and not min_evts) or not self.cmin:
+                    min_evts = 1
+                while True:
+                    yield from self.getevents(min_evts)
+                    if not (full and self.cur_depth > self.low):
+                        break
             if self.thinktime_ns and self.issued % self.thinktime_blocks == 0:
                 yield from core.sync()
                 core.sleep()
@@ -245,16 +252,6 @@ class FioJob:
         queued.clear()
         self.submits += 1
 
-    def wait_for_completions(self, full: bool) -> Generator[simpy.Event, None, None]:
-        """backend.c wait_for_completions: reap per the batch-complete rules."""
-        min_evts = min(self.cmin, self.cur_depth)
-        if (full and not min_evts) or not self.cmin:
-            min_evts = 1
-        while True:
-            yield from self.getevents(min_evts)
-            if not (full and self.cur_depth > self.low):
-                return
-
     def getevents(self, min_evts: int) -> Generator[simpy.Event, None, None]:
         """td_io_getevents(min, max): commit pending io_us, then reap between min and max."""
         core = self.core
@@ -283,7 +280,10 @@ class FioJob:
                 self.waiter = ev = self.env.event()
                 core.sleep()
                 yield ev
-                yield from core.wake()
+                if core.in_irq:  # woken by a handler still running: wait for it
+                    yield from core.wake()
+                else:
+                    core.woken()
                 core.charge(self.wait_label, self.wakeup_ns)
         n = min(len(ring), mx)
         if not n:
