@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Generator
 
 import simpy
+from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
 
 #: Profile labels, in report order (kernel-function names as perf would show them).
 LABELS = (
@@ -109,7 +110,7 @@ class Core(Clock):
                 yield self._irq_done
                 continue
             if env._now < self.t:
-                yield env.timeout(self.t - env._now)
+                yield Timeout(env, self.t - env._now)
                 continue
             return
 

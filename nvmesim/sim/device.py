@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import simpy
+from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
 
 from ..config import Device as DeviceConfig
 
@@ -44,14 +45,14 @@ class Device:
         self.commands += 1
         if io_u.is_read:
             end = self._unit(arrive, io_u.service_ns)
-            ev = env.timeout(end - now, io_u)
+            ev = Timeout(env, end - now, io_u)
             ev.callbacks.append(self._read_served)
         else:
             # a write's data is pulled over the link and into the device first
             t = self._pipe_link(arrive, nbytes)
             t = self._pipe_internal(t, nbytes)
             end = self._unit(t, io_u.service_ns)
-            ev = env.timeout(end - now, io_u)
+            ev = Timeout(env, end - now, io_u)
             ev.callbacks.append(self._done)
 
     def _unit(self, ready: float, service_ns: float) -> float:
@@ -78,7 +79,7 @@ class Device:
         io_u = ev._value
         now = self.env._now
         t = self._pipe_link(self._pipe_internal(now, io_u.nbytes), io_u.nbytes)
-        done = self.env.timeout(t - now, io_u)
+        done = Timeout(self.env, t - now, io_u)
         done.callbacks.append(self._done)
 
     def _done(self, ev: simpy.Event) -> None:

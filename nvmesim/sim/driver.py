@@ -12,6 +12,7 @@ from collections import deque
 from typing import Generator
 
 import simpy
+from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
 
 from ..allocators import DmaPool
 from ..config import Config
@@ -203,7 +204,7 @@ class IrqHandler:
         # lock taken with irqsave), which delays the start.
         start = max(env._now, core.irq_off_until, self.busy_until)
         if start > env._now and env.peek() <= start:
-            env.timeout(start - env._now).callbacks.append(self._start)
+            Timeout(env, start - env._now).callbacks.append(self._start)
             return
         clock = self.clock
         clock.t = start
@@ -226,7 +227,7 @@ class IrqHandler:
             handles = io_u.handles
             while self.hidx < len(handles):
                 if clock.t > self.env._now and not clock.in_sync():  # let time catch up before the lock
-                    self.env.timeout(clock.t - self.env._now).callbacks.append(self._drain)
+                    Timeout(self.env, clock.t - self.env._now).callbacks.append(self._drain)
                     return
                 driver.free_list(clock, core, io_u, handles[self.hidx])
                 self.hidx += 1

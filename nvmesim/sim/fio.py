@@ -27,6 +27,7 @@ from typing import Generator
 
 import numpy as np
 import simpy
+from simpy.events import Event, Timeout  # direct: env.timeout() adds a bound-method hop per call
 
 from ..config import Config
 from ..fiojson import DirResult
@@ -233,7 +234,7 @@ class FioJob:
                         if core.in_irq:
                             yield from core.sync()
                         else:
-                            yield env.timeout(core.t - env._now)
+                            yield Timeout(env, core.t - env._now)
                 driver.alloc_list(core, io_u)
         core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
         if not core.in_sync():
@@ -277,7 +278,7 @@ class FioJob:
                 # block in the kernel until the ring holds min_evts; the completion
                 # path wakes the thread once (io_uring's wake check; libaio alike)
                 self.wait_need = min_evts
-                self.waiter = ev = self.env.event()
+                self.waiter = ev = Event(self.env)
                 core.sleep()
                 yield ev
                 if core.in_irq:  # woken by a handler still running: wait for it
