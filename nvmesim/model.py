@@ -18,7 +18,7 @@ import simpy
 from .allocators import get_variant
 from .config import Config
 from .fiojson import JobResult
-from .sim.cpu import LABELS, Core
+from .sim.cpu import LABELS, Core, ThreadRunner
 from .sim.device import Device
 from .sim.driver import Driver, IrqHandler, Queue
 from .sim.fio import FioJob, Streams
@@ -97,7 +97,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, job_seeds(cfg, replication, j)),
                      measure_from, end)
         jobs.append(job)
-        env.process(job.run())
+        job.runner = ThreadRunner(env, job.run())
     env.run(until=end)
 
     window = end - measure_from

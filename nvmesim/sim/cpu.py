@@ -39,6 +39,36 @@ LABELS = (
 L_FIO, L_URING, L_SUBMIT, L_GETEVENTS, L_QUEUE_RQ, L_ALLOC, L_FREE, L_SPIN, L_IRQ, L_POLL = range(len(LABELS))
 
 
+#: Yielded by a thread that blocks until someone calls its runner's ``resume()``.
+SLEEP = object()
+
+
+class ThreadRunner:
+    """Drives a thread's generator on SimPy events, like ``simpy.Process`` but lean.
+
+    A thread yields a SimPy event to continue when it fires, or :data:`SLEEP` to
+    block until the code that wakes it calls :meth:`resume` (the completion path,
+    at the end of the interrupt handler that posted enough completions): the
+    thread then continues at that same instant without an event of its own.
+    """
+
+    __slots__ = ("gen", "finished")
+
+    def __init__(self, env: simpy.Environment, gen: Generator) -> None:
+        self.gen = gen
+        self.finished = False
+        Timeout(env, 0).callbacks.append(self.resume)  # start at time 0
+
+    def resume(self, _ev: object = None) -> None:
+        try:
+            ev = self.gen.send(None)
+        except StopIteration:
+            self.finished = True
+            return
+        if ev is not SLEEP:
+            ev.callbacks.append(self.resume)
+
+
 class Clock:
     """The clock of code running on one CPU: it runs ahead of ``env.now`` by the
     CPU work charged to it, and books that work under a profile label."""
@@ -161,7 +191,7 @@ class HandlerClock(Clock):
     """The clock of interrupt-handler code on a core: it books into the core's
     profile, and a handler is never preempted."""
 
-    __slots__ = ("core",)
+    __slots__ = ("core", "to_wake")
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -169,6 +199,11 @@ class HandlerClock(Clock):
         self.t = 0.0
         self.busy = core.busy
         self.measure_from = core.measure_from
+        self.to_wake: list = []  # threads to resume when this invocation returns
+
+    def wake_after(self, job) -> None:
+        """Wake ``job``'s thread once the handler invocation returns (try_to_wake_up)."""
+        self.to_wake.append(job)
 
     def in_sync(self) -> bool:
         q = self.env._queue

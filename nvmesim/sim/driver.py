@@ -240,3 +240,7 @@ class IrqHandler:
         core.irq_exit(end)
         self.busy_until = end
         self.active = False
+        if clock.to_wake:  # the woken threads run from the handler's end on
+            woken, clock.to_wake = clock.to_wake, []
+            for job in woken:
+                job.runner.resume()

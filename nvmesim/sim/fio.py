@@ -27,11 +27,11 @@ from typing import Generator
 
 import numpy as np
 import simpy
-from simpy.events import Event, Timeout  # direct: env.timeout() adds a bound-method hop per call
+from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
 
 from ..config import Config
 from ..fiojson import DirResult
-from .cpu import L_FIO, L_GETEVENTS, L_POLL, L_QUEUE_RQ, L_SUBMIT, L_URING, Core
+from .cpu import L_FIO, L_GETEVENTS, L_POLL, L_QUEUE_RQ, L_SUBMIT, L_URING, SLEEP, Core, ThreadRunner
 from .device import Device
 from .driver import Driver, Queue
 
@@ -124,7 +124,8 @@ class FioJob:
         self.ring: deque[IoU] = deque()  # completed by the kernel, not yet reaped by fio
         self.cur_depth = 0
         self.issued = 0
-        self.waiter: simpy.Event | None = None
+        self.runner: ThreadRunner | None = None  # set by the model
+        self.sleeping = False  # blocked in the kernel until wait_need events are in the ring
         self.wait_need = 0
         # per-I/O CPU costs, precomputed
         self.prep_ns = c.fio_prep_ns
@@ -278,9 +279,9 @@ class FioJob:
                 # block in the kernel until the ring holds min_evts; the completion
                 # path wakes the thread once (io_uring's wake check; libaio alike)
                 self.wait_need = min_evts
-                self.waiter = ev = Event(self.env)
+                self.sleeping = True
                 core.sleep()
-                yield ev
+                yield SLEEP  # resumed by the interrupt handler that posts the last one
                 if core.in_irq:  # woken by a handler still running: wait for it
                     yield from core.wake()
                 else:
@@ -331,7 +332,6 @@ class FioJob:
         """The request is done in the kernel: post its CQE / io_event, wake fio if due."""
         clock.charge(label, self.driver.end_ns)
         self.ring.append(io_u)
-        w = self.waiter
-        if w is not None and len(self.ring) >= self.wait_need:
-            self.waiter = None
-            w.succeed()
+        if self.sleeping and len(self.ring) >= self.wait_need:
+            self.sleeping = False
+            clock.wake_after(self)
