@@ -18,12 +18,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import __version__
 from .config import Config, apply_overrides, config_from_dict, load_config
 from .fiojson import JobResult, document
 from .model import ReplicationResult, run_replication
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Progress = Callable[[str, int, int, float], None]  # (variant, replication, replications, fraction)
 
@@ -129,6 +132,18 @@ class RunResult:
             "pools": [r.pools for r in reps],
             "errors": self.errors.get(variant, []),
         }
+
+    def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+        """Tidy rows: one per variant x replication x direction (``nvmesim.frames``)."""
+        from .frames import results_frame
+
+        return results_frame(self, params, point)
+
+    def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+        """Per variant and metric: mean, 95% CI, and the paired delta vs the baseline."""
+        from .frames import summary_frame
+
+        return summary_frame(self, params, point)
 
     def to_json(self, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
         """``{"config", "runs": {variant: fio document}, "deltas": [...]}``."""

@@ -95,45 +95,22 @@ def _parse_sets(sets: list[str]) -> dict[str, object]:
     return out
 
 
-class _Progress:
-    """A progress line on stderr, shown once a run takes more than a moment."""
+class _RunProgress:
+    """Adapts the per-replication callback of :func:`nvmesim.api.run` to a progress bar."""
 
     def __init__(self, total: int, quiet: bool) -> None:
-        import time
+        from .progress import ProgressBar
 
-        self.total = total
+        self.bar = ProgressBar(total, quiet, "nvmesim run")
         self.done = 0
-        self.quiet = quiet
-        self.t0 = time.monotonic()
-        self.shown = False
-        self.tty = sys.stderr.isatty()
 
     def __call__(self, variant: str, rep: int, reps: int, fraction: float) -> None:
-        import time
-
-        if self.quiet:
-            return
         if fraction >= 1.0:
             self.done += 1
-        elapsed = time.monotonic() - self.t0
-        if elapsed < 1.0 and not self.shown:
-            return
-        self.shown = True
-        frac = self.done / self.total
-        eta = elapsed / frac * (1 - frac) if frac else 0.0
-        width = 30
-        bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
-        line = (f"nvmesim: [{bar}] {self.done}/{self.total} runs  {variant} rep {rep + 1}/{reps}  "
-                f"elapsed {elapsed:.0f}s  ETA {eta:.0f}s")
-        if self.tty:
-            sys.stderr.write("\r" + line)
-        elif fraction >= 1.0:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+            self.bar.update(self.done, f"{variant} rep {rep + 1}/{reps}")
 
     def close(self) -> None:
-        if self.shown and self.tty and not self.quiet:
-            sys.stderr.write("\n")
+        self.bar.close()
 
 
 @app.command("run")
@@ -167,7 +144,7 @@ def run_cmd(
         except PoolError as e:
             raise fail(f"--variant: {e}") from None
         variants = [name]
-    progress = _Progress(len(variants or cfg.allocator.variants) * cfg.sim.replications, quiet)
+    progress = _RunProgress(len(variants or cfg.allocator.variants) * cfg.sim.replications, quiet)
     result = run(cfg, progress=progress, variants=variants)
     progress.close()
     if output_format == "normal":
@@ -238,6 +215,66 @@ def sensitivity_cmd(
 
     rows = one_at_a_time(cfg, axes, progress)
     typer.echo(markdown(rows))
+
+
+@app.command("sweep")
+def sweep_cmd(
+    spec: str = typer.Argument(..., help="sweep file (see configs/sweeps/)"),
+    out: str = typer.Option(..., "--out", help="output directory (re-running resumes it)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes (default: cores)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="tcp://HOST:PORT of a dask.distributed cluster"),
+    csv: bool = typer.Option(False, "--csv", help="also write results.csv and summary.csv"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Run a parameter sweep; writes OUT/results.parquet and OUT/summary.parquet."""
+    from .config import ConfigError
+    from .progress import ProgressBar
+    from .sweep import run_sweep
+
+    bar: ProgressBar | None = None
+
+    def progress(done: int, total: int, detail: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = ProgressBar(total, quiet, "nvmesim sweep")
+        bar.update(done, detail)
+
+    try:
+        results, summary = run_sweep(spec, out, workers=workers, scheduler=scheduler, progress=progress, csv=csv)
+    except ConfigError as e:
+        for line in e.problems:
+            typer.echo(f"nvmesim: error: {line}", err=True)
+        raise typer.Exit(code=2) from None
+    except RuntimeError as e:
+        raise fail(str(e)) from None
+    except KeyboardInterrupt:
+        typer.echo("\nnvmesim: interrupted; finished points are saved, re-run to resume", err=True)
+        raise typer.Exit(code=130) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    failed = results["error"].notna().sum() if "error" in results else 0
+    typer.echo(f"{out}: {results['point'].nunique() if len(results) else 0} points, {len(results)} rows "
+               f"-> results.parquet, summary.parquet" + (f"; {failed} rows with errors" if failed else ""))
+
+
+@app.command("plot")
+def plot_cmd(
+    results: str = typer.Argument(..., help="a sweep output directory, or a results .parquet/.csv file"),
+    x: Optional[str] = typer.Option(None, "--x", help="swept parameter on the x axis (e.g. workload.iodepth)"),
+    y: Optional[str] = typer.Option(None, "--y", help="metric: a results column or a summary metric"),
+    hue: Optional[str] = typer.Option("variant", "--hue"),
+    col: Optional[str] = typer.Option(None, "--col", help="one panel per value of this parameter"),
+    kind: str = typer.Option("metric", "--kind", help="metric|cdf|deltas|profile"),
+    output: str = typer.Option(..., "-o", "--output", help="FILE.png or FILE.svg"),
+) -> None:
+    """Plot sweep results (seaborn); the same functions are in nvmesim.plots for notebooks."""
+    from .plots import plot_command
+
+    try:
+        plot_command(results, x, y, hue, col, output, kind)
+    except (ValueError, FileNotFoundError) as e:
+        raise fail(str(e)) from None
 
 
 def main() -> None:

@@ -1,0 +1,50 @@
+"""A small progress bar on stderr: done / total, elapsed, ETA.
+
+It stays silent for the first second (quick runs print nothing), redraws in
+place on a terminal and prints a line per step otherwise (CI logs).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    """``update(done, detail)`` as work completes; ``close()`` at the end."""
+
+    def __init__(self, total: int, quiet: bool = False, label: str = "nvmesim", stream: TextIO | None = None,
+                 delay: float = 1.0) -> None:
+        self.total = max(total, 1)
+        self.quiet = quiet
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.delay = delay
+        self.t0 = time.monotonic()
+        self.shown = False
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, done: int, detail: str = "") -> None:
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.t0
+        if elapsed < self.delay and not self.shown and done < self.total:
+            return
+        self.shown = True
+        frac = min(done / self.total, 1.0)
+        eta = elapsed / frac * (1 - frac) if frac else float("nan")
+        width = 30
+        bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
+        eta_s = "?" if eta != eta else f"{eta:.0f}s"
+        line = f"{self.label}: [{bar}] {done}/{self.total}  {detail}  elapsed {elapsed:.0f}s  ETA {eta_s}"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown and self.tty and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
