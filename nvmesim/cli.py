@@ -253,9 +253,29 @@ def sweep_cmd(
     finally:
         if bar is not None:
             bar.close()
+    figure = _sweep_figure(summary, out)
     failed = results["error"].notna().sum() if "error" in results else 0
     typer.echo(f"{out}: {results['point'].nunique() if len(results) else 0} points, {len(results)} rows "
-               f"-> results.parquet, summary.parquet" + (f"; {failed} rows with errors" if failed else ""))
+               f"-> results.parquet, summary.parquet" + (f", {figure}" if figure else "")
+               + (f"; {failed} rows with errors" if failed else ""))
+
+
+def _sweep_figure(summary, out: str) -> str | None:
+    """A first look at a sweep: the IOPS delta (with CI) against the first swept axis,
+    one panel per value of the second.  Returns the file name, or None if nothing to plot."""
+    from pathlib import Path
+
+    from .plots import plot_deltas, save
+
+    if summary.empty or "point" not in summary or "variant" not in summary:
+        return None
+    cols = list(summary.columns)
+    axes = cols[cols.index("point") + 1:cols.index("variant")]
+    if not axes or summary["variant"].nunique() < 2:
+        return None
+    fig = plot_deltas(summary, x=axes[0], metric="iops", col=axes[1] if len(axes) > 1 else None)
+    save(fig, str(Path(out) / "deltas.png"))
+    return "deltas.png"
 
 
 @app.command("plot")

@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -143,6 +144,13 @@ def _facets(n: int, sharey: bool = True) -> tuple[Figure, list[Axes]]:
     return fig, list(axes)
 
 
+def short_name(path: str) -> str:
+    """A dotted path (or joint ``a+b`` sweep axis) short enough for a panel title:
+    the last component of each path, e.g. ``iodepth_batch_submit+…complete_min``."""
+    parts = [p.rsplit(".", 1)[-1] for p in path.split("+")]
+    return parts[0] if len(parts) == 1 else f"{parts[0]} (+{len(parts) - 1})"
+
+
 def _finish_legend(fig: Figure, axes: list[Axes], title: str | None = None) -> None:
     """One legend, outside the panels on the right (drawn from the last panel's handles)."""
     handles, labels = [], []
@@ -231,7 +239,7 @@ def plot_metric(results: pd.DataFrame, x: str, y: str, hue: str | None = "varian
             sns.barplot(data=sub, x=x, y=y, hue=hue, order=cats, hue_order=hue_levels if hue else None,
                         palette=colors if hue else None, errorbar=("ci", 95), seed=0, ax=ax)
         if col is not None:
-            ax.set_title(f"{col} = {cv}")
+            ax.set_title(f"{short_name(col)} = {cv}", fontsize="medium")
         ax.set_xlabel(x)
         ax.set_ylabel(y if ax is axes[0] else "")
         _set_x_ticks(ax, cats)
@@ -381,7 +389,7 @@ def plot_deltas(summary: pd.DataFrame, x: str, metric: str = "clat_ns.mean", col
             ax.plot(g["__x"], g["delta"], marker="o", color=colors[v], label=v)
         ax.axhline(0.0, color="black", linewidth=0.8, linestyle="--")
         if col is not None:
-            ax.set_title(f"{col} = {cv}")
+            ax.set_title(f"{short_name(col)} = {cv}", fontsize="medium")
         _set_x_ticks(ax, cats)
         if logx and cats is None:
             ax.set_xscale("log", base=2)
