@@ -204,7 +204,10 @@ def _executor(workers: int | None, scheduler: str | None):
             from distributed import Client
         except ImportError:
             raise RuntimeError("--scheduler needs Dask: pip install 'nvmesim[distributed]'") from None
-        return Client(scheduler)
+        try:
+            return Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise RuntimeError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {e}") from None
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
 
 
