@@ -145,6 +145,59 @@ class RunResult:
 
         return summary_frame(self, params, point)
 
+    def overview(self) -> "pd.DataFrame":
+        """One row per variant: IOPS, bandwidth, mean latencies, clat p99, CPU shares."""
+        import pandas as pd
+
+        rows = []
+        for v in self.variants:
+            if not self.replications[v]:
+                rows.append({"variant": v, "error": "; ".join(e.splitlines()[0] for e in self.errors.get(v, []))})
+                continue
+            g = self.group(v)
+            secs = sum(r.window_ns for r in self.replications[v]) / 1e9
+            ios = g.read.total_ios + g.write.total_ios
+            nbytes = g.read.io_bytes + g.write.io_bytes
+            lat = {k: [getattr(g.read, k), getattr(g.write, k)] for k in ("slat", "clat", "lat")}
+
+            def mean_us(hs):
+                n = sum(h.n for h in hs)
+                return sum(h.mean * h.n for h in hs) / n / 1e3 if n else float("nan")
+
+            clat = lat["clat"][0].copy().merge(lat["clat"][1])
+            share = self.profile_share(v)
+            rows.append({
+                "variant": v, "IOPS": ios / secs if secs else 0.0, "BW (MB/s)": nbytes / secs / 1e6 if secs else 0.0,
+                "slat mean (µs)": mean_us(lat["slat"]), "clat mean (µs)": mean_us(lat["clat"]),
+                "lat mean (µs)": mean_us(lat["lat"]),
+                "clat p99 (µs)": clat.percentiles([99.0]).get("99.000000", 0) / 1e3 if clat.n else float("nan"),
+                "dma_pool CPU %": 100 * (share.get("dma_pool_alloc", 0) + share.get("dma_pool_free", 0)),
+                "spin_lock CPU %": 100 * share.get("spin_lock", 0), "replications": len(self.replications[v]),
+            })
+        return pd.DataFrame(rows).set_index("variant")
+
+    def deltas_frame(self) -> "pd.DataFrame":
+        """The paired deltas (``to_json()["deltas"]``) as a DataFrame."""
+        import pandas as pd
+
+        from .compare import deltas
+
+        return pd.DataFrame(deltas(self)) if len(self.variants) > 1 else pd.DataFrame()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the per-variant overview and the headline deltas as HTML tables."""
+        w = self.config.workload
+        head = (f"<p><b>{w.name}</b>: {w.ioengine} {w.rw} bs={w.bs} iodepth={w.iodepth} "
+                f"batch={w.iodepth_batch_submit}/{w.iodepth_batch_complete_min} numjobs={w.numjobs}; "
+                f"{self.config.sim.replications} replications; {self.wall_s:.1f} s</p>")
+        html = head + self.overview().to_html(float_format=lambda x: f"{x:,.2f}")
+        d = self.deltas_frame()
+        if not d.empty:
+            keep = d[(d["stat"].isin(["mean", "value"]))][
+                ["metric", "stat", "baseline_value", "variant_value", "delta", "delta_pct", "ci_low", "ci_high"]]
+            html += "<p>paired deltas (95% CI)</p>" + keep.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+        return html
+
     def to_json(self, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
         """``{"config", "runs": {variant: fio document}, "deltas": [...]}``."""
         from .compare import deltas
@@ -156,12 +209,25 @@ class RunResult:
         }
 
 
-def run(cfg: Config, progress: Progress | None = None, variants: list[str] | None = None) -> RunResult:
-    """Simulate every variant (or the named ones) for ``cfg.sim.replications`` replications."""
+def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str] | None = None) -> RunResult:
+    """Simulate every variant (or the named ones) for ``cfg.sim.replications`` replications.
+
+    ``progress=True`` shows a progress bar (on stderr, or live in a notebook)."""
     t0 = time.perf_counter()
     result = RunResult(config=cfg)
     names = variants or list(cfg.allocator.variants)
     reps = cfg.sim.replications
+    bar = None
+    if progress is True:
+        from .progress import ProgressBar
+
+        bar = ProgressBar(len(names) * reps, label="nvmesim run")
+        count = [0]
+
+        def progress(v: str, r: int, n: int, fraction: float) -> None:
+            if fraction >= 1.0:
+                count[0] += 1
+                bar.update(count[0], f"{v} rep {r + 1}/{n}")
     for v in names:
         result.replications[v] = []
         for r in range(reps):
@@ -175,5 +241,7 @@ def run(cfg: Config, progress: Progress | None = None, variants: list[str] | Non
                 )
             if progress:
                 progress(v, r, reps, 1.0)
+    if bar is not None:
+        bar.close()
     result.wall_s = time.perf_counter() - t0
     return result

@@ -1,7 +1,8 @@
 """A small progress bar on stderr: done / total, elapsed, ETA.
 
 It stays silent for the first second (quick runs print nothing), redraws in
-place on a terminal and prints a line per step otherwise (CI logs).
+place on a terminal, updates one live output line in a Jupyter notebook, and
+prints a line per step otherwise (CI logs).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class ProgressBar:
         self.t0 = time.monotonic()
         self.shown = False
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._handle = None
+        self.notebook = stream is None and _in_notebook()
 
     def update(self, done: int, detail: str = "") -> None:
         if self.quiet:
@@ -38,6 +41,14 @@ class ProgressBar:
         bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
         eta_s = "?" if eta != eta else f"{eta:.0f}s"
         line = f"{self.label}: [{bar}] {done}/{self.total}  {detail}  elapsed {elapsed:.0f}s  ETA {eta_s}"
+        if self.notebook:
+            from IPython.display import display
+
+            if self._handle is None:
+                self._handle = display({"text/plain": line}, raw=True, display_id=True)
+            else:
+                self._handle.update({"text/plain": line}, raw=True)
+            return
         if self.tty:
             self.stream.write("\r" + line.ljust(100))
         else:
@@ -45,6 +56,21 @@ class ProgressBar:
         self.stream.flush()
 
     def close(self) -> None:
-        if self.shown and self.tty and not self.quiet:
+        if self.shown and self.tty and not self.quiet and not self.notebook:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where a terminal-style bar would not redraw)."""
+    import sys as _sys
+
+    if "ipykernel" not in _sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        return ip is not None and "IPKernelApp" in ip.config
+    except Exception:
+        return False

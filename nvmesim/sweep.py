@@ -219,10 +219,20 @@ def run_sweep(
     out: str | Path,
     workers: int | None = None,
     scheduler: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     csv: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run (or resume) a sweep into ``out``; returns (results, summary) frames."""
+    """Run (or resume) a sweep into ``out``; returns (results, summary) frames.
+    ``progress=True`` shows a progress bar (stderr, or live in a notebook)."""
+    if progress is True:
+        from .progress import ProgressBar
+
+        bars: list[ProgressBar] = []
+
+        def progress(done: int, total: int, detail: str) -> None:
+            if not bars:
+                bars.append(ProgressBar(total, label="nvmesim sweep"))
+            bars[0].update(done, detail)
     spec, base_dir = load_spec(spec_path)
     points = expand(spec, base_dir, str(spec_path))
     out = Path(out)

@@ -15,8 +15,46 @@ VARIANTS: dict[str, type[DmaPool]] = {
 }
 
 
+ENTRY_POINT_GROUP = "nvmesim.allocators"
+_entry_points_loaded = False
+
+
+def register(cls: type[DmaPool], name: str | None = None) -> type[DmaPool]:
+    """Make an allocator variant usable by name (``allocator.variants`` in a config,
+    ``nvmesim dmapool-test --variant``).  Usable as a class decorator.
+
+    The class must subclass :class:`DmaPool`; its ``name`` (or ``name=``) must not
+    shadow another variant.  Third-party packages register through the entry point
+    group ``nvmesim.allocators`` (``name = "module:Class"``) instead.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, DmaPool)):
+        raise PoolError(f"register: {cls!r} is not a DmaPool subclass")
+    key = name or cls.name
+    if not key:
+        raise PoolError(f"register: {cls.__name__} has no name (set the class attribute or pass name=)")
+    if key in VARIANTS and VARIANTS[key] is not cls:
+        raise PoolError(f"register: a different variant is already registered as {key!r}")
+    VARIANTS[key] = cls
+    return cls
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in VARIANTS:
+            register(ep.load(), ep.name)
+
+
 def get_variant(name: str) -> type[DmaPool]:
-    """Look a variant up by name; the error suggests the closest known name."""
+    """Look a variant up by name (built-in, registered, or from an entry point);
+    the error suggests the closest known name."""
+    if name not in VARIANTS:
+        _load_entry_points()
     try:
         return VARIANTS[name]
     except KeyError:
@@ -29,4 +67,5 @@ def get_variant(name: str) -> type[DmaPool]:
         ) from None
 
 
-__all__ = ["DmaPool", "Geometry", "OpStats", "PoolError", "VARIANTS", "get_variant", "LegacyPool", "StackPool"]
+__all__ = ["DmaPool", "Geometry", "OpStats", "PoolError", "VARIANTS", "get_variant", "register", "LegacyPool",
+           "StackPool"]

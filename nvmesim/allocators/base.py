@@ -33,6 +33,7 @@ class OpStats:
     nodes: int = 0
     pages_created: int = 0
     ns: float = 0.0
+    locked: bool = True  # the operation took the pool's spinlock (per-CPU fast paths do not)
 
 
 def _align_up(x: int, a: int) -> int:
@@ -118,12 +119,15 @@ class DmaPool(ABC):
         """Offsets of the blocks one page holds, ascending (the kernel's layout)."""
 
     @abstractmethod
-    def alloc(self) -> tuple[int, float]:
-        """Take a block: returns (handle, simulated ns)."""
+    def alloc(self, cpu: int = 0) -> tuple[int, float]:
+        """Take a block on behalf of ``cpu``: returns (handle, simulated ns).
+
+        ``last.locked`` says whether the operation held the pool's lock for those ns
+        (the I/O path then serialises it with other CPUs); kernel dmapools always do."""
 
     @abstractmethod
-    def free(self, handle: int) -> float:
-        """Return a block: returns simulated ns."""
+    def free(self, handle: int, cpu: int = 0) -> float:
+        """Return a block from ``cpu``: returns simulated ns (see :meth:`alloc`)."""
 
     @abstractmethod
     def _free_state(self) -> tuple:
@@ -180,18 +184,24 @@ class DmaPool(ABC):
         self._live.discard(handle)
         return rel // self.geometry.allocation
 
-    def _finish(self, handle: int, nodes: int, pages: int, store: bool) -> float:
+    def _finish(self, handle: int, nodes: int, pages: int, store: bool, locked: bool = True,
+                extra_ns: float = 0.0) -> float:
         """Price the operation just done (it touched ``handle``'s first line and walked
-        ``nodes`` descriptors), record it in ``last`` and ``totals``; returns ns."""
+        ``nodes`` descriptors), record it in ``last`` and ``totals``; returns ns.
+        ``locked=False`` prices an operation that did not take the lock (no lock cost);
+        ``extra_ns`` adds work the variant accounts for itself (e.g. a batch refill)."""
         line = (handle - self.base) >> 6
         touch = self._line_touch
         reuse = self._clock - touch[line]
         touch[line] = self._clock
-        ns = self.pricer.op_ns(nodes, pages, reuse, self.pressure, store)
+        ns = self.pricer.op_ns(nodes, pages, reuse, self.pressure, store) + extra_ns
+        if not locked:
+            ns -= self.cost.lock_ns
         last = self.last
         last.nodes = nodes
         last.pages_created = pages
         last.ns = ns
+        last.locked = locked
         t = self.totals
         t.ops += 1
         t.nodes += nodes

@@ -52,7 +52,7 @@ class LegacyPool(DmaPool):
             offset = nxt
         return tuple(offs)
 
-    def alloc(self) -> tuple[int, float]:
+    def alloc(self, cpu: int = 0) -> tuple[int, float]:
         self._clock += 1
         heap = self._room
         chains = self._chains
@@ -75,7 +75,7 @@ class LegacyPool(DmaPool):
         self._live.add(handle)
         return handle, self._finish(handle, nodes, pages, False)
 
-    def free(self, handle: int) -> float:
+    def free(self, handle: int, cpu: int = 0) -> float:
         self._clock += 1
         page = self._check_free(handle)
         nodes = self.nr_pages - page

@@ -33,20 +33,24 @@ class StackPool(DmaPool):
             offset += g.size
         return tuple(offs)
 
-    def alloc(self) -> tuple[int, float]:
+    def alloc(self, cpu: int = 0) -> tuple[int, float]:
         self._clock += 1
         stack = self._stack
         pages = 0
         if not stack:
-            base = self.base + self.nr_pages * self.geometry.allocation
-            stack.extend(base + o for o in reversed(self.offsets))
-            self._new_page_lines()
+            self._grow()
             pages = 1
         handle = stack.pop()
         self._live.add(handle)
         return handle, self._finish(handle, 0, pages, False)
 
-    def free(self, handle: int) -> float:
+    def _grow(self) -> None:
+        """pool_alloc_page: a new page's blocks go on the stack, to pop in ascending order."""
+        base = self.base + self.nr_pages * self.geometry.allocation
+        self._stack.extend(base + o for o in reversed(self.offsets))
+        self._new_page_lines()
+
+    def free(self, handle: int, cpu: int = 0) -> float:
         self._clock += 1
         self._check_free(handle)
         self._stack.append(handle)

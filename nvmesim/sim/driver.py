@@ -126,8 +126,9 @@ class Driver:
         ps = self.poolsets[core.node] if self.per_node else self.poolsets[0]
         size = self.plan.pool
         now = core.local_now()
-        handle, ns = ps.pools[size].alloc()
-        wait = ps.locks[size].take(now, core, ns)
+        pool = ps.pools[size]
+        handle, ns = pool.alloc(core.index)
+        wait = ps.locks[size].take(now, core, ns) if pool.last.locked else 0.0
         core.irq_off_until = core.t = now + wait + ns
         if now >= core.measure_from:
             busy = core.busy
@@ -142,8 +143,9 @@ class Driver:
         ps = io_u.poolset
         size = self.plan.pool
         now = clock.local_now()
-        ns = ps.pools[size].free(handle)
-        wait = ps.locks[size].take(now, core, ns)
+        pool = ps.pools[size]
+        ns = pool.free(handle, core.index)
+        wait = ps.locks[size].take(now, core, ns) if pool.last.locked else 0.0
         clock.t = now + wait + ns
         if now >= core.measure_from:
             busy = core.busy
