@@ -118,34 +118,30 @@ def _mark_latency(ns: int, lat_n: list[int], lat_u: list[int], lat_m: list[int],
         lat_m[_lat_bin(ns // 1000000)] += k
 
 
-def _stat_calc_lat(counts: Sequence[int], total: int) -> list[float]:
-    """fio ``stat_calc_lat``: percent of ``total``, non-zero shares < 0.01 -> 0.01."""
+def _percent(counts: Sequence[int], total: int, floor: float) -> list[float]:
+    """Percent of ``total`` per count, a non-zero share below ``floor`` shown as ``floor``
+    (fio's stat_calc_lat uses 0.01, stat_calc_dist 0.1)."""
     out = []
     for c in counts:
         if total:
             v = float(c) / float(total)
             v *= 100.0
-            if v < 0.01 and c:
-                v = 0.01
+            if v < floor and c:
+                v = floor
         else:
             v = 0.0
         out.append(v)
     return out
+
+
+def _stat_calc_lat(counts: Sequence[int], total: int) -> list[float]:
+    """fio ``stat_calc_lat``: percent of ``total``, non-zero shares < 0.01 -> 0.01."""
+    return _percent(counts, total, 0.01)
 
 
 def stat_calc_dist(counts: Sequence[int], total: int) -> list[float]:
     """fio ``stat_calc_dist``: percent of ``total``, non-zero shares < 0.1 -> 0.1."""
-    out = []
-    for c in counts:
-        if total:
-            v = float(c) / float(total)
-            v *= 100.0
-            if v < 0.1 and c:
-                v = 0.1
-        else:
-            v = 0.0
-        out.append(v)
-    return out
+    return _percent(counts, total, 0.1)
 
 
 def depth_level_index(cur_depth: int) -> int:

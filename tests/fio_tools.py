@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -25,3 +26,14 @@ def run_clat2csv(exe: str, args: list[str], tmp_path: Path) -> subprocess.Comple
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, exe, *args], capture_output=True, text=True,
                           env=env, timeout=60, check=True)
+
+
+def fixture_doc() -> dict:
+    """The committed json+ document of a real fio 3.33 run."""
+    return json.loads(FIXTURE.read_text())
+
+
+def job_of(doc: dict, name: str) -> dict:
+    """The job called ``name`` in a fio JSON document."""
+    (job,) = [j for j in doc["jobs"] if j["jobname"] == name]
+    return job

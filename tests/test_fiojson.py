@@ -31,19 +31,17 @@ from nvmesim.fiojson import (
     stat_calc_dist,
 )
 from nvmesim.stats import DEFAULT_PERCENTILES, LatencyHist, plat_idx_to_val, plat_val_to_idx
-from fio_tools import FIXTURE, LOGS, run_clat2csv
+from fio_tools import fixture_doc, job_of, FIXTURE, LOGS, run_clat2csv
 
 TS = 1_700_000_000
 
 
 @pytest.fixture(scope="module")
 def fio_doc() -> dict:
-    return json.loads(FIXTURE.read_text())
+    return fixture_doc()
 
 
-def _job(doc: dict, name: str) -> dict:
-    (job,) = [j for j in doc["jobs"] if j["jobname"] == name]
-    return job
+_job = job_of
 
 
 def _hist_from_logs(pattern: str) -> LatencyHist:

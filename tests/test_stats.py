@@ -8,7 +8,6 @@ fio saw and demand fio's exact numbers.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 
@@ -33,7 +32,7 @@ from nvmesim.stats import (
     plat_idx_to_val,
     plat_val_to_idx,
 )
-from fio_tools import FIXTURE, LOGS
+from fio_tools import fixture_doc, job_of, LOGS
 
 
 CLAMP_NS = 1 << 34  # values >= 2**34 ns land in the last bucket
@@ -41,12 +40,10 @@ CLAMP_NS = 1 << 34  # values >= 2**34 ns land in the last bucket
 
 @pytest.fixture(scope="module")
 def fio_doc() -> dict:
-    return json.loads(FIXTURE.read_text())
+    return fixture_doc()
 
 
-def _job(doc: dict, name: str) -> dict:
-    (job,) = [j for j in doc["jobs"] if j["jobname"] == name]
-    return job
+_job = job_of
 
 
 def _log_values(pattern: str) -> list[list[int]]:
