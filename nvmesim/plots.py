@@ -109,7 +109,7 @@ def _select_point(frame: pd.DataFrame, point: int | None) -> tuple[pd.DataFrame,
     elif point not in points:
         raise ValueError(f"no point {point!r}; available points: {', '.join(map(str, points))}")
     rows = frame[frame["point"] == point]
-    params = ", ".join(f"{c}={rows[c].iloc[0]}" for c in _param_columns(frame))
+    params = ", ".join(f"{short_name(c)}={rows[c].iloc[0]}" for c in _param_columns(frame))
     return rows, f"point {point}" + (f": {params}" if params else "")
 
 

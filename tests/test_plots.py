@@ -176,7 +176,7 @@ def test_latency_cdf(frames, tmp_path):
     assert plots.latency_cdf(results, "lat_bins", hue=None, point=1)["group"].unique().tolist() == ["all"]
     fig = plots.plot_latency_cdf(results, which="slat", point=1)
     assert fig.axes[0].get_xlabel() == "slat latency (us)"
-    assert "workload.iodepth=16" in fig.axes[0].get_title()
+    assert "iodepth=16" in fig.axes[0].get_title()  # short parameter names in titles
 
 
 # ------------------------------------------------------------------ deltas
