@@ -95,24 +95,6 @@ def _parse_sets(sets: list[str]) -> dict[str, object]:
     return out
 
 
-class _RunProgress:
-    """Adapts the per-replication callback of :func:`nvmesim.api.run` to a progress bar."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        from .progress import ProgressBar
-
-        self.bar = ProgressBar(total, quiet, "nvmesim run")
-        self.done = 0
-
-    def __call__(self, variant: str, rep: int, reps: int, fraction: float) -> None:
-        if fraction >= 1.0:
-            self.done += 1
-            self.bar.update(self.done, f"{variant} rep {rep + 1}/{reps}")
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 @app.command("run")
 def run_cmd(
     config: str = typer.Argument(..., help="YAML config (see configs/)"),
@@ -144,9 +126,7 @@ def run_cmd(
         except PoolError as e:
             raise fail(f"--variant: {e}") from None
         variants = [name]
-    progress = _RunProgress(len(variants or cfg.allocator.variants) * cfg.sim.replications, quiet)
-    result = run(cfg, progress=progress, variants=variants)
-    progress.close()
+    result = run(cfg, progress=not quiet, variants=variants)
     if output_format == "normal":
         text = summary(result)
     else:
