@@ -32,8 +32,8 @@ class ProgressBar:
         if self.quiet:
             return
         elapsed = time.monotonic() - self.t0
-        if elapsed < self.delay and not self.shown and done < self.total:
-            return
+        if elapsed < self.delay and not self.shown:
+            return  # a run that takes only a moment shows nothing
         self.shown = True
         frac = min(done / self.total, 1.0)
         eta = elapsed / frac * (1 - frac) if frac else float("nan")
