@@ -1,0 +1,74 @@
+"""nvme-pci's data-pointer rules (kernel.md §5) and the per-NUMA pools of 6.16."""
+
+from __future__ import annotations
+
+import pytest
+
+from nvmesim.api import load
+from nvmesim.model import run_replication
+from nvmesim.sim.nvme import PAGE_POOL, SMALL_POOL, map_plan, segments
+
+KIB = 1024
+
+
+@pytest.mark.parametrize(
+    "nbytes,pool,lists",
+    [
+        (4 * KIB, 0, 0),          # PRP1 only
+        (8 * KIB, 0, 0),          # PRP1 + PRP2
+        (12 * KIB, SMALL_POOL, 1),  # PRP2 -> a list of 2 entries
+        (128 * KIB, SMALL_POOL, 1),
+        (132 * KIB, SMALL_POOL, 1),  # 32 entries still fit 256 B
+        (136 * KIB, PAGE_POOL, 1),   # 33 entries: a page-sized list
+        (508 * KIB, PAGE_POOL, 1),
+        (2048 * KIB + 4 * KIB, PAGE_POOL, 1),  # 512 entries: one full list page
+        (2048 * KIB + 8 * KIB, PAGE_POOL, 2),  # 513: the last slot chains to a second
+    ],
+)
+def test_page_aligned_prp_rules(nbytes, pool, lists):
+    plan = map_plan(nbytes, segments(nbytes, "malloc"))
+    assert (plan.pool, plan.lists) == (pool, lists)
+
+
+def test_unaligned_first_page_shifts_the_thresholds():
+    # 8 KiB starting 512 B into a page spans three pages: PRP1 + a 2-entry list
+    assert map_plan(8 * KIB, 3, offset=512).pool == SMALL_POOL
+    assert map_plan(8 * KIB - 512, 2, offset=512).pool == 0
+
+
+def test_sgl_rules():
+    # one segment on an SGL-capable queue: an inline SGL, no pool, whatever the size
+    assert map_plan(1024 * KIB, 1, sgl_supported=True).pool == 0
+    # several segments of >= sgl_threshold on average: an SGL list
+    assert map_plan(256 * KIB, 4, sgl_supported=True, sgl_threshold=32 * KIB).pool == SMALL_POOL
+    assert map_plan(256 * KIB, 64, sgl_supported=True, sgl_threshold=4 * KIB).pool == PAGE_POOL
+    # below the threshold: PRPs, even with SGL support
+    assert map_plan(128 * KIB, 32, sgl_supported=True, sgl_threshold=32 * KIB).method == "prp"
+    # sgl_threshold 0 disables SGLs
+    assert map_plan(1024 * KIB, 1, sgl_supported=True, sgl_threshold=0).method == "prp"
+    # before 6.3 a long SGL chains list pages (255 descriptors + a segment pointer each)
+    assert map_plan(4096 * 300, 300, sgl_supported=True, sgl_threshold=4096, kernel="6.2").lists == 2
+    assert map_plan(4096 * 300, 300, sgl_supported=True, sgl_threshold=4096, kernel="6.4").lists == 1
+
+
+def test_huge_pages_make_one_segment():
+    assert segments(2048 * KIB, "mmaphuge") == 1
+    assert segments(12 * KIB, "malloc") == 3
+
+
+def test_per_numa_pools_in_6_16():
+    """6.16 gives each NUMA node its own pair of pools: jobs on different nodes never
+    share a lock, while before it every CPU shares the device's."""
+
+    def run(kernel: str):
+        cfg = load({"workload": {"bs": "16k", "iodepth": 128, "iodepth_batch_submit": 16, "numjobs": 2,
+                                 "cpus_allowed": "0,4", "runtime": "10ms", "ramp_time": "2ms"},
+                    "host": {"cores": 8, "numa_nodes": 2}, "driver": {"kernel": kernel},
+                    "device": {"link_gbps": 100.0, "internal_gbps": 100.0}})
+        return run_replication(cfg, "legacy", 0)
+
+    shared, split = run("6.4"), run("6.16")
+    assert list(shared.pools) == ["node0/prp256"]
+    assert sorted(split.pools) == ["node0/prp256", "node1/prp256"]
+    assert shared.profile_ns["spin_lock"] > 0
+    assert split.profile_ns["spin_lock"] == 0
