@@ -432,11 +432,12 @@ class Config(_Section):
             )
             raise _CrossError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why})")
         qd = self.effective_queue_depth()
-        if w.iodepth > qd - 1:
+        if w.iodepth > qd - 1 and (w.ioengine != "libaio" or w.hipri):
             raise _CrossError(
                 "workload.iodepth",
-                f"{w.iodepth} exceeds the {qd - 1} usable entries of an I/O queue "
-                f"(min(driver.queue_depth, device.max_queue_entries) - 1)",
+                f"{w.iodepth} exceeds the {qd - 1} tags of an I/O queue "
+                f"(min(driver.queue_depth, device.max_queue_entries) - 1); beyond them only libaio without "
+                f"hipri is modelled (io_submit sleeps for a tag; io_uring would punt to io-wq)",
             )
         if w.hipri and d.poll_queues == 0:
             raise _CrossError("workload.hipri", "polled I/O needs driver.poll_queues > 0")

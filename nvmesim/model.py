@@ -90,7 +90,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     for j, cpu in enumerate(cfg.job_cpus()):
         core = Core(env, cpu, cfg.host.node_of(cpu), measure_from)
         cores[cpu] = core
-        queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0)
+        queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=cfg.effective_queue_depth() - 1)
         queues[cpu] = queue
         if not polled:
             IrqHandler(driver, queue)

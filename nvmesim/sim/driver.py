@@ -42,10 +42,13 @@ class Queue:
     """One NVMe I/O queue pair, its completion queue and its interrupt (or poller)."""
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
-                 "timer_armed", "poll_waiter")
+                 "timer_armed", "poll_waiter", "tags", "inflight")
 
-    def __init__(self, env: simpy.Environment, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float) -> None:
+    def __init__(self, env: simpy.Environment, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
+                 tags: int = 1 << 30) -> None:
         self.env = env
+        self.tags = tags  # blk-mq tags: requests the queue can hold (queue depth - 1)
+        self.inflight = 0  # requests holding a tag, from nvme_queue_rq to the end of completion
         self.core = core
         self.cq: deque = deque()
         self.polled = polled

@@ -126,6 +126,7 @@ class FioJob:
         self.issued = 0
         self.runner: ThreadRunner | None = None  # set by the model
         self.sleeping = False  # blocked in the kernel until wait_need events are in the ring
+        self.tag_wait = False  # blocked in blk_mq_get_tag until a request completes
         self.wait_need = 0
         # per-I/O CPU costs, precomputed
         self.prep_ns = c.fio_prep_ns
@@ -220,7 +221,29 @@ class FioJob:
         sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
         busy = core.busy
         measure_from = self.measure_from
-        for io_u in queued:
+        queue = self.queue
+        device = self.device
+        sent = 0  # requests of the batch already handed to the device
+        for i, io_u in enumerate(queued):
+            while queue.inflight >= queue.tags:
+                # blk_mq_get_tag sleeps; going to sleep flushes the plug, so the
+                # requests set up so far reach the device first (one doorbell)
+                core.charge(L_QUEUE_RQ, driver.doorbell_ns)
+                if not core.in_sync():
+                    yield from core.sync()
+                t = core.local_now()
+                for r in queued[sent:i]:
+                    device.submit(r, t)
+                sent = i
+                self.tag_wait = True
+                core.sleep()
+                yield SLEEP  # resumed by the interrupt handler that frees a tag
+                if core.in_irq:
+                    yield from core.wake()
+                else:
+                    core.woken()
+                core.charge(self.sub_label, self.wakeup_ns)
+            queue.inflight += 1
             # SQE/iocb + block layer, then nvme_queue_rq: command, DMA map, PRP/SGL
             # build (Core.charge twice, inlined: this runs once per request)
             t = core.t if core.t > env._now else env._now
@@ -241,8 +264,7 @@ class FioJob:
         if not core.in_sync():
             yield from core.sync()
         issue = core.local_now()  # the doorbell, then the syscall returns
-        device = self.device
-        for io_u in queued:
+        for io_u in queued[sent:]:
             device.submit(io_u, issue)
         if issue >= self.measure_from:
             for io_u in queued:
@@ -332,6 +354,11 @@ class FioJob:
         """The request is done in the kernel: post its CQE / io_event, wake fio if due."""
         clock.charge(label, self.driver.end_ns)
         self.ring.append(io_u)
+        queue = self.queue
+        queue.inflight -= 1  # the request's tag is free again
+        if self.tag_wait:
+            self.tag_wait = False
+            clock.wake_after(self)
         if self.sleeping and len(self.ring) >= self.wait_need:
             self.sleeping = False
             clock.wake_after(self)
