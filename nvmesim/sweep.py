@@ -285,7 +285,9 @@ def assemble(out: Path, points: list[Point], csv: bool = False) -> tuple[pd.Data
         if not path.exists():
             continue
         record = json.loads(path.read_text())
-        rows += record["rows"]
+        # two points may share a record (fio caps a batch above iodepth, say, so their
+        # effective configs are equal): label the rows with this point
+        rows += [{**row, "point": p.index, **p.params} for row in record["rows"]]
         summary += summary_rows(record["metrics"], p.params, p.index)
     results = pd.DataFrame(rows)
     summ = pd.DataFrame(summary)

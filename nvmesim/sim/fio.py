@@ -235,6 +235,8 @@ class FioJob:
                 for r in queued[sent:i]:
                     device.submit(r, t)
                 sent = i
+                if queue.inflight < queue.tags:  # tags freed while time caught up
+                    continue
                 self.tag_wait = True
                 core.sleep()
                 yield SLEEP  # resumed by the interrupt handler that frees a tag
