@@ -42,13 +42,16 @@ class Queue:
     """One NVMe I/O queue pair, its completion queue and its interrupt (or poller)."""
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
-                 "timer_armed", "poll_waiter", "tags", "inflight")
+                 "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch")
 
     def __init__(self, env: simpy.Environment, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30) -> None:
         self.env = env
         self.tags = tags  # blk-mq tags: requests the queue can hold (queue depth - 1)
         self.inflight = 0  # requests holding a tag, from nvme_queue_rq to the end of completion
+        # sbitmap wakes a tag waiter once this many tags are free again
+        # (lib/sbitmap.c: clamp(depth / SBQ_WAIT_QUEUES, 1, SBQ_WAKE_BATCH), both 8)
+        self.wake_batch = max(1, min(tags // 8, 8))
         self.core = core
         self.cq: deque = deque()
         self.polled = polled

@@ -358,7 +358,7 @@ class FioJob:
         self.ring.append(io_u)
         queue = self.queue
         queue.inflight -= 1  # the request's tag is free again
-        if self.tag_wait:
+        if self.tag_wait and queue.tags - queue.inflight >= queue.wake_batch:
             self.tag_wait = False
             clock.wake_after(self)
         if self.sleeping and len(self.ring) >= self.wait_need:
