@@ -183,8 +183,14 @@ class Core(Clock):
             self._preempt_rem = None
         ev = self._irq_done
         if ev is not None:
+            # the waiting thread runs again when both the handler and its own stretched
+            # work are done: fire then, rather than now plus a second timeout
             self._irq_done = None
-            ev.succeed()
+            env = self.env
+            wake_at = self.t if self.thread_running and self.t > at else at
+            ev._ok = True
+            ev._value = None
+            env.schedule(ev, delay=wake_at - env._now if wake_at > env._now else 0.0)
 
 
 class HandlerClock(Clock):
