@@ -123,7 +123,7 @@ class CostModel(BaseModel):
     def levels(self) -> tuple[CacheLevel, ...]:
         return (self.l1, self.l2, self.llc)
 
-    def pricer(self, block_size: int, block_align: int, descriptor_lists: bool = True) -> "PoolPricer":
+    def pricer(self, block_size: int, block_align: int) -> "PoolPricer":
         """Precompute the per-pool tables the hot path uses (one per pool geometry)."""
         return PoolPricer(self, block_size, block_align)
 

@@ -117,9 +117,6 @@ class Driver:
         self.irq_entry_ns = c.irq_entry_ns
         self.poll_ns = c.poll_ns
 
-    def poolset(self, core: Core) -> PoolSet:
-        return self.poolsets[core.node if self.per_node else 0]
-
     # ---- submission (thread context, inside the syscall) --------------------
     # Callers make sure the code is in sync before each pool operation (the lock
     # must be asked for at the right instant), then call these plain functions.
