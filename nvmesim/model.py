@@ -87,13 +87,19 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     polled = w.hipri and cfg.driver.poll_queues > 0
     jobs: list[FioJob] = []
     cores: dict[int, Core] = {}
-    for j, cpu in enumerate(cfg.job_cpus()):
+    job_cpus = cfg.job_cpus()
+    # cores whose requests use each poolset: a lock no other core takes needs no ordering
+    users: dict[int, int] = {}
+    for cpu in job_cpus:
+        k = driver.poolset_index(cfg.host.node_of(cpu))
+        users[k] = users.get(k, 0) + 1
+    for j, cpu in enumerate(job_cpus):
         core = Core(env, cpu, cfg.host.node_of(cpu), measure_from)
         cores[cpu] = core
         queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=cfg.effective_queue_depth() - 1)
         queues[cpu] = queue
         if not polled:
-            IrqHandler(driver, queue)
+            IrqHandler(driver, queue, lock_shared=users[driver.poolset_index(core.node)] > 1)
         job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, job_seeds(cfg, replication, j)),
                      measure_from, end)
         jobs.append(job)

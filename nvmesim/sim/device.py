@@ -13,18 +13,26 @@ poller).  IOPS therefore saturate at ``parallel_units / mean service`` or at
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappush, heapreplace
+
 import simpy
-from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
+from simpy.events import NORMAL
 
 from ..config import Device as DeviceConfig
 
 
 class Device:
-    """One NVMe controller shared by every queue."""
+    """One NVMe controller shared by every queue.
+
+    A command in the device is scheduled as its own SimPy event: each io_u is a
+    reusable :class:`~simpy.events.Event` (see :class:`~nvmesim.sim.fio.IoU`),
+    pushed on SimPy's queue for its next stage with a callback list shared by
+    all commands (SimPy's ``step`` only reads it), so a command costs no event
+    objects.
+    """
 
     __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "fetch_ns",
-                 "commands")
+                 "commands", "_queue", "_eid", "_served", "_posted")
 
     def __init__(self, env: simpy.Environment, cfg: DeviceConfig) -> None:
         self.env = env
@@ -35,53 +43,49 @@ class Device:
         self.link_ns_per_b = 1.0 / cfg.link_gbps
         self.fetch_ns = cfg.fetch_ns
         self.commands = 0
+        self._queue = env._queue
+        self._eid = env._eid
+        self._served = [self._read_served]
+        self._posted = [self._done]
 
     def submit(self, io_u, at: float) -> None:
         """Doorbell for one command at instant ``at`` (calls come in time order)."""
-        env = self.env
-        now = env._now
         arrive = at + self.fetch_ns
-        nbytes = io_u.nbytes
+        units = self.units
         self.commands += 1
         if io_u.is_read:
-            end = self._unit(arrive, io_u.service_ns)
-            ev = Timeout(env, end - now, io_u)
-            ev.callbacks.append(self._read_served)
+            # first come, first served on the earliest free unit
+            start = units[0]
+            if start < arrive:
+                start = arrive
+            end = start + io_u.service_ns
+            heapreplace(units, end)
+            io_u.callbacks = self._served
         else:
             # a write's data is pulled over the link and into the device first
-            t = self._pipe_link(arrive, nbytes)
-            t = self._pipe_internal(t, nbytes)
-            end = self._unit(t, io_u.service_ns)
-            ev = Timeout(env, end - now, io_u)
-            ev.callbacks.append(self._done)
+            nbytes = io_u.nbytes
+            t = (self.link_free if self.link_free > arrive else arrive) + nbytes * self.link_ns_per_b
+            self.link_free = t
+            t = (self.int_free if self.int_free > t else t) + nbytes * self.int_ns_per_b
+            self.int_free = t
+            start = units[0]
+            if start < t:
+                start = t
+            end = start + io_u.service_ns
+            heapreplace(units, end)
+            io_u.callbacks = self._posted
+        heappush(self._queue, (end, NORMAL, next(self._eid), io_u))
 
-    def _unit(self, ready: float, service_ns: float) -> float:
-        """First come, first served on the earliest free unit; returns the service end."""
-        start = heapq.heappop(self.units)
-        if start < ready:
-            start = ready
-        end = start + service_ns
-        heapq.heappush(self.units, end)
-        return end
-
-    def _pipe_internal(self, ready: float, nbytes: int) -> float:
-        t = (self.int_free if self.int_free > ready else ready) + nbytes * self.int_ns_per_b
-        self.int_free = t
-        return t
-
-    def _pipe_link(self, ready: float, nbytes: int) -> float:
-        t = (self.link_free if self.link_free > ready else ready) + nbytes * self.link_ns_per_b
-        self.link_free = t
-        return t
-
-    def _read_served(self, ev: simpy.Event) -> None:
+    def _read_served(self, io_u) -> None:
         """A read's data leaves the media now: internal path, then the link, then the CQE."""
-        io_u = ev._value
+        nbytes = io_u.nbytes
         now = self.env._now
-        t = self._pipe_link(self._pipe_internal(now, io_u.nbytes), io_u.nbytes)
-        done = Timeout(self.env, t - now, io_u)
-        done.callbacks.append(self._done)
+        t = (self.int_free if self.int_free > now else now) + nbytes * self.int_ns_per_b
+        self.int_free = t
+        t = (self.link_free if self.link_free > t else t) + nbytes * self.link_ns_per_b
+        self.link_free = t
+        io_u.callbacks = self._posted
+        heappush(self._queue, (t, NORMAL, next(self._eid), io_u))
 
-    def _done(self, ev: simpy.Event) -> None:
-        io_u = ev._value
+    def _done(self, io_u) -> None:
         io_u.job.queue.post(io_u)  # the CQE lands on the submitting job's queue

@@ -117,6 +117,10 @@ class Driver:
         self.irq_entry_ns = c.irq_entry_ns
         self.poll_ns = c.poll_ns
 
+    def poolset_index(self, node: int) -> int:
+        """Which of :attr:`poolsets` serves requests from a core on NUMA ``node``."""
+        return node if self.per_node else 0
+
     # ---- submission (thread context, inside the syscall) --------------------
     # Callers make sure the code is in sync before each pool operation (the lock
     # must be asked for at the right instant), then call these plain functions.
@@ -182,9 +186,9 @@ class IrqHandler:
     on the core, or its clock ahead of other activity before a pool lock).
     """
 
-    __slots__ = ("env", "driver", "queue", "core", "clock", "active", "busy_until", "cur", "hidx")
+    __slots__ = ("env", "driver", "queue", "core", "clock", "active", "busy_until", "cur", "hidx", "lock_shared")
 
-    def __init__(self, driver: Driver, queue: Queue) -> None:
+    def __init__(self, driver: Driver, queue: Queue, lock_shared: bool = True) -> None:
         self.env = driver.env
         self.driver = driver
         self.queue = queue
@@ -194,6 +198,12 @@ class IrqHandler:
         self.busy_until = 0.0  # the last invocation runs until then
         self.cur = None  # the io_u being completed, and its next list block
         self.hidx = 0
+        # Whether another core can take this core's pool locks.  If not, the
+        # handler need not let time catch up before a lock: its own thread is
+        # preempted, and nothing else scheduled before the handler's clock
+        # (device stages, CQE posts that this invocation serves after the
+        # current one) touches the pools.
+        self.lock_shared = lock_shared
         queue.handler = self
 
     def interrupt(self) -> None:
@@ -231,7 +241,7 @@ class IrqHandler:
                 clock.charge(L_IRQ, driver.cqe_ns)
             handles = io_u.handles
             while self.hidx < len(handles):
-                if clock.t > self.env._now and not clock.in_sync():  # let time catch up before the lock
+                if self.lock_shared and clock.t > self.env._now and not clock.in_sync():  # catch up before the lock
                     Timeout(self.env, clock.t - self.env._now).callbacks.append(self._drain)
                     return
                 driver.free_list(clock, core, io_u, handles[self.hidx])

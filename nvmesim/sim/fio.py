@@ -38,12 +38,21 @@ from .driver import Driver, Queue
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
 
 
-class IoU:
-    """One of a job's ``iodepth`` preallocated I/O units (fio's struct io_u)."""
+class IoU(simpy.Event):
+    """One of a job's ``iodepth`` preallocated I/O units (fio's struct io_u).
+
+    It is also the SimPy event of its command's next stage in the device, reused
+    for every stage and every I/O (the device sets ``callbacks`` and schedules
+    it; SimPy's ``step`` needs nothing else of a triggered event).
+    """
 
     __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
+        self.env = job.env
+        self.callbacks = None
+        self._ok = True
+        self._value = None
         self.job = job
         self.is_read = True
         self.nbytes = nbytes
@@ -166,6 +175,7 @@ class FioJob:
         queued = self.queued
         read_fraction = streams.read_fraction
         prep_ns = self.prep_ns
+        core.woken()  # the thread runs from now on: interrupts preempt it
         while True:
             if core.local_now() >= self.end or (self.number_ios and self.issued >= self.number_ios):
                 break
