@@ -34,7 +34,7 @@ per-size corrections (see ``docs/cost-model.md``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,6 +147,10 @@ class PoolPricer:
     desc: int = 64
     store_weight: float = 0.0
     page_ns: float = 0.0
+    # walk cost by list length, for the pressure it was computed with (legacy walks
+    # the same few lengths over and over)
+    _walk_ns: dict = field(default_factory=dict)
+    _walk_pressure: float = -1.0
 
     def __post_init__(self) -> None:
         m = self.model
@@ -203,7 +207,14 @@ class PoolPricer:
             lat = lats[0] + (lat - lats[0]) * self.store_weight
         ns = self.base_ns + lat
         if nodes:
-            ns += nodes * self.latency(nodes * self.desc + pressure, self.block_bytes_per_op)
+            if pressure != self._walk_pressure:
+                self._walk_ns.clear()
+                self._walk_pressure = pressure
+            walk = self._walk_ns.get(nodes)
+            if walk is None:
+                walk = self._walk_ns[nodes] = nodes * self.latency(nodes * self.desc + pressure,
+                                                                   self.block_bytes_per_op)
+            ns += walk
         if pages_created:
             ns += pages_created * self.page_ns
         return ns

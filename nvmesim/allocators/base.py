@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 from ..costmodel import DEFAULT_COST_MODEL, PAGE, CostModel, PoolPricer
 
@@ -102,6 +102,7 @@ class DmaPool(ABC):
         self._offset_set = frozenset(self.offsets)
         self.cost = cost or DEFAULT_COST_MODEL
         self.pricer: PoolPricer = self.cost.pricer(self.geometry.size, self.geometry.block_align)
+        self._op_ns = self.pricer.op_ns
         #: bytes of other data the caller touches between two pool operations
         self.pressure = float(pressure)
         self.last = OpStats(ops=1)
@@ -174,15 +175,20 @@ class DmaPool(ABC):
         """Validate a handle for free; returns its page index."""
         rel = handle - self.base
         if handle not in self._live:
-            page, off = divmod(rel, self.geometry.allocation) if rel >= 0 else (-1, 0)
-            if 0 <= page < self.nr_pages and off in self._offset_set:
-                raise PoolError(f"{self.name} pool: double free of handle {handle:#x} (block is already free)")
-            raise PoolError(
-                f"{self.name} pool: handle {handle!r} does not belong to this pool "
-                f"({self.nr_pages} pages of {self.geometry.allocation} B)"
-            )
+            self._reject_free(handle)
         self._live.discard(handle)
         return rel // self.geometry.allocation
+
+    def _reject_free(self, handle: int) -> NoReturn:
+        """Raise the right :class:`PoolError` for a handle that is not allocated."""
+        rel = handle - self.base
+        page, off = divmod(rel, self.geometry.allocation) if rel >= 0 else (-1, 0)
+        if 0 <= page < self.nr_pages and off in self._offset_set:
+            raise PoolError(f"{self.name} pool: double free of handle {handle:#x} (block is already free)")
+        raise PoolError(
+            f"{self.name} pool: handle {handle!r} does not belong to this pool "
+            f"({self.nr_pages} pages of {self.geometry.allocation} B)"
+        )
 
     def _finish(self, handle: int, nodes: int, pages: int, store: bool, locked: bool = True,
                 extra_ns: float = 0.0) -> float:
@@ -192,9 +198,12 @@ class DmaPool(ABC):
         ``extra_ns`` adds work the variant accounts for itself (e.g. a batch refill)."""
         line = (handle - self.base) >> 6
         touch = self._line_touch
-        reuse = self._clock - touch[line]
-        touch[line] = self._clock
-        ns = self.pricer.op_ns(nodes, pages, reuse, self.pressure, store) + extra_ns
+        clock = self._clock
+        reuse = clock - touch[line]
+        touch[line] = clock
+        ns = self._op_ns(nodes, pages, reuse, self.pressure, store)
+        if extra_ns:
+            ns += extra_ns
         if not locked:
             ns -= self.cost.lock_ns
         last = self.last

@@ -32,7 +32,7 @@ class Device:
     """
 
     __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "fetch_ns",
-                 "commands", "_queue", "_eid", "_served", "_posted")
+                 "commands", "_queue", "_eid", "_served")
 
     def __init__(self, env: simpy.Environment, cfg: DeviceConfig) -> None:
         self.env = env
@@ -46,7 +46,6 @@ class Device:
         self._queue = env._queue
         self._eid = env._eid
         self._served = [self._read_served]
-        self._posted = [self._done]
 
     def submit(self, io_u, at: float) -> None:
         """Doorbell for one command at instant ``at`` (calls come in time order)."""
@@ -73,7 +72,7 @@ class Device:
                 start = t
             end = start + io_u.service_ns
             heapreplace(units, end)
-            io_u.callbacks = self._posted
+            io_u.callbacks = io_u.on_cqe  # the CQE lands on the submitting job's queue
         heappush(self._queue, (end, NORMAL, next(self._eid), io_u))
 
     def _read_served(self, io_u) -> None:
@@ -84,8 +83,5 @@ class Device:
         self.int_free = t
         t = (self.link_free if self.link_free > t else t) + nbytes * self.link_ns_per_b
         self.link_free = t
-        io_u.callbacks = self._posted
+        io_u.callbacks = io_u.on_cqe
         heappush(self._queue, (t, NORMAL, next(self._eid), io_u))
-
-    def _done(self, io_u) -> None:
-        io_u.job.queue.post(io_u)  # the CQE lands on the submitting job's queue

@@ -42,7 +42,7 @@ class Queue:
     """One NVMe I/O queue pair, its completion queue and its interrupt (or poller)."""
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
-                 "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch")
+                 "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe")
 
     def __init__(self, env: simpy.Environment, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30) -> None:
@@ -61,6 +61,7 @@ class Queue:
         self.pending = 0  # CQEs since the last interrupt (coalescing)
         self.timer_armed = False
         self.poll_waiter: simpy.Event | None = None
+        self.on_cqe = [self.post]  # what the device's CQE event runs (shared, never mutated)
 
     def post(self, io_u) -> None:
         """The device posts a CQE (called at the posting instant)."""
@@ -105,6 +106,9 @@ class Driver:
         nodes = cfg.host.numa_nodes if cfg.driver.kernel == "6.16" else 1
         self.poolsets = [PoolSet(variant, cfg) for _ in range(nodes)]
         self.per_node = nodes > 1
+        # the one pool (and its lock) this run's lists come from, per poolset
+        self.list_pools = [ps.pools[plan.pool] for ps in self.poolsets] if plan.lists else []
+        self.list_locks = [ps.locks[plan.pool] for ps in self.poolsets] if plan.lists else []
         self.plan = plan
         self.nsegs = nsegs
         # per-request CPU work that does not interact with anything shared
@@ -130,29 +134,27 @@ class Driver:
         The pool operation is done first and the lock granted after: grants are
         first come, first served, so the order of operations is the same, and the
         cost of an operation does not depend on when it is granted."""
-        ps = self.poolsets[core.node] if self.per_node else self.poolsets[0]
-        size = self.plan.pool
-        now = core.local_now()
-        pool = ps.pools[size]
+        k = core.node if self.per_node else 0
+        pool = self.list_pools[k]
+        now = core.t if core.t > self.env._now else self.env._now  # core.local_now()
         handle, ns = pool.alloc(core.index)
-        wait = ps.locks[size].take(now, core, ns) if pool.last.locked else 0.0
+        wait = self.list_locks[k].take(now, core, ns) if pool.last.locked else 0.0
         core.irq_off_until = core.t = now + wait + ns
         if now >= core.measure_from:
             busy = core.busy
             busy[L_SPIN] += wait
             busy[L_ALLOC] += ns
         io_u.handles.append(handle)
-        io_u.poolset = ps
+        io_u.poolset = k
 
     # ---- completion (interrupt handler, or the poller in thread context) ----
     def free_list(self, clock: HandlerClock | Core, core: Core, io_u, handle: int) -> None:
         """dma_pool_free of one list block (nvme_unmap_data), under the pool's lock."""
-        ps = io_u.poolset
-        size = self.plan.pool
-        now = clock.local_now()
-        pool = ps.pools[size]
+        k = io_u.poolset
+        pool = self.list_pools[k]
+        now = clock.t if clock.t > self.env._now else self.env._now  # clock.local_now()
         ns = pool.free(handle, core.index)
-        wait = ps.locks[size].take(now, core, ns) if pool.last.locked else 0.0
+        wait = self.list_locks[k].take(now, core, ns) if pool.last.locked else 0.0
         clock.t = now + wait + ns
         if now >= core.measure_from:
             busy = core.busy
@@ -214,23 +216,35 @@ class IrqHandler:
 
     def _start(self, _ev: simpy.Event | None = None) -> None:
         env, core = self.env, self.core
+        now = env._now
         # A CQE posted while the previous invocation was still running is served
         # by it (no new entry); interrupts may also be off on this core (a pool
         # lock taken with irqsave), which delays the start.
-        start = max(env._now, core.irq_off_until, self.busy_until)
-        if start > env._now and env.peek() <= start:
-            Timeout(env, start - env._now).callbacks.append(self._start)
-            return
+        start = core.irq_off_until if core.irq_off_until > now else now
+        busy_until = self.busy_until
+        if busy_until > start:
+            start = busy_until
+        if start > now:
+            q = env._queue
+            if q and q[0][0] <= start:  # something happens first: start then
+                Timeout(env, start - now).callbacks.append(self._start)
+                return
         clock = self.clock
-        clock.t = start
         core.irq_enter(start)
-        if start > self.busy_until:
-            clock.charge(L_IRQ, self.driver.irq_entry_ns)
+        if start > busy_until:
+            entry = self.driver.irq_entry_ns  # (clock.charge, inlined)
+            if start >= clock.measure_from:
+                clock.busy[L_IRQ] += entry
+            start += entry
+        clock.t = start
         self._drain()
 
     def _drain(self, _ev: simpy.Event | None = None) -> None:
-        driver, clock, core = self.driver, self.clock, self.core
+        driver, clock, core, env = self.driver, self.clock, self.core, self.env
         cq = self.queue.cq
+        cqe_ns = driver.cqe_ns
+        busy = clock.busy
+        measure_from = clock.measure_from
         while True:
             io_u = self.cur
             if io_u is None:
@@ -238,11 +252,14 @@ class IrqHandler:
                     break
                 self.cur = io_u = cq.popleft()
                 self.hidx = 0
-                clock.charge(L_IRQ, driver.cqe_ns)
+                t = clock.t if clock.t > env._now else env._now  # (clock.charge, inlined)
+                if t >= measure_from:
+                    busy[L_IRQ] += cqe_ns
+                clock.t = t + cqe_ns
             handles = io_u.handles
             while self.hidx < len(handles):
-                if self.lock_shared and clock.t > self.env._now and not clock.in_sync():  # catch up before the lock
-                    Timeout(self.env, clock.t - self.env._now).callbacks.append(self._drain)
+                if self.lock_shared and clock.t > env._now and not clock.in_sync():  # catch up before the lock
+                    Timeout(env, clock.t - env._now).callbacks.append(self._drain)
                     return
                 driver.free_list(clock, core, io_u, handles[self.hidx])
                 self.hidx += 1
@@ -251,7 +268,7 @@ class IrqHandler:
             io_u.job.kernel_complete(io_u, clock, L_IRQ)
         # The invocation ends at its own clock; nothing needs to wait for that
         # instant: a CQE posted before it re-enters at no cost.
-        end = clock.local_now()
+        end = clock.t if clock.t > env._now else env._now
         core.irq_exit(end)
         self.busy_until = end
         self.active = False
