@@ -211,7 +211,7 @@ class FioJob:
             full = not free
             if full or not self.cmin:
                 # backend.c wait_for_completions: reap per the batch-complete rules
-                min_evts = min(self.cmin, self.cur_depth)
+                min_evts = self.cmin if self.cmin < self.cur_depth else self.cur_depth
                 if (full and not min_evts) or not self.cmin:
                     min_evts = 1
                 while True:
@@ -234,11 +234,14 @@ class FioJob:
         env = self.env
         queued = self.queued
         driver = self.driver
-        core.charge(self.sub_label, self.syscall_ns)
         lists = driver.plan.lists
         sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
         busy = core.busy
         measure_from = self.measure_from
+        t = core.t if core.t > env._now else env._now  # (core.charge, inlined)
+        if t >= measure_from:
+            busy[sub_label] += self.syscall_ns
+        core.t = t + self.syscall_ns
         queue = self.queue
         device = self.device
         sent = 0  # requests of the batch already handed to the device
@@ -281,12 +284,13 @@ class FioJob:
                             yield Timeout(env, core.t - env._now)
                 driver.alloc_list(core, io_u)
         core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
-        if not core.in_sync():
+        q = env._queue
+        if core.in_irq or (q and q[0][0] <= core.t):  # not core.in_sync()
             yield from core.sync()
-        issue = core.local_now()  # the doorbell, then the syscall returns
-        for io_u in queued[sent:]:
+        issue = core.t if core.t > env._now else env._now  # the doorbell, then the syscall returns
+        for io_u in (queued[sent:] if sent else queued):
             device.submit(io_u, issue)
-        if issue >= self.measure_from:
+        if issue >= measure_from:
             rslat, wslat = self.read.slat.add, self.write.slat.add
             for io_u in queued:
                 io_u.issue = issue
@@ -302,15 +306,25 @@ class FioJob:
         core = self.core
         if min_evts > 0 and self.queued:
             yield from self.commit()
-        mx = min(self.cmax, self.cur_depth)
+        mx = self.cmax if self.cmax < self.cur_depth else self.cur_depth
         if min_evts > mx:
             mx = min_evts
         if not mx:
             return
-        core.charge(L_FIO, self.reap_ns)
-        if not self.uring:
-            core.charge(L_GETEVENTS, self.syscall_ns)  # io_getevents is always a syscall
-        if not core.in_sync():  # look at the ring at the right instant
+        env = self.env
+        busy = core.busy
+        measure_from = self.measure_from
+        t = core.t if core.t > env._now else env._now  # (core.charge, inlined)
+        if t >= measure_from:
+            busy[L_FIO] += self.reap_ns
+        t += self.reap_ns
+        if not self.uring:  # io_getevents is always a syscall
+            if t >= measure_from:
+                busy[L_GETEVENTS] += self.syscall_ns
+            t += self.syscall_ns
+        core.t = t
+        q = env._queue
+        if core.in_irq or (q and q[0][0] <= t):  # look at the ring at the right instant
             yield from core.sync()
         ring = self.ring
         if len(ring) < min_evts:
@@ -330,12 +344,14 @@ class FioJob:
                 else:
                     core.woken()
                 core.charge(self.wait_label, self.wakeup_ns)
-        n = min(len(ring), mx)
+        n = len(ring)
+        if n > mx:
+            n = mx
         if not n:
             return
-        reap = core.local_now()  # one clock read for the whole reaped batch
+        reap = core.t if core.t > env._now else env._now  # one clock read for the whole reaped batch
         free = self.free
-        if reap >= self.measure_from:
+        if reap >= measure_from:
             rd, wr = self.read, self.write
             rclat, rlat, wclat, wlat = rd.clat.add, rd.lat.add, wr.clat.add, wr.lat.add
             for _ in range(n):
@@ -354,8 +370,13 @@ class FioJob:
         else:
             for _ in range(n):
                 free.append(ring.popleft())
-        core.charge(L_FIO, n * self.complete_ns)  # fio's io_completed, per io_u
-        self._depth_change(reap, -n)
+        if reap >= measure_from:  # fio's io_completed, per io_u (core.charge, inlined)
+            busy[L_FIO] += n * self.complete_ns
+        core.t = reap + n * self.complete_ns
+        if reap > self._depth_t:  # (_depth_change, inlined)
+            self.depth_area += self.cur_depth * (reap - self._depth_t)
+            self._depth_t = reap
+        self.cur_depth -= n
         self.reaps += 1
         self.reaped_all += n
 
