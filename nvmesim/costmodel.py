@@ -147,10 +147,11 @@ class PoolPricer:
     desc: int = 64
     store_weight: float = 0.0
     page_ns: float = 0.0
-    # walk cost by list length, for the pressure it was computed with (legacy walks
-    # the same few lengths over and over)
-    _walk_ns: dict = field(default_factory=dict)
-    _walk_pressure: float = -1.0
+    store_lats: tuple[float, ...] = ()
+    # per walked-list length, for the pressure they were computed with: the largest
+    # reuse distance each cache level holds, and the walk's cost (see _row)
+    _rows: dict = field(default_factory=dict)
+    _rows_pressure: float = -1.0
 
     def __post_init__(self) -> None:
         m = self.model
@@ -165,6 +166,8 @@ class PoolPricer:
         self.desc = m.descriptor_bytes
         self.store_weight = m.store_weight
         self.page_ns = m.page_create_ns + m.lock_ns
+        # a store pays only store_weight of its miss over an L1 hit
+        self.store_lats = tuple(self.lats[0] + (x - self.lats[0]) * self.store_weight for x in self.lats)
 
     def latency(self, uniform_bytes: float, aligned_bytes: float) -> float:
         """Latency of a line whose reuse footprint is ``uniform_bytes`` of ordinary data
@@ -192,32 +195,57 @@ class PoolPricer:
           operation's block line and ``pressure``;
         * page creation, with the lock dropped and retaken around it.
         """
-        caps, inv, lats = self.caps, self.inv_reach, self.lats
-        u = reuse_ops * pressure + nodes * self.desc
-        a = reuse_ops * self.block_bytes_per_op
-        if u + a * inv[0] <= caps[0]:
+        if pressure != self._rows_pressure:
+            self._rows.clear()
+            self._rows_pressure = pressure
+        row = self._rows.get(nodes)
+        if row is None:
+            row = self._rows[nodes] = self._row(nodes, pressure)
+        lats = self.store_lats if store else self.lats
+        if reuse_ops <= row[0]:
             lat = lats[0]
-        elif u + a * inv[1] <= caps[1]:
+        elif reuse_ops <= row[1]:
             lat = lats[1]
-        elif u + a * inv[2] <= caps[2]:
+        elif reuse_ops <= row[2]:
             lat = lats[2]
         else:
             lat = lats[3]
-        if store:
-            lat = lats[0] + (lat - lats[0]) * self.store_weight
         ns = self.base_ns + lat
         if nodes:
-            if pressure != self._walk_pressure:
-                self._walk_ns.clear()
-                self._walk_pressure = pressure
-            walk = self._walk_ns.get(nodes)
-            if walk is None:
-                walk = self._walk_ns[nodes] = nodes * self.latency(nodes * self.desc + pressure,
-                                                                   self.block_bytes_per_op)
-            ns += walk
+            ns += row[3]
         if pages_created:
             ns += pages_created * self.page_ns
         return ns
+
+    def fits(self, level: int, reuse_ops: int, nodes: int, pressure: float) -> bool:
+        """The footprint rule: does cache ``level`` still hold a line last touched
+        ``reuse_ops`` operations ago, with ``nodes`` descriptors walked?"""
+        u = reuse_ops * pressure + nodes * self.desc
+        a = reuse_ops * self.block_bytes_per_op
+        return u + a * self.inv_reach[level] <= self.caps[level]
+
+    def _row(self, nodes: int, pressure: float) -> tuple[int, int, int, float]:
+        """For ``nodes`` walked: the largest reuse distance each level holds, found by
+        bisection on :meth:`fits` (monotone in ``reuse_ops``: every term is a float
+        product or sum with non-negative constants, and those round monotonically,
+        so the thresholds reproduce the rule exactly), and the walk's cost."""
+        limits = []
+        for level in range(3):
+            if not self.fits(level, 0, nodes, pressure):
+                limits.append(-1)
+                continue
+            lo, hi = 0, 1
+            while self.fits(level, hi, nodes, pressure):
+                lo, hi = hi, hi * 2
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if self.fits(level, mid, nodes, pressure):
+                    lo = mid
+                else:
+                    hi = mid
+            limits.append(lo)
+        walk = nodes * self.latency(nodes * self.desc + pressure, self.block_bytes_per_op) if nodes else 0.0
+        return (limits[0], limits[1], limits[2], walk)
 
 
 DEFAULT_COST_MODEL = CostModel()
