@@ -19,7 +19,7 @@ Both are O(log P) per operation.
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 
 from .base import DmaPool, Geometry
 
@@ -36,6 +36,7 @@ class LegacyPool(DmaPool):
         self._room: list[int] = []  # max-heap (negated) of pages that may have room
         self._in_heap: list[bool] = []
         self._top_first = tuple(reversed(self.offsets))  # pop() yields offset 0 first
+        self._page_bytes = self.geometry.allocation
 
     @classmethod
     def block_offsets(cls, g: Geometry) -> tuple[int, ...]:
@@ -57,7 +58,7 @@ class LegacyPool(DmaPool):
         heap = self._room
         chains = self._chains
         while heap and not chains[-heap[0]]:
-            self._in_heap[-heapq.heappop(heap)] = False
+            self._in_heap[-heappop(heap)] = False
         pages = 0
         if heap:
             page = -heap[0]
@@ -67,23 +68,26 @@ class LegacyPool(DmaPool):
             page = self.nr_pages
             chains.append(list(self._top_first))
             self._in_heap.append(True)
-            heapq.heappush(heap, -page)
+            heappush(heap, -page)
             self._new_page_lines()
             pages = 1
         off = chains[page].pop()
-        handle = self.base + page * self.geometry.allocation + off
+        handle = self.base + page * self._page_bytes + off
         self._live.add(handle)
         return handle, self._finish(handle, nodes, pages, False)
 
     def free(self, handle: int, cpu: int = 0) -> float:
         self._clock += 1
-        page = self._check_free(handle)
+        try:
+            self._live.remove(handle)  # _check_free, inlined: the hot path
+        except KeyError:
+            self._reject_free(handle)
+        page, off = divmod(handle - self.base, self._page_bytes)
         nodes = self.nr_pages - page
-        chain = self._chains[page]
-        chain.append(handle - self.base - page * self.geometry.allocation)
+        self._chains[page].append(off)
         if not self._in_heap[page]:
             self._in_heap[page] = True
-            heapq.heappush(self._room, -page)
+            heappush(self._room, -page)
         return self._finish(handle, nodes, 0, True)
 
     def _free_state(self) -> tuple:
