@@ -103,7 +103,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, job_seeds(cfg, replication, j)),
                      measure_from, end)
         jobs.append(job)
-        job.runner = ThreadRunner(env, job.run())
+        job.runner = queue.thread = ThreadRunner(env, job.run())
     env.run(until=end)
 
     window = end - measure_from

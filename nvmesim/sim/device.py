@@ -13,7 +13,7 @@ poller).  IOPS therefore saturate at ``parallel_units / mean service`` or at
 
 from __future__ import annotations
 
-from heapq import heappush, heapreplace
+from heapq import heappop, heappush, heapreplace
 
 import simpy
 from simpy.events import NORMAL
@@ -60,6 +60,11 @@ class Device:
             end = start + io_u.service_ns
             heapreplace(units, end)
             io_u.callbacks = self._served
+            # the CQE comes after both pipes at the earliest: the same additions as
+            # _read_served with idle pipes, so the bound is never above the post
+            nbytes = io_u.nbytes
+            heappush(io_u.queue.service_bounds,
+                     (end + nbytes * self.int_ns_per_b) + nbytes * self.link_ns_per_b)
         else:
             # a write's data is pulled over the link and into the device first
             nbytes = io_u.nbytes
@@ -73,6 +78,7 @@ class Device:
             end = start + io_u.service_ns
             heapreplace(units, end)
             io_u.callbacks = io_u.on_cqe  # the CQE lands on the submitting job's queue
+            heappush(io_u.queue.post_times, end)
         heappush(self._queue, (end, NORMAL, next(self._eid), io_u))
 
     def _read_served(self, io_u) -> None:
@@ -85,3 +91,8 @@ class Device:
         self.link_free = t
         io_u.callbacks = io_u.on_cqe
         heappush(self._queue, (t, NORMAL, next(self._eid), io_u))
+        queue = io_u.queue
+        heappop(queue.service_bounds)
+        heappush(queue.post_times, t)
+        if queue.thread_waiting:  # this post time was only bounded until now
+            queue.arm_thread_wake()

@@ -9,6 +9,7 @@ every queue and CPU, each behind one irqsave spinlock (kernel.md §5); with
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappop
 from typing import Generator
 
 import simpy
@@ -42,7 +43,8 @@ class Queue:
     """One NVMe I/O queue pair, its completion queue and its interrupt (or poller)."""
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
-                 "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe")
+                 "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
+                 "post_times", "thread", "thread_waiting", "wake_armed")
 
     def __init__(self, env: simpy.Environment, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30) -> None:
@@ -62,9 +64,20 @@ class Queue:
         self.timer_armed = False
         self.poll_waiter: simpy.Event | None = None
         self.on_cqe = [self.post]  # what the device's CQE event runs (shared, never mutated)
+        # When this queue's next CQE can come at the earliest (kept by the device):
+        # a heap of lower bounds for the reads it is serving (media time, then the
+        # pipes at full speed), and a heap of the exact post times it has scheduled.
+        # A job has one block size, so the smallest bound is always that of the
+        # read served next, and posts come in time order: each pop is exact.
+        self.service_bounds: list[float] = []
+        self.post_times: list[float] = []
+        self.thread = None  # the ThreadRunner of the job on this queue's core (set by the model)
+        self.thread_waiting = False  # it waits for its clock (see await_thread_clock)
+        self.wake_armed = False
 
     def post(self, io_u) -> None:
         """The device posts a CQE (called at the posting instant)."""
+        heappop(self.post_times)
         self.cq.append(io_u)
         if self.polled:
             w = self.poll_waiter
@@ -84,6 +97,42 @@ class Queue:
         if not h.active:
             h.active = True
             h._start()
+
+    def next_cqe_bound(self) -> float:
+        """No CQE lands on this queue before this time (inf if none is due)."""
+        a, b = self.service_bounds, self.post_times
+        x = a[0] if a else float("inf")
+        return b[0] if b and b[0] < x else x
+
+    def await_thread_clock(self) -> None:
+        """The core's thread yields :data:`~nvmesim.sim.cpu.SLEEP` until simulated time
+        reaches its clock, stretched by the interrupts that come first.
+
+        Only for a thread that nothing but this queue's handler can preempt (see
+        ``FioJob.lone_lock_user``).  Its wake is scheduled once no CQE can land
+        before its clock, so it fires exactly once, at the right instant; until
+        then every event that could move the answer (a read leaving the media,
+        the end of a handler invocation) calls :meth:`arm_thread_wake` again.
+        A plain timeout would go stale at every interrupt and be re-armed each time.
+        """
+        self.thread_waiting = True
+        self.arm_thread_wake()
+
+    def arm_thread_wake(self) -> None:
+        if self.wake_armed:
+            return
+        t = self.core.t
+        a, b = self.service_bounds, self.post_times
+        if (a and a[0] <= t) or (b and b[0] <= t) or self.handler.active:
+            return  # an interrupt may come first: its end, or the read's service, re-arms
+        self.wake_armed = True
+        env = self.env
+        Timeout(env, t - env._now).callbacks.append(self._wake_thread)
+
+    def _wake_thread(self, _ev) -> None:
+        self.wake_armed = False
+        self.thread_waiting = False
+        self.thread.resume()
 
     def _timer(self, _ev) -> None:
         self.timer_armed = False
@@ -272,6 +321,8 @@ class IrqHandler:
         core.irq_exit(end)
         self.busy_until = end
         self.active = False
+        if self.queue.thread_waiting:  # its clock moved: maybe nothing can come first now
+            self.queue.arm_thread_wake()
         if clock.to_wake:  # the woken threads run from the handler's end on
             woken, clock.to_wake = clock.to_wake, []
             for job in woken:

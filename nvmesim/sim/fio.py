@@ -46,7 +46,7 @@ class IoU(simpy.Event):
     it; SimPy's ``step`` needs nothing else of a triggered event).
     """
 
-    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "on_cqe")
+    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "on_cqe", "queue")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         self.env = job.env
@@ -62,6 +62,7 @@ class IoU(simpy.Event):
         self.handles: list[int] = []
         self.poolset = 0  # which of the driver's poolsets the handles come from
         self.on_cqe = job.queue.on_cqe  # the callbacks of its CQE's arrival
+        self.queue = job.queue  # the NVMe queue its command is submitted on
 
 
 class Streams:
@@ -134,6 +135,10 @@ class FioJob:
         self.ring: deque[IoU] = deque()  # completed by the kernel, not yet reaped by fio
         self.cur_depth = 0
         self.issued = 0
+        # Only this core takes its pool locks and only its interrupt handler (no
+        # coalescing timer, no polling) can preempt it: see commit()
+        h = queue.handler
+        self.lone_lock_user = h is not None and not h.lock_shared and not queue.coalesce_n
         self.runner: ThreadRunner | None = None  # set by the model
         self.sleeping = False  # blocked in the kernel until wait_need events are in the ring
         self.tag_wait = False  # blocked in blk_mq_get_tag until a request completes
@@ -244,6 +249,8 @@ class FioJob:
         core.t = t + self.syscall_ns
         queue = self.queue
         device = self.device
+        lone, handler, end = self.lone_lock_user, queue.handler, self.end
+        svc_b, post_t = queue.service_bounds, queue.post_times
         sent = 0  # requests of the batch already handed to the device
         for i, io_u in enumerate(queued):
             while queue.inflight >= queue.tags:
@@ -275,8 +282,17 @@ class FioJob:
                 busy[L_QUEUE_RQ] += queue_rq_ns
             core.t = t + per_req_ns + queue_rq_ns
             for _ in range(lists):
-                # ask for the pool lock at the right instant (Core.sync, inlined)
-                if not core.in_sync():
+                # Ask for the pool lock at the right instant.  If only this core
+                # takes the lock, only this core's interrupt handler can come
+                # first, and no CQE can land on its queue before the bound.
+                if lone and not core.in_irq and not handler.active and core.t < end and (
+                        not svc_b or core.t < svc_b[0]) and (not post_t or core.t < post_t[0]):
+                    pass  # (core.t < queue.next_cqe_bound(), inlined)
+                elif lone and not core.in_irq:
+                    if not core.in_sync():
+                        queue.await_thread_clock()
+                        yield SLEEP  # resumed at core.t, after any interrupts that came first
+                elif not core.in_sync():  # (Core.sync, inlined)
                     while core.in_irq or env._now < core.t:
                         if core.in_irq:
                             yield from core.sync()
