@@ -307,10 +307,10 @@ class FioJob:
         for io_u in (queued[sent:] if sent else queued):
             device.submit(io_u, issue)
         if issue >= measure_from:
-            rslat, wslat = self.read.slat.add, self.write.slat.add
+            rd, wr = self.read, self.write
             for io_u in queued:
                 io_u.issue = issue
-                (rslat if io_u.is_read else wslat)(issue - io_u.start)
+                (rd if io_u.is_read else wr).slat.add(issue - io_u.start)
         else:
             for io_u in queued:
                 io_u.issue = issue
@@ -369,19 +369,13 @@ class FioJob:
         free = self.free
         if reap >= measure_from:
             rd, wr = self.read, self.write
-            rclat, rlat, wclat, wlat = rd.clat.add, rd.lat.add, wr.clat.add, wr.lat.add
             for _ in range(n):
                 io_u = ring.popleft()
-                if io_u.is_read:
-                    rclat(reap - io_u.issue)
-                    rlat(reap - io_u.start)
-                    rd.total_ios += 1
-                    rd.io_bytes += io_u.nbytes
-                else:
-                    wclat(reap - io_u.issue)
-                    wlat(reap - io_u.start)
-                    wr.total_ios += 1
-                    wr.io_bytes += io_u.nbytes
+                d = rd if io_u.is_read else wr
+                d.clat.add(reap - io_u.issue)
+                d.lat.add(reap - io_u.start)
+                d.total_ios += 1
+                d.io_bytes += io_u.nbytes
                 free.append(io_u)
         else:
             for _ in range(n):
