@@ -300,14 +300,21 @@ def test_a_cpu_bound_core_is_never_overbooked(variant, tags):
     assert all(p["lock_contended_pct"] == 0 for p in rep.pools.values())
 
 
+PER_NODE_POOLS = {"driver.kernel": "6.16", "host.numa_nodes": 2, "workload.numjobs": 2,
+                  "workload.cpus_allowed": "0,4", "workload.iodepth": 1023, "workload.iodepth_batch_submit": 64,
+                  "workload.iodepth_batch_complete_min": 64, "workload.iodepth_batch_complete_max": 64}
+
+
 @pytest.mark.parametrize("variant", ["legacy", "stack"])
-def test_exact_thread_wake_equals_catching_up_step_by_step(variant, monkeypatch):
+@pytest.mark.parametrize("extra", [{}, PER_NODE_POOLS], ids=["one-job", "a-job-per-node"])
+def test_exact_thread_wake_equals_catching_up_step_by_step(variant, extra, monkeypatch):
     """A thread that only its own interrupts can preempt waits for its clock with one
     exactly armed wake (Queue.await_thread_clock); the general path re-arms a timeout
     after every interrupt.  Both must give identical results, with fewer events."""
     from nvmesim.sim import fio
 
-    cfg = load(ROOT / "configs/highdepth.yaml", {"workload.runtime": 0.02, "workload.ramp_time": 0.005})
+    cfg = load(ROOT / "configs/highdepth.yaml",
+               {"workload.runtime": 0.02, "workload.ramp_time": 0.005, **extra})
     fast = run_replication(cfg, variant, 0)
     init = fio.FioJob.__init__
 
