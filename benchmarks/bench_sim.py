@@ -2,7 +2,7 @@
 
 Run on demand (not part of the test suite; these machines are shared and noisy):
 
-    python benchmarks/bench_sim.py [--runtime 0.2] [--repeat 3]
+    python benchmarks/bench_sim.py [--runtime 0.2] [--repeat 5]
 
 For each config it runs one replication of each variant ``--repeat`` times and
 reports the best rate (the least disturbed run) beside every run's rate, the
@@ -72,7 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runtime", type=float, default=None,
                     help="simulated seconds per run (default: each config's own runtime)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     print(f"{'config':<26} {'variant':<8} {'I/Os':>9} {'wall s':>7} {'I/Os/s':>9} {'events/IO':>9} "
           f"{'raw ev/s':>9} {'I/O vs raw':>10}  all runs (I/Os/s)")

@@ -159,7 +159,6 @@ class FioJob:
         self._depth_t = measure_from
         self.reaps = 0
         self.reaped_all = 0  # every I/O reaped, warm-up included (simulation speed)
-        self.submits = 0
 
     # ---- bookkeeping -------------------------------------------------------
     def _depth_change(self, t: float, delta: int) -> None:
@@ -315,7 +314,6 @@ class FioJob:
             for io_u in queued:
                 io_u.issue = issue
         queued.clear()
-        self.submits += 1
 
     def getevents(self, min_evts: int) -> Generator[simpy.Event, None, None]:
         """td_io_getevents(min, max): commit pending io_us, then reap between min and max."""
