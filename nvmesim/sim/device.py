@@ -77,7 +77,7 @@ class Device:
                 start = t
             end = start + io_u.service_ns
             heapreplace(units, end)
-            io_u.callbacks = io_u.on_cqe  # the CQE lands on the submitting job's queue
+            io_u.callbacks = io_u.queue.on_cqe  # the CQE lands on the submitting job's queue
             heappush(io_u.queue.post_times, end)
         heappush(self._queue, (end, NORMAL, next(self._eid), io_u))
 
@@ -89,7 +89,7 @@ class Device:
         self.int_free = t
         t = (self.link_free if self.link_free > t else t) + nbytes * self.link_ns_per_b
         self.link_free = t
-        io_u.callbacks = io_u.on_cqe
+        io_u.callbacks = io_u.queue.on_cqe
         heappush(self._queue, (t, NORMAL, next(self._eid), io_u))
         queue = io_u.queue
         heappop(queue.service_bounds)

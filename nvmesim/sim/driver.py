@@ -98,11 +98,11 @@ class Queue:
             h.active = True
             h._start()
 
-    def next_cqe_bound(self) -> float:
-        """No CQE lands on this queue before this time (inf if none is due)."""
+    def no_irq_before(self, t: float) -> bool:
+        """No interrupt can start on this queue's core before ``t``: no CQE can land
+        by then and no handler invocation is pending."""
         a, b = self.service_bounds, self.post_times
-        x = a[0] if a else float("inf")
-        return b[0] if b and b[0] < x else x
+        return not ((a and a[0] <= t) or (b and b[0] <= t) or self.handler.active)
 
     def await_thread_clock(self) -> None:
         """The core's thread yields :data:`~nvmesim.sim.cpu.SLEEP` until simulated time
@@ -122,8 +122,7 @@ class Queue:
         if self.wake_armed:
             return
         t = self.core.t
-        a, b = self.service_bounds, self.post_times
-        if (a and a[0] <= t) or (b and b[0] <= t) or self.handler.active:
+        if not self.no_irq_before(t):
             return  # an interrupt may come first: its end, or the read's service, re-arms
         self.wake_armed = True
         env = self.env
@@ -183,7 +182,7 @@ class Driver:
         The pool operation is done first and the lock granted after: grants are
         first come, first served, so the order of operations is the same, and the
         cost of an operation does not depend on when it is granted."""
-        k = core.node if self.per_node else 0
+        k = self.poolset_index(core.node)
         pool = self.list_pools[k]
         now = core.t if core.t > self.env._now else self.env._now  # core.local_now()
         handle, ns = pool.alloc(core.index)

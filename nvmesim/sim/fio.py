@@ -46,7 +46,7 @@ class IoU(simpy.Event):
     it; SimPy's ``step`` needs nothing else of a triggered event).
     """
 
-    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "on_cqe", "queue")
+    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         self.env = job.env
@@ -61,7 +61,6 @@ class IoU(simpy.Event):
         self.service_ns = 0.0
         self.handles: list[int] = []
         self.poolset = 0  # which of the driver's poolsets the handles come from
-        self.on_cqe = job.queue.on_cqe  # the callbacks of its CQE's arrival
         self.queue = job.queue  # the NVMe queue its command is submitted on
 
 
@@ -248,8 +247,7 @@ class FioJob:
         core.t = t + self.syscall_ns
         queue = self.queue
         device = self.device
-        lone, handler, end = self.lone_lock_user, queue.handler, self.end
-        svc_b, post_t = queue.service_bounds, queue.post_times
+        lone, end = self.lone_lock_user, self.end
         sent = 0  # requests of the batch already handed to the device
         for i, io_u in enumerate(queued):
             while queue.inflight >= queue.tags:
@@ -281,26 +279,21 @@ class FioJob:
                 busy[L_QUEUE_RQ] += queue_rq_ns
             core.t = t + per_req_ns + queue_rq_ns
             for _ in range(lists):
-                # Ask for the pool lock at the right instant.  If only this core
-                # takes the lock, only this core's interrupt handler can come
-                # first, and no CQE can land on its queue before the bound.
-                if lone and not core.in_irq and not handler.active and core.t < end and (
-                        not svc_b or core.t < svc_b[0]) and (not post_t or core.t < post_t[0]):
-                    pass  # (core.t < queue.next_cqe_bound(), inlined)
-                elif lone and not core.in_irq:
-                    if not core.in_sync():
-                        queue.await_thread_clock()
-                        yield SLEEP  # resumed at core.t, after any interrupts that came first
-                elif not core.in_sync():  # (Core.sync, inlined)
-                    while core.in_irq or env._now < core.t:
-                        if core.in_irq:
-                            yield from core.sync()
-                        else:
-                            yield Timeout(env, core.t - env._now)
+                # ask for the pool lock at the right instant
+                if not core.in_sync():
+                    if lone and not core.in_irq:  # only this core's interrupts can come first
+                        if core.t >= end or not queue.no_irq_before(core.t):
+                            queue.await_thread_clock()
+                            yield SLEEP  # resumed at core.t, after any interrupts that came first
+                    else:  # (Core.sync, inlined)
+                        while core.in_irq or env._now < core.t:
+                            if core.in_irq:
+                                yield from core.sync()
+                            else:
+                                yield Timeout(env, core.t - env._now)
                 driver.alloc_list(core, io_u)
         core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
-        q = env._queue
-        if core.in_irq or (q and q[0][0] <= core.t):  # not core.in_sync()
+        if not core.in_sync():
             yield from core.sync()
         issue = core.t if core.t > env._now else env._now  # the doorbell, then the syscall returns
         for io_u in (queued[sent:] if sent else queued):
@@ -337,8 +330,7 @@ class FioJob:
                 busy[L_GETEVENTS] += self.syscall_ns
             t += self.syscall_ns
         core.t = t
-        q = env._queue
-        if core.in_irq or (q and q[0][0] <= t):  # look at the ring at the right instant
+        if not core.in_sync():  # look at the ring at the right instant
             yield from core.sync()
         ring = self.ring
         if len(ring) < min_evts:
