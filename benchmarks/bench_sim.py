@@ -23,7 +23,7 @@ from pathlib import Path
 import simpy
 
 from nvmesim.api import load
-from nvmesim.model import run_replication
+from nvmesim.api import run_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 #: config -> simulated seconds per timed run (None: the config's own runtime).  qd1's

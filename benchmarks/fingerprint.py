@@ -89,11 +89,6 @@ def _pools(rep) -> dict[str, Any]:
     """ops, nodes walked, pages; ns per op and the lock's contended share, as the
     records have carried them since the first version (so old hashes stay comparable)."""
     out = {}
-    if isinstance(rep.pools, dict):  # pre-refactor records
-        for name, p in rep.pools.items():
-            out[name] = {"ops": p["ops"], "nodes": p["nodes"], "pages": p["pages"], "ns_per_op": _f(p["ns_per_op"]),
-                         "contended_pct": _f(p["lock_contended_pct"])}
-        return out
     for p in rep.pools:
         out[p.name] = {"ops": p.ops, "nodes": p.nodes, "pages": p.pages, "ns_per_op": _f(p.ns / p.ops),
                        "contended_pct": _f(100.0 * p.lock_contended / max(1, p.lock_acquisitions))}

@@ -1,4 +1,8 @@
-"""Command line: a thin layer over the Python API (``nvmesim --help``)."""
+"""Command line: a thin layer over the Python API (``nvmesim --help``).
+
+Layer: the top; may import every other layer.  Bad input exits with code 2 and a
+located message (the option, or the file and line, and what was expected).
+"""
 
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def dmapool_test(
     format: str = typer.Option("table", "--format", help="table|json"),
 ) -> None:
     """Replay the kernel's mm/dmapool_test.c harness on the allocator models."""
-    from .dmapool_test import format_table, run_table
+    from .allocators.microbench import format_table, run_table
 
     if format not in ("table", "json"):
         raise fail(f"--format: expected 'table' or 'json', got {format!r}")
@@ -81,18 +85,22 @@ def dmapool_test(
 
 def _parse_sets(sets: list[str]) -> dict[str, object]:
     """``--set workload.iodepth=64``: dotted path = YAML value."""
-    import yaml
+    from .config import parse_assignment
 
     out: dict[str, object] = {}
     for item in sets:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise fail(f"--set: expected DOTTED.PATH=VALUE, got {item!r}")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            out[key.strip()] = value
+            path, value = parse_assignment(item)
+        except ValueError as e:
+            raise fail(f"--set: {e}") from None
+        out[path] = value
     return out
+
+
+def _config_errors(e) -> "typer.Exit":
+    for line in e.problems:
+        typer.echo(f"nvmesim: error: {line}", err=True)
+    return typer.Exit(code=2)
 
 
 @app.command("run")
@@ -107,18 +115,14 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
-    from .api import load, run
-    from .config import ConfigError
-    from .report import summary
+    from .api import ConfigError, load, run
 
     if output_format not in ("normal", "json", "json+"):
         raise fail(f"--output-format: expected normal, json or json+, got {output_format!r}")
     try:
         cfg = load(config, _parse_sets(sets))
     except ConfigError as e:
-        for line in e.problems:
-            typer.echo(f"nvmesim: error: {line}", err=True)
-        raise typer.Exit(code=2) from None
+        raise _config_errors(e) from None
     variants = None
     if variant is not None:
         try:
@@ -128,17 +132,17 @@ def run_cmd(
         variants = [name]
     result = run(cfg, progress=not quiet, variants=variants)
     if output_format == "normal":
-        text = summary(result)
+        text = result.text()
     else:
-        from .fiojson import dumps
+        from .output.fiojson import dumps
 
         plus = output_format == "json+"
         if variants:
             doc = result.fio_json(variants[0], plus)
             doc["nvmesim"]["config"] = cfg.effective()
+            text = dumps(doc)
         else:
-            doc = result.to_json(plus)
-        text = dumps(doc) if variants else json.dumps(doc, indent=2) + "\n"
+            text = json.dumps(result.to_json(plus), indent=2) + "\n"
     if output:
         try:
             with open(output, "w") as fh:
@@ -166,28 +170,24 @@ def sensitivity_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
 ) -> None:
     """How the variant deltas move when one parameter at a time changes (a Markdown table)."""
-    import yaml
+    from .api import ConfigError, load
+    from .config import parse_vary
+    from .experiments.sensitivity import markdown, one_at_a_time
 
-    from .api import load
-    from .config import ConfigError
-    from .sensitivity import markdown, one_at_a_time
-
-    axes: dict[str, list] = {}
+    axes = []
     for item in vary:
-        key, eq, values = item.partition("=")
-        if not eq or not key.strip() or not values:
-            raise fail(f"--vary: expected DOTTED.PATH[+PATH...]=V1,V2,..., got {item!r}")
-        axes[key.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+        try:
+            axes.append(parse_vary(item))
+        except ValueError as e:
+            raise fail(f"--vary: {e}") from None
     try:
         cfg = load(config, _parse_sets(sets))
         base = cfg.effective()
-        for key, values in axes.items():
-            for v in values:
-                load(base, {k: v for k in key.split("+")})  # validate every point before running any
+        for axis in axes:
+            for v in axis.values:
+                load(base, axis.overrides(v))  # validate every point before running any
     except ConfigError as e:
-        for line in e.problems:
-            typer.echo(f"nvmesim: error: {line}", err=True)
-        raise typer.Exit(code=2) from None
+        raise _config_errors(e) from None
 
     def progress(path: str, value: object) -> None:
         if not quiet:
@@ -208,8 +208,8 @@ def sweep_cmd(
 ) -> None:
     """Run a parameter sweep; writes OUT/results.parquet and OUT/summary.parquet."""
     from .config import ConfigError
-    from .progress import ProgressBar
-    from .sweep import run_sweep
+    from .experiments.progress import ProgressBar
+    from .experiments.sweep import run_sweep
 
     bar: ProgressBar | None = None
 
@@ -222,9 +222,7 @@ def sweep_cmd(
     try:
         results, summary = run_sweep(spec, out, workers=workers, scheduler=scheduler, progress=progress, csv=csv)
     except ConfigError as e:
-        for line in e.problems:
-            typer.echo(f"nvmesim: error: {line}", err=True)
-        raise typer.Exit(code=2) from None
+        raise _config_errors(e) from None
     except RuntimeError as e:
         raise fail(str(e)) from None
     except KeyboardInterrupt:
@@ -245,7 +243,7 @@ def _sweep_figure(summary, out: str) -> str | None:
     one panel per value of the second.  Returns the file name, or None if nothing to plot."""
     from pathlib import Path
 
-    from .plots import plot_deltas, save
+    from .output.plots import plot_deltas, save
 
     if summary.empty or "point" not in summary or "variant" not in summary:
         return None
@@ -269,7 +267,7 @@ def plot_cmd(
     output: str = typer.Option(..., "-o", "--output", help="FILE.png or FILE.svg"),
 ) -> None:
     """Plot sweep results (seaborn); the same functions are in nvmesim.plots for notebooks."""
-    from .plots import plot_command
+    from .output.plots import plot_command
 
     try:
         plot_command(results, x, y, hue, col, output, kind)

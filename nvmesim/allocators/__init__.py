@@ -1,6 +1,15 @@
-"""Allocator variants, one module each, behind :class:`~nvmesim.allocators.base.DmaPool`.
+"""The dmapool allocator models, their cost model and the kernel's micro benchmark.
 
-``VARIANTS`` maps a name usable in configs and on the command line to its class.
+Layer: the bottom one; imports nothing else of nvmesim.
+
+* :mod:`.base` — the interface every variant implements (:class:`DmaPool`) and the
+  bookkeeping all variants share;
+* one module per variant: :mod:`.legacy` (dmapool up to v6.3), :mod:`.stack` (v6.4+);
+* :mod:`.costmodel` — what an operation costs, from a cache-footprint model;
+* :mod:`.microbench` — replay of the kernel's ``mm/dmapool_test.c``.
+
+``VARIANTS`` maps a name usable in configs and on the command line to its class;
+:func:`register` adds one (or the entry point group ``nvmesim.allocators``).
 """
 
 from __future__ import annotations

@@ -1,15 +1,29 @@
-"""The small interface every dmapool allocator variant implements.
+"""The small interface every dmapool allocator variant implements, and the bookkeeping
+every variant shares.
 
-A pool is created with (size, align, boundary) like ``dma_pool_create``;
-``alloc()`` returns ``(handle, ns)`` and ``free(handle)`` returns ``ns``.  The
-handle is the block's simulated DMA address: every pool owns its own 1 TiB
-window starting at ``pool.base`` (so another pool's handle is recognised as
-foreign), and page ``i`` spans ``base + [i * allocation, (i + 1) * allocation)``.  After every operation
-``pool.last`` says what it did (list nodes visited, pages created, ns) and
-``pool.totals`` accumulates the same over the pool's life.
+A pool is created with (size, align, boundary) like ``dma_pool_create``.  Its users call
+:meth:`DmaPool.alloc` (returns ``(handle, ns)``) and :meth:`DmaPool.free` (returns
+``ns``).  The handle is the block's simulated DMA address: every pool owns its own 1 TiB
+window starting at ``pool.base`` (so another pool's handle is recognised as foreign), and
+page ``i`` spans ``base + [i * allocation, (i + 1) * allocation)``.  After every
+operation ``pool.last`` says what it did (list nodes visited, pages created, whether it
+held the pool lock, ns) and ``pool.totals`` accumulates the same over the pool's life.
 
-Variants live one per module (``legacy.py``, ``stack.py``), registered by
-name in :mod:`nvmesim.allocators`.
+The base class owns everything but the free-block structure: the operation clock, the
+set of live handles and the double-free / foreign-handle check, page creation and the
+cache-line ages the cost model prices.  A variant implements four hooks:
+
+* :meth:`DmaPool.block_offsets` — where the blocks of one page sit (the kernel's layout);
+* :meth:`DmaPool.take` — take a free block (creating pages with :meth:`DmaPool.new_page`);
+* :meth:`DmaPool.give` — put a validated block back;
+* :meth:`DmaPool.free_state` — the free structures as a hashable value.
+
+``take`` and ``give`` report what they did in the :class:`OpStats` they are handed:
+``nodes`` (descriptors walked), ``locked = False`` for a per-CPU fast path that skips
+the pool's spinlock, ``extra_ns`` for work the variant prices itself (a batch refill).
+
+Variants live one per module (``legacy.py``, ``stack.py``), registered by name in
+:mod:`nvmesim.allocators`.
 """
 
 from __future__ import annotations
@@ -18,7 +32,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, NoReturn
 
-from ..costmodel import DEFAULT_COST_MODEL, PAGE, CostModel, PoolPricer
+from .costmodel import DEFAULT_COST_MODEL, PAGE, CostModel, PoolPricer
 
 
 class PoolError(ValueError):
@@ -34,6 +48,7 @@ class OpStats:
     pages_created: int = 0
     ns: float = 0.0
     locked: bool = True  # the operation took the pool's spinlock (per-CPU fast paths do not)
+    extra_ns: float = 0.0  # work the variant priced itself (added to ``ns``)
 
 
 def _align_up(x: int, a: int) -> int:
@@ -112,32 +127,77 @@ class DmaPool(ABC):
         self._clock = 0  # pool operations so far
         self._line_touch: list[int] = []  # per cache line of pool memory: op of last touch
         self._lines_per_page = self.geometry.allocation // 64
+        self._page_bytes = self.geometry.allocation
 
-    # ---- the interface -------------------------------------------------
+    # ---- the hooks a variant implements ----------------------------------
     @classmethod
     @abstractmethod
     def block_offsets(cls, g: Geometry) -> tuple[int, ...]:
         """Offsets of the blocks one page holds, ascending (the kernel's layout)."""
 
     @abstractmethod
+    def take(self, cpu: int, op: OpStats) -> int:
+        """Take a free block on behalf of ``cpu`` and return its handle.
+
+        Create pages with :meth:`new_page`.  Report in ``op``: ``nodes`` walked,
+        ``locked = False`` if the pool's spinlock was not taken, ``extra_ns``."""
+
+    @abstractmethod
+    def give(self, handle: int, cpu: int, op: OpStats) -> None:
+        """Return ``handle`` (already checked to be live) from ``cpu``; report in ``op``."""
+
+    @abstractmethod
+    def free_state(self) -> tuple:
+        """The free-block structures, as a hashable value (for :meth:`snapshot`)."""
+
+    # ---- what variants call ----------------------------------------------
+    def new_page(self) -> int:
+        """pool_alloc_page: a new page of blocks; returns the handle of its first byte.
+        pool_initialise_page writes every block's link, so all its lines are touched now."""
+        page = self.nr_pages
+        self._line_touch.extend([self._clock] * self._lines_per_page)
+        self.nr_pages = page + 1
+        return self.base + page * self._page_bytes
+
+    def page_of(self, handle: int) -> tuple[int, int]:
+        """(page index, offset in the page) of a handle of this pool."""
+        return divmod(handle - self.base, self._page_bytes)
+
+    # ---- the interface its users call --------------------------------------
     def alloc(self, cpu: int = 0) -> tuple[int, float]:
-        """Take a block on behalf of ``cpu``: returns (handle, simulated ns).
+        """dma_pool_alloc on behalf of ``cpu``: returns (handle, simulated ns).
 
         ``last.locked`` says whether the operation held the pool's lock for those ns
         (the I/O path then serialises it with other CPUs); kernel dmapools always do."""
+        self._clock += 1
+        op = self.last
+        op.nodes = 0
+        op.locked = True
+        op.extra_ns = 0.0
+        pages = self.nr_pages
+        handle = self.take(cpu, op)
+        self._live.add(handle)
+        return handle, self._price(handle, op, self.nr_pages - pages, False)
 
-    @abstractmethod
     def free(self, handle: int, cpu: int = 0) -> float:
-        """Return a block from ``cpu``: returns simulated ns (see :meth:`alloc`)."""
-
-    @abstractmethod
-    def _free_state(self) -> tuple:
-        """The free-block structures, as a hashable value (for :meth:`state_key`)."""
+        """dma_pool_free of ``handle`` from ``cpu``: returns simulated ns (see :meth:`alloc`).
+        A handle that is not allocated from this pool raises :class:`PoolError`."""
+        self._clock += 1
+        try:
+            self._live.remove(handle)
+        except KeyError:
+            self._reject_free(handle)
+        op = self.last
+        op.nodes = 0
+        op.locked = True
+        op.extra_ns = 0.0
+        self.give(handle, cpu, op)
+        return self._price(handle, op, 0, True)
 
     def snapshot(self) -> tuple:
         """The pool's state: free structures, each line's age, and the clock."""
         now = self._clock
-        return (self._free_state(), [now - t for t in self._line_touch], now)
+        return (self.free_state(), [now - t for t in self._line_touch], now)
 
     @staticmethod
     def repeats(earlier: tuple, later: tuple) -> bool:
@@ -157,7 +217,6 @@ class DmaPool(ABC):
                 return False
         return True
 
-    # ---- shared mechanics ------------------------------------------------
     @property
     def blocks_per_page(self) -> int:
         return len(self.offsets)
@@ -166,19 +225,7 @@ class DmaPool(ABC):
     def in_use(self) -> int:
         return len(self._live)
 
-    def _new_page_lines(self) -> None:
-        # pool_initialise_page writes every block's link: all lines touched now
-        self._line_touch.extend([self._clock] * self._lines_per_page)
-        self.nr_pages += 1
-
-    def _check_free(self, handle: int) -> int:
-        """Validate a handle for free; returns its page index."""
-        rel = handle - self.base
-        if handle not in self._live:
-            self._reject_free(handle)
-        self._live.discard(handle)
-        return rel // self.geometry.allocation
-
+    # ---- bookkeeping -------------------------------------------------------
     def _reject_free(self, handle: int) -> NoReturn:
         """Raise the right :class:`PoolError` for a handle that is not allocated."""
         rel = handle - self.base
@@ -190,27 +237,23 @@ class DmaPool(ABC):
             f"({self.nr_pages} pages of {self.geometry.allocation} B)"
         )
 
-    def _finish(self, handle: int, nodes: int, pages: int, store: bool, locked: bool = True,
-                extra_ns: float = 0.0) -> float:
-        """Price the operation just done (it touched ``handle``'s first line and walked
-        ``nodes`` descriptors), record it in ``last`` and ``totals``; returns ns.
-        ``locked=False`` prices an operation that did not take the lock (no lock cost);
-        ``extra_ns`` adds work the variant accounts for itself (e.g. a batch refill)."""
+    def _price(self, handle: int, op: OpStats, pages: int, store: bool) -> float:
+        """Price the operation just done (it touched ``handle``'s first line, walked
+        ``op.nodes`` descriptors and created ``pages`` pages), record it in ``last`` and
+        ``totals``; returns ns.  An operation that did not take the lock pays no lock cost."""
         line = (handle - self.base) >> 6
         touch = self._line_touch
         clock = self._clock
         reuse = clock - touch[line]
         touch[line] = clock
+        nodes = op.nodes
         ns = self._op_ns(nodes, pages, reuse, self.pressure, store)
-        if extra_ns:
-            ns += extra_ns
-        if not locked:
+        if op.extra_ns:
+            ns += op.extra_ns
+        if not op.locked:
             ns -= self.cost.lock_ns
-        last = self.last
-        last.nodes = nodes
-        last.pages_created = pages
-        last.ns = ns
-        last.locked = locked
+        op.pages_created = pages
+        op.ns = ns
         t = self.totals
         t.ops += 1
         t.nodes += nodes

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 
-from .base import DmaPool, Geometry
+from .base import DmaPool, Geometry, OpStats
 
 
 class LegacyPool(DmaPool):
@@ -36,7 +36,6 @@ class LegacyPool(DmaPool):
         self._room: list[int] = []  # max-heap (negated) of pages that may have room
         self._in_heap: list[bool] = []
         self._top_first = tuple(reversed(self.offsets))  # pop() yields offset 0 first
-        self._page_bytes = self.geometry.allocation
 
     @classmethod
     def block_offsets(cls, g: Geometry) -> tuple[int, ...]:
@@ -53,42 +52,29 @@ class LegacyPool(DmaPool):
             offset = nxt
         return tuple(offs)
 
-    def alloc(self, cpu: int = 0) -> tuple[int, float]:
-        self._clock += 1
+    def take(self, cpu: int, op: OpStats) -> int:
         heap = self._room
         chains = self._chains
         while heap and not chains[-heap[0]]:
             self._in_heap[-heappop(heap)] = False
-        pages = 0
         if heap:
             page = -heap[0]
-            nodes = self.nr_pages - page
+            op.nodes = self.nr_pages - page
         else:
-            nodes = self.nr_pages  # looked at every page, none had room
-            page = self.nr_pages
+            op.nodes = page = self.nr_pages  # looked at every page, none had room
             chains.append(list(self._top_first))
             self._in_heap.append(True)
             heappush(heap, -page)
-            self._new_page_lines()
-            pages = 1
-        off = chains[page].pop()
-        handle = self.base + page * self._page_bytes + off
-        self._live.add(handle)
-        return handle, self._finish(handle, nodes, pages, False)
+            self.new_page()
+        return self.base + page * self._page_bytes + chains[page].pop()
 
-    def free(self, handle: int, cpu: int = 0) -> float:
-        self._clock += 1
-        try:
-            self._live.remove(handle)  # _check_free, inlined: the hot path
-        except KeyError:
-            self._reject_free(handle)
+    def give(self, handle: int, cpu: int, op: OpStats) -> None:
         page, off = divmod(handle - self.base, self._page_bytes)
-        nodes = self.nr_pages - page
+        op.nodes = self.nr_pages - page  # pool_find_page walks from the newest page
         self._chains[page].append(off)
         if not self._in_heap[page]:
             self._in_heap[page] = True
             heappush(self._room, -page)
-        return self._finish(handle, nodes, 0, True)
 
-    def _free_state(self) -> tuple:
+    def free_state(self) -> tuple:
         return tuple(tuple(c) for c in self._chains)

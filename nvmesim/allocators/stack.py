@@ -7,7 +7,7 @@ address order; every block that fits a page is used.  Pages are never freed.
 
 from __future__ import annotations
 
-from .base import DmaPool, Geometry
+from .base import DmaPool, Geometry, OpStats
 
 
 class StackPool(DmaPool):
@@ -33,31 +33,19 @@ class StackPool(DmaPool):
             offset += g.size
         return tuple(offs)
 
-    def alloc(self, cpu: int = 0) -> tuple[int, float]:
-        self._clock += 1
+    def take(self, cpu: int, op: OpStats) -> int:
         stack = self._stack
-        pages = 0
         if not stack:
             self._grow()
-            pages = 1
-        handle = stack.pop()
-        self._live.add(handle)
-        return handle, self._finish(handle, 0, pages, False)
+        return stack.pop()
 
     def _grow(self) -> None:
         """pool_alloc_page: a new page's blocks go on the stack, to pop in ascending order."""
-        base = self.base + self.nr_pages * self.geometry.allocation
+        base = self.new_page()
         self._stack.extend(base + o for o in reversed(self.offsets))
-        self._new_page_lines()
 
-    def free(self, handle: int, cpu: int = 0) -> float:
-        self._clock += 1
-        try:
-            self._live.remove(handle)  # _check_free, inlined: the hot path
-        except KeyError:
-            self._reject_free(handle)
+    def give(self, handle: int, cpu: int, op: OpStats) -> None:
         self._stack.append(handle)
-        return self._finish(handle, 0, 0, True)
 
-    def _free_state(self) -> tuple:
+    def free_state(self) -> tuple:
         return tuple(self._stack)

@@ -1,13 +1,14 @@
-"""CPU cores, the perf-style profile, and the device-wide pool spinlocks.
+"""CPU cores, interrupt-handler clocks, and the device-wide pool spinlocks.
 
 A core runs one fio thread and the NVMe interrupt handler of its queue.  Code
-charges CPU time with :meth:`Core.charge`, which only advances the code's own
-clock; before it touches shared state (a lock, the device, the completion
-ring) it must be *in sync*: either nothing is scheduled before its clock
+charges CPU time with :meth:`~nvmesim.sim.engine.Clock.charge`, which only advances
+the code's own clock; before it touches shared state (a lock, the device, the
+completion ring) it must be *in sync*: either nothing is scheduled before its clock
 (``in_sync()``: it may act at its clock's instant at once), or it yields
 :meth:`Core.sync` and lets simulated time catch up.  Nothing else can observe
 the code between those points, so its work need not be split into SimPy
-events: a few events per I/O instead of dozens.
+events: a few events per I/O instead of dozens.  The profile labels it charges
+under are :data:`nvmesim.stats.records.PROFILE_LABELS`.
 
 An interrupt takes the core from the thread: the handler starts at once unless
 interrupts are disabled (a spinlock taken with irqsave), in which case it
@@ -20,73 +21,8 @@ from __future__ import annotations
 
 from typing import Generator
 
-import simpy
-from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
-
-#: Profile labels, in report order (kernel-function names as perf would show them).
-LABELS = (
-    "fio",
-    "io_uring_enter",
-    "io_submit",
-    "io_getevents",
-    "nvme_queue_rq",
-    "dma_pool_alloc",
-    "dma_pool_free",
-    "spin_lock",
-    "nvme_irq",
-    "nvme_poll",
-)
-L_FIO, L_URING, L_SUBMIT, L_GETEVENTS, L_QUEUE_RQ, L_ALLOC, L_FREE, L_SPIN, L_IRQ, L_POLL = range(len(LABELS))
-
-
-#: Yielded by a thread that blocks until someone calls its runner's ``resume()``.
-SLEEP = object()
-
-
-class ThreadRunner:
-    """Drives a thread's generator on SimPy events, like ``simpy.Process`` but lean.
-
-    A thread yields a SimPy event to continue when it fires, or :data:`SLEEP` to
-    block until the code that wakes it calls :meth:`resume` (the completion path,
-    at the end of the interrupt handler that posted enough completions): the
-    thread then continues at that same instant without an event of its own.
-    """
-
-    __slots__ = ("gen", "finished")
-
-    def __init__(self, env: simpy.Environment, gen: Generator) -> None:
-        self.gen = gen
-        self.finished = False
-        Timeout(env, 0).callbacks.append(self.resume)  # start at time 0
-
-    def resume(self, _ev: object = None) -> None:
-        try:
-            ev = self.gen.send(None)
-        except StopIteration:
-            self.finished = True
-            return
-        if ev is not SLEEP:
-            ev.callbacks.append(self.resume)
-
-
-class Clock:
-    """The clock of code running on one CPU: it runs ahead of ``env.now`` by the
-    CPU work charged to it, and books that work under a profile label."""
-
-    __slots__ = ("env", "t", "busy", "measure_from")
-
-    def local_now(self) -> float:
-        """When the work charged so far is done."""
-        now = self.env._now
-        return self.t if self.t > now else now
-
-    def charge(self, label: int, ns: float) -> None:
-        """Add ``ns`` of CPU work under ``label`` (counted if it starts in the window)."""
-        now = self.env._now
-        base = self.t if self.t > now else now
-        if base >= self.measure_from:
-            self.busy[label] += ns
-        self.t = base + ns
+from ..stats.records import PROFILE_LABELS
+from .engine import Clock, Engine, Event, Timeout
 
 
 class Core(Clock):
@@ -101,14 +37,13 @@ class Core(Clock):
         "index",
         "node",
         "thread_running",
-        "in_irq",
         "irq_off_until",
         "_irq_done",
         "_preempt_rem",
         "irq_end",
     )
 
-    def __init__(self, env: simpy.Environment, index: int, node: int, measure_from: float) -> None:
+    def __init__(self, env: Engine, index: int, node: int, measure_from: float) -> None:
         self.env = env
         self.index = index
         self.node = node
@@ -116,20 +51,14 @@ class Core(Clock):
         self.thread_running = False
         self.in_irq = False
         self.irq_off_until = 0.0  # the thread holds/spins on an irqsave lock until then
-        self._irq_done: simpy.Event | None = None
+        self._irq_done: Event | None = None
         self._preempt_rem: float | None = None
         self.irq_end = 0.0  # when the last handler invocation returned
-        self.busy = [0.0] * len(LABELS)  # ns per label inside the measurement window
+        self.busy = [0.0] * len(PROFILE_LABELS)  # ns per profile label inside the measurement window
         self.measure_from = measure_from
 
     # ---- thread side -----------------------------------------------------
-    def in_sync(self) -> bool:
-        """True if nothing can happen before the thread's clock: it may act at
-        ``local_now()`` without letting simulated time pass (saves an event)."""
-        q = self.env._queue  # env.peek(), inlined: this runs several times per I/O
-        return not self.in_irq and (not q or q[0][0] > self.t)
-
-    def sync(self) -> Generator[simpy.Event, None, None]:
+    def sync(self) -> Generator[Event, None, None]:
         """Let the thread's charged work elapse, stretched by interrupts that preempt it."""
         env = self.env
         self.thread_running = True
@@ -139,8 +68,8 @@ class Core(Clock):
                     self._irq_done = env.event()
                 yield self._irq_done
                 continue
-            if env._now < self.t:
-                yield Timeout(env, self.t - env._now)
+            if env.now < self.t:
+                yield Timeout(env, self.t - env.now)
                 continue
             return
 
@@ -148,7 +77,7 @@ class Core(Clock):
         """The thread blocks (waits for completions): the core is free for interrupts."""
         self.thread_running = False
 
-    def wake(self) -> Generator[simpy.Event, None, None]:
+    def wake(self) -> Generator[Event, None, None]:
         """The thread was woken: it runs once the handler that woke it has returned."""
         env = self.env
         while self.in_irq:
@@ -161,7 +90,7 @@ class Core(Clock):
         """The thread runs again (no handler in progress): from now, or from the end
         of the handler invocation that woke it if that lies ahead."""
         self.thread_running = True
-        now = self.env._now
+        now = self.env.now
         t = now if now > self.irq_end else self.irq_end
         if self.t < t:
             self.t = t
@@ -188,9 +117,7 @@ class Core(Clock):
             self._irq_done = None
             env = self.env
             wake_at = self.t if self.thread_running and self.t > at else at
-            ev._ok = True
-            ev._value = None
-            env.schedule(ev, delay=wake_at - env._now if wake_at > env._now else 0.0)
+            env.fire(ev, wake_at - env.now if wake_at > env.now else 0.0)
 
 
 class HandlerClock(Clock):
@@ -205,19 +132,12 @@ class HandlerClock(Clock):
         self.t = 0.0
         self.busy = core.busy
         self.measure_from = core.measure_from
-        self.to_wake: list = []  # threads to resume when this invocation returns
+        self.in_irq = False
+        self.to_wake: list = []  # thread runners to resume when this invocation returns
 
-    def wake_after(self, job) -> None:
-        """Wake ``job``'s thread once the handler invocation returns (try_to_wake_up)."""
-        self.to_wake.append(job)
-
-    def in_sync(self) -> bool:
-        q = self.env._queue
-        return not q or q[0][0] > self.t
-
-    def sync(self) -> Generator[simpy.Event, None, None]:
-        if self.t > self.env._now:
-            yield self.env.timeout(self.t - self.env._now)
+    def wake_after(self, runner) -> None:
+        """Wake a thread once the handler invocation returns (try_to_wake_up)."""
+        self.to_wake.append(runner)
 
 
 class SpinLock:

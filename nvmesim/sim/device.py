@@ -15,26 +15,23 @@ from __future__ import annotations
 
 from heapq import heappop, heappush, heapreplace
 
-import simpy
-from simpy.events import NORMAL
-
-from ..config import Device as DeviceConfig
+from ..config import DeviceConfig
+from .engine import Engine
 
 
 class Device:
     """One NVMe controller shared by every queue.
 
     A command in the device is scheduled as its own SimPy event: each io_u is a
-    reusable :class:`~simpy.events.Event` (see :class:`~nvmesim.sim.fio.IoU`),
-    pushed on SimPy's queue for its next stage with a callback list shared by
-    all commands (SimPy's ``step`` only reads it), so a command costs no event
-    objects.
+    :class:`~nvmesim.sim.engine.ReusableEvent` (see :class:`~nvmesim.sim.fio.IoU`),
+    pushed for its next stage with a callback list shared by all commands, so a
+    command costs no event objects.
     """
 
     __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "fetch_ns",
-                 "commands", "_queue", "_eid", "_served")
+                 "commands", "_push", "_served")
 
-    def __init__(self, env: simpy.Environment, cfg: DeviceConfig) -> None:
+    def __init__(self, env: Engine, cfg: DeviceConfig) -> None:
         self.env = env
         self.units = [0.0] * cfg.parallel_units  # heap of unit free times
         self.int_free = 0.0
@@ -43,8 +40,7 @@ class Device:
         self.link_ns_per_b = 1.0 / cfg.link_gbps
         self.fetch_ns = cfg.fetch_ns
         self.commands = 0
-        self._queue = env._queue
-        self._eid = env._eid
+        self._push = env.push
         self._served = [self._read_served]
 
     def submit(self, io_u, at: float) -> None:
@@ -79,20 +75,21 @@ class Device:
             heapreplace(units, end)
             io_u.callbacks = io_u.queue.on_cqe  # the CQE lands on the submitting job's queue
             heappush(io_u.queue.post_times, end)
-        heappush(self._queue, (end, NORMAL, next(self._eid), io_u))
+        self._push(end, io_u)
 
     def _read_served(self, io_u) -> None:
         """A read's data leaves the media now: internal path, then the link, then the CQE."""
         nbytes = io_u.nbytes
-        now = self.env._now
+        now = self.env.now
         t = (self.int_free if self.int_free > now else now) + nbytes * self.int_ns_per_b
         self.int_free = t
         t = (self.link_free if self.link_free > t else t) + nbytes * self.link_ns_per_b
         self.link_free = t
         io_u.callbacks = io_u.queue.on_cqe
-        heappush(self._queue, (t, NORMAL, next(self._eid), io_u))
+        self._push(t, io_u)
         queue = io_u.queue
-        heappop(queue.service_bounds)
+        bound = heappop(queue.service_bounds)
+        assert bound <= t, f"service bound {bound} above the post time {t} (see Queue)"
         heappush(queue.post_times, t)
         if queue.thread_waiting:  # this post time was only bounded until now
             queue.arm_thread_wake()

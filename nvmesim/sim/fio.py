@@ -26,33 +26,30 @@ from collections import deque
 from typing import Generator
 
 import numpy as np
-import simpy
-from simpy.events import Timeout  # direct: env.timeout() adds a bound-method hop per call
 
 from ..config import Config
-from ..fiojson import DirResult
-from .cpu import L_FIO, L_GETEVENTS, L_POLL, L_QUEUE_RQ, L_SUBMIT, L_URING, SLEEP, Core, ThreadRunner
+from ..stats.records import L_FIO, L_GETEVENTS, L_QUEUE_RQ, L_SUBMIT, L_URING, DirResult
+from .completion import CompletionPath, poll
+from .cpu import Core
 from .device import Device
-from .driver import Driver, Queue
+from .driver import Driver
+from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
+from .queue import Queue
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
 
 
-class IoU(simpy.Event):
+class IoU(ReusableEvent):
     """One of a job's ``iodepth`` preallocated I/O units (fio's struct io_u).
 
-    It is also the SimPy event of its command's next stage in the device, reused
-    for every stage and every I/O (the device sets ``callbacks`` and schedules
-    it; SimPy's ``step`` needs nothing else of a triggered event).
+    It is also the event of its command's next stage in the device, reused for every
+    stage and every I/O (the device sets ``callbacks`` and pushes it).
     """
 
     __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
-        self.env = job.env
-        self.callbacks = None
-        self._ok = True
-        self._value = None
+        super().__init__(job.env)
         self.job = job
         self.is_read = True
         self.nbytes = nbytes
@@ -60,7 +57,7 @@ class IoU(simpy.Event):
         self.issue = 0.0
         self.service_ns = 0.0
         self.handles: list[int] = []
-        self.poolset = 0  # which of the driver's poolsets the handles come from
+        self.poolset = job.poolset  # which of the driver's poolsets its list blocks come from
         self.queue = job.queue  # the NVMe queue its command is submitted on
 
 
@@ -104,10 +101,18 @@ class Streams:
 
 
 class FioJob:
-    """fio's thread for one job, pinned to one core, submitting to that core's queue."""
+    """fio's thread for one job, pinned to one core, submitting to that core's queue.
 
-    def __init__(self, env: simpy.Environment, cfg: Config, index: int, core: Core, queue: Queue,
-                 driver: Driver, device: Device, streams: Streams, measure_from: float, end: float) -> None:
+    ``lone``: only this core takes its pool locks and only its own queue's interrupt
+    handler (no coalescing timer, no polling) can preempt it, so before a lock it may
+    run ahead of simulated time while no interrupt can come first (see :meth:`commit`).
+    ``completion``: the poll queue's completion path, for hipri (None with interrupts).
+    ``poolset``: which of the driver's poolsets serves this core (its NUMA node's).
+    """
+
+    def __init__(self, env: Engine, cfg: Config, index: int, core: Core, queue: Queue, driver: Driver,
+                 device: Device, streams: Streams, measure_from: float, end: float, *, lone: bool,
+                 completion: CompletionPath | None, poolset: int) -> None:
         w = cfg.workload
         c = cfg.host.costs
         self.env = env
@@ -120,7 +125,7 @@ class FioJob:
         self.measure_from = measure_from
         self.end = end
         self.uring = w.ioengine == "io_uring"
-        self.polled = queue.polled
+        self.completion = completion
         self.iodepth = w.iodepth
         self.batch = w.iodepth_batch_submit
         self.cmin = w.iodepth_batch_complete_min
@@ -129,16 +134,14 @@ class FioJob:
         self.number_ios = w.number_ios
         self.thinktime_ns = w.thinktime * 1e3
         self.thinktime_blocks = w.thinktime_blocks
+        self.poolset = poolset
         self.free = [IoU(self, w.bs) for _ in range(w.iodepth)]
         self.queued: list[IoU] = []
         self.ring: deque[IoU] = deque()  # completed by the kernel, not yet reaped by fio
         self.cur_depth = 0
         self.issued = 0
-        # Only this core takes its pool locks and only its interrupt handler (no
-        # coalescing timer, no polling) can preempt it: see commit()
-        h = queue.handler
-        self.lone_lock_user = h is not None and not h.lock_shared and not queue.coalesce_n
-        self.runner: ThreadRunner | None = None  # set by the model
+        self.lone = lone
+        self.runner: ThreadRunner | None = None  # set by start()
         self.sleeping = False  # blocked in the kernel until wait_need events are in the ring
         self.tag_wait = False  # blocked in blk_mq_get_tag until a request completes
         self.wait_need = 0
@@ -151,6 +154,7 @@ class FioJob:
         self.wait_label = L_URING if self.uring else L_GETEVENTS
         self.per_req_ns = (c.io_uring_sqe_ns if self.uring else c.libaio_iocb_ns) + c.blk_mq_ns
         self.wakeup_ns = c.wakeup_ns
+        self.end_ns = driver.end_ns
         # results (measurement window only)
         self.read = DirResult()
         self.write = DirResult()
@@ -159,19 +163,20 @@ class FioJob:
         self.reaps = 0
         self.reaped_all = 0  # every I/O reaped, warm-up included (simulation speed)
 
-    # ---- bookkeeping -------------------------------------------------------
-    def _depth_change(self, t: float, delta: int) -> None:
+    def start(self) -> ThreadRunner:
+        """Start the job's thread (at time 0); returns its runner."""
+        self.runner = ThreadRunner(self.env, self.run())
+        return self.runner
+
+    def close_window(self, t: float) -> None:
+        """Account in-flight time up to ``t`` (the end of the run)."""
         if t > self._depth_t:
             self.depth_area += self.cur_depth * (t - self._depth_t)
             self._depth_t = t
-        self.cur_depth += delta
-
-    def close_window(self, t: float) -> None:
-        """Account in-flight time up to ``t`` (end of the run)."""
-        self._depth_change(t, 0)
 
     # ---- the job thread ----------------------------------------------------
-    def run(self) -> Generator[simpy.Event, None, None]:
+    def run(self) -> Generator[Event, None, None]:
+        """fio's do_io loop: get an io_u, queue it, commit batches, reap per the rules."""
         core = self.core
         env = self.env
         streams = self.streams
@@ -185,7 +190,7 @@ class FioJob:
         measure_from = self.measure_from
         core.woken()  # the thread runs from now on: interrupts preempt it
         while True:
-            t = core.t if core.t > env._now else env._now  # core.local_now()
+            t = core.t if core.t > env.now else env.now  # core.local_now()
             if t >= end or (self.number_ios and self.issued >= self.number_ios):
                 break
             if free:
@@ -213,25 +218,36 @@ class FioJob:
                     yield from self.commit()
             full = not free
             if full or not self.cmin:
-                # backend.c wait_for_completions: reap per the batch-complete rules
-                min_evts = self.cmin if self.cmin < self.cur_depth else self.cur_depth
-                if (full and not min_evts) or not self.cmin:
-                    min_evts = 1
+                min_evts = self._reap_min(full)
                 while True:
                     yield from self.getevents(min_evts)
                     if not (full and self.cur_depth > self.low):
                         break
             if self.thinktime_ns and self.issued % self.thinktime_blocks == 0:
-                yield from core.sync()
-                core.sleep()
-                yield env.timeout(self.thinktime_ns)
-                yield from core.wake()
+                yield from self._think()
         # fio stops issuing at the end of the run; in-flight I/Os complete
         # after the measurement window and are not counted.
         yield from core.sync()
         core.sleep()
 
-    def commit(self) -> Generator[simpy.Event, None, None]:
+    def _reap_min(self, full: bool) -> int:
+        """How many completions to wait for (backend.c wait_for_completions): the
+        batch-complete minimum, capped at what is in flight, at least one when the
+        queue is full or when reaping is not batched."""
+        min_evts = self.cmin if self.cmin < self.cur_depth else self.cur_depth
+        if (full and not min_evts) or not self.cmin:
+            min_evts = 1
+        return min_evts
+
+    def _think(self) -> Generator[Event, None, None]:
+        """thinktime: the thread stalls (off the CPU) every thinktime_blocks I/Os."""
+        core = self.core
+        yield from core.sync()
+        core.sleep()
+        yield Timeout(self.env, self.thinktime_ns)
+        yield from core.wake()
+
+    def commit(self) -> Generator[Event, None, None]:
         """io_uring_enter(to_submit=n) / io_submit(n): the whole batch in one syscall."""
         core = self.core
         env = self.env
@@ -241,63 +257,39 @@ class FioJob:
         sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
         busy = core.busy
         measure_from = self.measure_from
-        t = core.t if core.t > env._now else env._now  # (core.charge, inlined)
+        t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
         if t >= measure_from:
             busy[sub_label] += self.syscall_ns
         core.t = t + self.syscall_ns
         queue = self.queue
-        device = self.device
-        lone, end = self.lone_lock_user, self.end
+        lone, end = self.lone, self.end
         sent = 0  # requests of the batch already handed to the device
         for i, io_u in enumerate(queued):
-            while queue.inflight >= queue.tags:
-                # blk_mq_get_tag sleeps; going to sleep flushes the plug, so the
-                # requests set up so far reach the device first (one doorbell)
-                core.charge(L_QUEUE_RQ, driver.doorbell_ns)
-                if not core.in_sync():
-                    yield from core.sync()
-                t = core.local_now()
-                for r in queued[sent:i]:
-                    device.submit(r, t)
-                sent = i
-                if queue.inflight < queue.tags:  # tags freed while time caught up
-                    continue
-                self.tag_wait = True
-                core.sleep()
-                yield SLEEP  # resumed by the interrupt handler that frees a tag
-                if core.in_irq:
-                    yield from core.wake()
-                else:
-                    core.woken()
-                core.charge(self.sub_label, self.wakeup_ns)
+            if queue.inflight >= queue.tags:
+                sent = yield from self._wait_for_tag(i, sent)
             queue.inflight += 1
             # SQE/iocb + block layer, then nvme_queue_rq: command, DMA map, PRP/SGL
             # build (Core.charge twice, inlined: this runs once per request)
-            t = core.t if core.t > env._now else env._now
+            t = core.t if core.t > env.now else env.now
             if t >= measure_from:
                 busy[sub_label] += per_req_ns
                 busy[L_QUEUE_RQ] += queue_rq_ns
             core.t = t + per_req_ns + queue_rq_ns
             for _ in range(lists):
-                # ask for the pool lock at the right instant
-                if not core.in_sync():
-                    if lone and not core.in_irq:  # only this core's interrupts can come first
-                        if core.t >= end or not queue.no_irq_before(core.t):
-                            queue.await_thread_clock()
-                            yield SLEEP  # resumed at core.t, after any interrupts that came first
-                    else:  # (Core.sync, inlined)
-                        while core.in_irq or env._now < core.t:
-                            if core.in_irq:
-                                yield from core.sync()
-                            else:
-                                yield Timeout(env, core.t - env._now)
+                # ask for the pool lock at the right instant: at once if nothing can
+                # come before the thread's clock, or if only this core's interrupts
+                # could and none can
+                if not core.in_sync() and not (lone and not core.in_irq and core.t < end
+                                               and queue.no_irq_before(core.t)):
+                    yield from self._catch_up()
                 driver.alloc_list(core, io_u)
         core.charge(L_QUEUE_RQ, driver.doorbell_ns)  # one doorbell for the batch
         if not core.in_sync():
             yield from core.sync()
-        issue = core.t if core.t > env._now else env._now  # the doorbell, then the syscall returns
+        issue = core.t if core.t > env.now else env.now  # the doorbell, then the syscall returns
+        submit = self.device.submit
         for io_u in (queued[sent:] if sent else queued):
-            device.submit(io_u, issue)
+            submit(io_u, issue)
         if issue >= measure_from:
             rd, wr = self.read, self.write
             for io_u in queued:
@@ -308,7 +300,49 @@ class FioJob:
                 io_u.issue = issue
         queued.clear()
 
-    def getevents(self, min_evts: int) -> Generator[simpy.Event, None, None]:
+    def _wait_for_tag(self, i: int, sent: int) -> Generator[Event, None, int]:
+        """blk_mq_get_tag with no free tag: the thread sleeps until enough tags are free
+        again (sbitmap's wake batch).  Going to sleep flushes the plug, so the requests
+        of the batch set up so far (``queued[sent:i]``) reach the device first, with one
+        doorbell.  Returns how many requests of the batch have been sent."""
+        core, queue, queued = self.core, self.queue, self.queued
+        while queue.inflight >= queue.tags:
+            core.charge(L_QUEUE_RQ, self.driver.doorbell_ns)
+            if not core.in_sync():
+                yield from core.sync()
+            t = core.local_now()
+            for r in queued[sent:i]:
+                self.device.submit(r, t)
+            sent = i
+            if queue.inflight < queue.tags:  # tags freed while time caught up
+                continue
+            self.tag_wait = True
+            core.sleep()
+            yield SLEEP  # resumed by the interrupt handler that frees a tag
+            if core.in_irq:
+                yield from core.wake()
+            else:
+                core.woken()
+            core.charge(self.sub_label, self.wakeup_ns)
+        return sent
+
+    def _catch_up(self) -> Generator[Event, None, None]:
+        """Let simulated time reach the thread's clock (stretched by the interrupts that
+        come first) before it asks for a pool lock."""
+        core = self.core
+        if self.lone and not core.in_irq:
+            # only this core's interrupts can come first: one exactly armed wake
+            self.queue.await_thread_clock()
+            yield SLEEP  # resumed at core.t, after any interrupts that came first
+            return
+        env = self.env
+        while core.in_irq or env.now < core.t:  # (Core.sync without its bookkeeping)
+            if core.in_irq:
+                yield from core.sync()
+            else:
+                yield Timeout(env, core.t - env.now)
+
+    def getevents(self, min_evts: int) -> Generator[Event, None, None]:
         """td_io_getevents(min, max): commit pending io_us, then reap between min and max."""
         core = self.core
         if min_evts > 0 and self.queued:
@@ -321,7 +355,7 @@ class FioJob:
         env = self.env
         busy = core.busy
         measure_from = self.measure_from
-        t = core.t if core.t > env._now else env._now  # (core.charge, inlined)
+        t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
         if t >= measure_from:
             busy[L_FIO] += self.reap_ns
         t += self.reap_ns
@@ -334,13 +368,15 @@ class FioJob:
             yield from core.sync()
         ring = self.ring
         if len(ring) < min_evts:
+            # too few completions: io_uring_enter(GETEVENTS) / io_getevents blocks in the
+            # kernel until the completion path has posted enough, and is woken once, by
+            # the handler that posts the last one (inline: at low depth, every reap);
+            # with hipri the thread spins in nvme_poll instead
             if self.uring:
-                core.charge(L_URING, self.syscall_ns)  # io_uring_enter(GETEVENTS)
-            if self.polled:
-                yield from self.poll(min_evts)
+                core.charge(L_URING, self.syscall_ns)
+            if self.completion is not None:
+                yield from poll(self.completion, core, self.queue, ring, min_evts)
             else:
-                # block in the kernel until the ring holds min_evts; the completion
-                # path wakes the thread once (io_uring's wake check; libaio alike)
                 self.wait_need = min_evts
                 self.sleeping = True
                 core.sleep()
@@ -355,7 +391,7 @@ class FioJob:
             n = mx
         if not n:
             return
-        reap = core.t if core.t > env._now else env._now  # one clock read for the whole reaped batch
+        reap = core.t if core.t > env.now else env.now  # one clock read for the whole reaped batch
         free = self.free
         if reap >= measure_from:
             rd, wr = self.read, self.write
@@ -373,38 +409,20 @@ class FioJob:
         if reap >= measure_from:  # fio's io_completed, per io_u (core.charge, inlined)
             busy[L_FIO] += n * self.complete_ns
         core.t = reap + n * self.complete_ns
-        if reap > self._depth_t:  # (_depth_change, inlined)
+        if reap > self._depth_t:  # fio's cur_depth and Little's integral
             self.depth_area += self.cur_depth * (reap - self._depth_t)
             self._depth_t = reap
         self.cur_depth -= n
         self.reaps += 1
         self.reaped_all += n
 
-    def poll(self, need: int) -> Generator[simpy.Event, None, None]:
-        """hipri: spin in io_uring_enter, completing CQEs of the poll queue in thread context."""
-        core = self.core
-        env = self.env
-        queue = self.queue
-        driver = self.driver
-        while len(self.ring) < need:
-            if not queue.cq:
-                if not core.in_sync():
-                    yield from core.sync()
-                if not queue.cq:
-                    queue.poll_waiter = ev = env.event()
-                    t0 = env._now
-                    yield ev
-                    if t0 >= core.measure_from:
-                        core.busy[L_POLL] += env._now - t0  # busy-polling is CPU time
-                    core.t = env._now
-            core.charge(L_POLL, driver.poll_ns)
-            yield from driver.complete(core, core, queue.cq, L_POLL)
-
     # ---- called by the completion path --------------------------------------
     def kernel_complete(self, io_u: IoU, clock, label: int) -> None:
-        """The request is done in the kernel: post its CQE / io_event, wake fio if due."""
-        ns = self.driver.end_ns
-        t = clock.t if clock.t > self.env._now else self.env._now  # (clock.charge, inlined)
+        """The request is done in the kernel: post its CQE / io_event, free its tag,
+        wake fio if it waits for this one."""
+        ns = self.end_ns
+        now = self.env.now
+        t = clock.t if clock.t > now else now  # (clock.charge, inlined)
         if t >= self.measure_from:
             clock.busy[label] += ns
         clock.t = t + ns
@@ -413,7 +431,7 @@ class FioJob:
         queue.inflight -= 1  # the request's tag is free again
         if self.tag_wait and queue.tags - queue.inflight >= queue.wake_batch:
             self.tag_wait = False
-            clock.wake_after(self)
+            clock.wake_after(self.runner)
         if self.sleeping and len(self.ring) >= self.wait_need:
             self.sleeping = False
-            clock.wake_after(self)
+            clock.wake_after(self.runner)

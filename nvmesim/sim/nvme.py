@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..allocators.costmodel import PAGE
+
 CTRL_PAGE = 4096  # NVME_CTRL_PAGE_SIZE
 SMALL_POOL = 256  # "prp list 256"
 PAGE_POOL = 4096  # "prp list page"
@@ -76,7 +78,7 @@ def _pages(nbytes: int, offset: int) -> int:
 
 
 def segments(nbytes: int, iomem: str) -> int:
-    """DMA segments of an I/O buffer: one per 4 KiB page (malloc), one for huge pages."""
+    """DMA segments of an I/O buffer: one per host page (malloc), one for huge pages."""
     if iomem == "mmaphuge":
         return 1
-    return -(-nbytes // CTRL_PAGE)
+    return -(-nbytes // PAGE)

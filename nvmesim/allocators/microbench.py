@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .allocators import get_variant
+from . import get_variant
 from .costmodel import CostModel
 
 NR_TESTS = 100  # rounds per case in mm/dmapool_test.c

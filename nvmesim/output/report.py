@@ -1,14 +1,19 @@
-"""Human-readable output: a fio-style summary per variant, the CPU profile, the delta table."""
+"""Human-readable output: a fio-style summary per variant, the CPU profile, the delta table.
+
+Every figure comes from the records' fio arithmetic (:class:`~nvmesim.stats.records.DirResult`)
+or from the metrics layer (:mod:`nvmesim.stats.metrics`); nothing is computed here.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from .fiojson import DirResult
-from .stats import LatencyHist
+from ..stats.hist import LatencyHist
+from ..stats.records import DirResult
 
 if TYPE_CHECKING:
-    from .api import RunResult
+    from .result import RunResult
 
 
 def _si(x: float) -> str:
@@ -49,9 +54,7 @@ def _percentiles(name: str, h: LatencyHist, plist: list[float]) -> list[str]:
 
 
 def _dir_block(ddir: str, d: DirResult, plist: list[float], w) -> list[str]:
-    secs = d.runtime_ms / 1000.0 if d.runtime_ms else 0.0
-    iops = d.total_ios / secs if secs else 0.0
-    bw = d.io_bytes / secs if secs else 0.0
+    iops, bw = d.iops, d.bw_bytes
     lines = [
         f"  {ddir}: IOPS={_si(iops)}, BW={bw / 2**20:.1f}MiB/s ({bw / 1e6:.1f}MB/s)"
         f"({d.io_bytes / 2**20:.1f}MiB/{d.runtime_ms}msec)"
@@ -95,16 +98,16 @@ def summary(result: "RunResult") -> str:
         for k, s in sorted(share.items(), key=lambda kv: -kv[1]):
             if s > 0:
                 out.append(f"     {s * 100:7.3f}%  {k}")
-        for name, p in reps[0].pools.items():
+        for p in reps[0].pools:
             out.append(
-                f"  pool {name}: {p['nodes_per_op']:.1f} list nodes/op, {p['ns_per_op']:.1f} ns/op, "
-                f"{p['pages']} pages, lock contended {p['lock_contended_pct']:.2f}%"
+                f"  pool {p.name}: {p.nodes_per_op:.1f} list nodes/op, {p.ns_per_op:.1f} ns/op, "
+                f"{p.pages} pages, lock contended {p.lock_contended_pct:.2f}%"
             )
         for e in result.errors.get(v, []):
             out.append("  error: " + e.splitlines()[0])
         out.append("")
     if len(result.variants) > 1:
-        out.append(delta_table(result.to_json()["deltas"]))
+        out.append(delta_table(result.deltas()))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -116,8 +119,8 @@ def delta_table(rows: list[dict[str, Any]]) -> str:
     lines = [f"deltas ({rows[0]['variant']} vs {rows[0]['baseline']}, paired over {rows[0]['replications']} "
              f"replications):", head, "-" * len(head)]
     for r in rows:
-        pct = "" if r["delta_pct"] is None else f"{r['delta_pct']:+.2f}"
-        ci = "n/a" if r["ci_low"] is None else f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+        pct = "" if math.isnan(r["delta_pct"]) else f"{r['delta_pct']:+.2f}"
+        ci = "n/a" if math.isnan(r["ci_low"]) else f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
         lines.append(
             f"{r['metric']:<20} {r['stat']:<6} {_num(r['baseline_value']):>14} {_num(r['variant_value']):>14} "
             f"{_num(r['delta']):>12} {pct:>8}  {ci}"
@@ -126,7 +129,7 @@ def delta_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _num(x: float) -> str:
-    if x is None:
+    if x is None or math.isnan(x):
         return "n/a"
     if abs(x) < 1 and x != 0:
         return f"{x:.5f}"

@@ -60,3 +60,15 @@ def format_size(n: int) -> str:
         if n >= mult and n % mult == 0:
             return f"{n // mult}{suffix}"
     return str(n)
+
+
+def format_time(ns: float) -> str:
+    """Short fio-style time: 1e9 -> '1s', 5e7 -> '50ms', 2.5e3 -> '2500ns'; the largest
+    of s, ms, us that divides the time exactly (fio reads a bare number as seconds)."""
+    n = int(round(ns))
+    if n == 0:
+        return "0"
+    for suffix, mult in (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)):
+        if n % mult == 0:
+            return f"{n // mult}{suffix}"
+    return f"{n}ns"

@@ -48,17 +48,20 @@ import math
 from fractions import Fraction
 from typing import Iterable, Mapping, Sequence
 
+from ..config.schema import DEFAULT_PERCENTILES
+
 __all__ = [
     "FIO_IO_U_PLAT_BITS",
     "FIO_IO_U_PLAT_VAL",
     "FIO_IO_U_PLAT_GROUP_NR",
     "FIO_IO_U_PLAT_NR",
     "FIO_IO_U_LIST_MAX_LEN",
-    "DEFAULT_PERCENTILES",
     "PERCENTILE_ARITHMETIC",
     "plat_val_to_idx",
     "plat_idx_to_val",
     "plat_idx_range",
+    "LAT_DIST_STEPS",
+    "LAT_DIST_MS_STEPS",
     "LAT_DIST_BOUNDARIES_NS",
     "STRADDLING_BUCKETS",
     "percentile_threshold",
@@ -74,12 +77,6 @@ FIO_IO_U_PLAT_VAL = 1 << FIO_IO_U_PLAT_BITS  # 64
 FIO_IO_U_PLAT_GROUP_NR = 29
 FIO_IO_U_PLAT_NR = FIO_IO_U_PLAT_GROUP_NR * FIO_IO_U_PLAT_VAL  # 1856
 FIO_IO_U_LIST_MAX_LEN = 20
-
-# fio's default ``percentile_list`` (options.c / HOWTO).
-DEFAULT_PERCENTILES: tuple[float, ...] = (
-    1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0,
-    95.0, 99.0, 99.5, 99.9, 99.95, 99.99,
-)
 
 # How fio's compiled binary evaluates the percentile threshold; see
 # percentile_threshold().  One of "x87-fast-math" (Debian fio-3.33 amd64),
@@ -137,13 +134,15 @@ def plat_idx_range(idx: int) -> tuple[int, int]:
     return lo, lo + (1 << error_bits)
 
 
-# Boundaries (ns) of fio's latency distribution tables latency_ns/us/ms
+# The bins of fio's latency distribution tables latency_ns/us/ms: upper bounds in
+# ns, us and ms, the ms table with one more (2000) and an open last bin
 # (io_u.c: io_u_mark_latency and io_u_mark_lat_{nsec,usec,msec}).
-_LAT_DIST_STEPS = (2, 4, 10, 20, 50, 100, 250, 500, 750, 1000)
+LAT_DIST_STEPS: tuple[int, ...] = (2, 4, 10, 20, 50, 100, 250, 500, 750, 1000)
+LAT_DIST_MS_STEPS: tuple[int, ...] = LAT_DIST_STEPS + (2000,)
 LAT_DIST_BOUNDARIES_NS: tuple[int, ...] = tuple(sorted(
-    set(_LAT_DIST_STEPS)
-    | {x * 1000 for x in _LAT_DIST_STEPS}
-    | {x * 1000000 for x in _LAT_DIST_STEPS + (2000,)}
+    set(LAT_DIST_STEPS)
+    | {x * 1000 for x in LAT_DIST_STEPS}
+    | {x * 1000000 for x in LAT_DIST_MS_STEPS}
 ))
 
 

@@ -1,35 +1,33 @@
-"""Configuration: pydantic models for a run, loaded from YAML with located errors.
+"""The schema of a run: one pydantic model per config section.
 
 Sections: ``workload`` (fio's option names and defaults), ``host`` (cores and the
 CPU cost of each software step), ``driver`` (nvme-pci behaviour), ``device``
 (the NVMe drive), ``allocator`` (dmapool variants and cost constants) and
-``sim`` (seed, replications, warm-up).  Unknown keys are rejected; every error
-names the file, the line and the dotted path, and what was expected.
+``sim`` (seed, replications, warm-up).  Unknown keys are rejected.
 
 The *effective* config (every default filled in) is ``Config.effective()``; it
-is stored with every result.
+is stored with every result.  Loading from YAML with located errors is
+:mod:`nvmesim.config.loader`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from .costmodel import CostModel
+from ..allocators import PoolError, get_variant
+from ..allocators.costmodel import PAGE, CostModel
+from .presets import DEVICE_PRESETS
 from .units import parse_size, parse_time_ns
 
 # --------------------------------------------------------------------------
@@ -61,9 +59,12 @@ Seconds = Annotated[float, BeforeValidator(_seconds)]
 
 NVME_MAX_KB_SZ = 4096  # drivers/nvme/host/pci.c: max transfer in KiB (kernel.md §5)
 NVME_MAX_SEGS = 127  # drivers/nvme/host/pci.c: max scatterlist segments (kernel.md §5)
-PAGE = 4096
 
-DEFAULT_PERCENTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
+#: fio's default ``percentile_list`` (options.c, HOWTO)
+DEFAULT_PERCENTILES: tuple[float, ...] = (
+    1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0,
+    95.0, 99.0, 99.5, 99.9, 99.95, 99.99,
+)
 
 
 class _Section(BaseModel):
@@ -276,7 +277,9 @@ class Coalescing(_Section):
     time_us: float = Field(0, ge=0, description="aggregation time (feature 08h counts 100 us units)")
 
 
-class Driver(_Section):
+class DriverConfig(_Section):
+    """nvme-pci: kernel generation, module parameters, interrupt coalescing."""
+
     kernel: Literal["6.2", "6.4", "6.16"] = Field(
         "6.4",
         description="nvme-pci behaviour: 6.2 chains SGL lists per 256 descriptors; 6.4 (6.3+) one list; "
@@ -319,46 +322,24 @@ class ServiceTime(_Section):
         return mu, sigma
 
 
-DEVICE_PRESETS: dict[str, dict[str, Any]] = {
-    # A TLC data-centre drive, Samsung PM1725a class: 4 KiB random read QD1 ~90 us
-    # (Tom's Hardware table); TLC tR 45-60 us + firmware ~20 us (AnandTech 13951,
-    # NVMeVirt presets); p99 ~2x mean (assumption); writes land in the drive's
-    # DRAM buffer (~20 us, assumption); PCIe Gen4 x4 ~7 GB/s usable; 128 dies.
-    "tlc-dc": {
-        "parallel_units": 128,
-        "read": {"dist": "lognormal", "mean_us": 90.0, "p99_us": 180.0},
-        "write": {"dist": "lognormal", "mean_us": 20.0, "p99_us": 60.0},
-        "internal_gbps": 6.8,
-        "link_gbps": 7.0,
-        "max_queue_entries": 1024,
-        "sgl_support": True,
-    },
-    # Optane P4800X class: 4 KiB random read QD1 mean 8.9 us, p99 10 us (AnandTech
-    # 11209); ~550 K IOPS 4 KiB read -> ~5 units; PCIe Gen3 x4 ~3.5 GB/s.
-    "optane": {
-        "parallel_units": 5,
-        "read": {"dist": "lognormal", "mean_us": 8.9, "p99_us": 10.0},
-        "write": {"dist": "lognormal", "mean_us": 10.0, "p99_us": 12.0},
-        "internal_gbps": 2.6,
-        "link_gbps": 3.5,
-        "max_queue_entries": 4096,
-        "sgl_support": False,
-    },
-}
+_TLC = DEVICE_PRESETS["tlc-dc"]
 
 
-class Device(_Section):
+class DeviceConfig(_Section):
+    """The NVMe drive: a preset, with any field overridden."""
+
     preset: Literal["tlc-dc", "optane", "custom"] = Field("tlc-dc", description="named preset; fields override it")
-    parallel_units: int = Field(128, ge=1, description="commands the drive serves at once (dies/planes)")
-    read: ServiceTime = Field(default_factory=lambda: ServiceTime(**DEVICE_PRESETS["tlc-dc"]["read"]))
-    write: ServiceTime = Field(default_factory=lambda: ServiceTime(**DEVICE_PRESETS["tlc-dc"]["write"]))
-    internal_gbps: float = Field(6.8, gt=0, description="aggregate media/controller bandwidth, GB/s (1e9 B/s)")
-    link_gbps: float = Field(7.0, gt=0, description="PCIe link bandwidth, GB/s (1e9 B/s)")
+    # the defaults (what "custom" starts from) are the tlc-dc preset's
+    parallel_units: int = Field(_TLC["parallel_units"], ge=1, description="commands the drive serves at once (dies/planes)")
+    read: ServiceTime = Field(default_factory=lambda: ServiceTime(**_TLC["read"]))
+    write: ServiceTime = Field(default_factory=lambda: ServiceTime(**_TLC["write"]))
+    internal_gbps: float = Field(_TLC["internal_gbps"], gt=0, description="aggregate media/controller bandwidth, GB/s (1e9 B/s)")
+    link_gbps: float = Field(_TLC["link_gbps"], gt=0, description="PCIe link bandwidth, GB/s (1e9 B/s)")
     fetch_ns: float = Field(
         500, ge=0, description="doorbell to command fetched: SQE fetch over PCIe (assumption ~0.5 us)"
     )
-    max_queue_entries: int = Field(1024, ge=2, description="MQES+1: the device's per-queue entry limit")
-    sgl_support: bool = Field(True, description="the controller supports SGLs (SGLS field)")
+    max_queue_entries: int = Field(_TLC["max_queue_entries"], ge=2, description="MQES+1: the device's per-queue entry limit")
+    sgl_support: bool = Field(_TLC["sgl_support"], description="the controller supports SGLs (SGLS field)")
 
     @model_validator(mode="before")
     @classmethod
@@ -383,8 +364,6 @@ class Allocator(_Section):
     @field_validator("variants")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        from .allocators import PoolError, get_variant
-
         if not v:
             raise ValueError("name at least one variant")
         for name in v:
@@ -406,8 +385,8 @@ class Sim(_Section):
 class Config(_Section):
     workload: Workload = Field(default_factory=Workload)
     host: Host = Field(default_factory=Host)
-    driver: Driver = Field(default_factory=Driver)
-    device: Device = Field(default_factory=Device)
+    driver: DriverConfig = Field(default_factory=DriverConfig)
+    device: DeviceConfig = Field(default_factory=DeviceConfig)
     allocator: Allocator = Field(default_factory=Allocator)
     sim: Sim = Field(default_factory=Sim)
 
@@ -417,9 +396,9 @@ class Config(_Section):
         cpus = parse_cpus(w.cpus_allowed) if w.cpus_allowed else list(range(h.cores))
         bad = [c for c in cpus if c >= h.cores]
         if bad:
-            raise _CrossError("workload.cpus_allowed", f"CPUs {bad} do not exist (host.cores = {h.cores})")
+            raise CrossFieldError("workload.cpus_allowed", f"CPUs {bad} do not exist (host.cores = {h.cores})")
         if w.numjobs > len(cpus):
-            raise _CrossError(
+            raise CrossFieldError(
                 "workload.numjobs",
                 f"{w.numjobs} jobs need {w.numjobs} distinct CPUs, only {len(cpus)} allowed "
                 f"(cpus_allowed={w.cpus_allowed or 'all'}, host.cores={h.cores})",
@@ -430,17 +409,17 @@ class Config(_Section):
                 f"{NVME_MAX_SEGS} segments x 4 KiB buffer pages" if w.iomem == "malloc" and limit < d.max_transfer_kb * 1024
                 else f"NVME_MAX_KB_SZ = {d.max_transfer_kb} KiB"
             )
-            raise _CrossError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why})")
+            raise CrossFieldError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why})")
         qd = self.effective_queue_depth()
         if w.iodepth > qd - 1 and (w.ioengine != "libaio" or w.hipri):
-            raise _CrossError(
+            raise CrossFieldError(
                 "workload.iodepth",
                 f"{w.iodepth} exceeds the {qd - 1} tags of an I/O queue "
                 f"(min(driver.queue_depth, device.max_queue_entries) - 1); beyond them only libaio without "
                 f"hipri is modelled (io_submit sleeps for a tag; io_uring would punt to io-wq)",
             )
         if w.hipri and d.poll_queues == 0:
-            raise _CrossError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
+            raise CrossFieldError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
         return self
 
     # ---- derived facts the model uses --------------------------------------
@@ -466,8 +445,8 @@ class Config(_Section):
         return self.model_dump(mode="json")
 
 
-class _CrossError(ValueError):
-    """A cross-field error that knows its dotted path."""
+class CrossFieldError(ValueError):
+    """A cross-field error that knows its dotted path (the loader locates it)."""
 
     def __init__(self, path: str, msg: str) -> None:
         super().__init__(msg)
@@ -475,157 +454,3 @@ class _CrossError(ValueError):
         self.msg = msg
 
 
-# --------------------------------------------------------------------------
-# loading with located errors
-
-
-class ConfigError(Exception):
-    """Invalid configuration; ``str()`` is one located message per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A YAML loader that remembers the line of every mapping key, by dotted path."""
-
-
-def _yaml_with_lines(text: str) -> tuple[Any, dict[str, int]]:
-    lines: dict[str, int] = {}
-    node = yaml.compose(text, Loader=_LineLoader)
-    if node is None:
-        return None, lines
-
-    def walk(n: yaml.Node, path: str, above: frozenset[int] = frozenset()) -> None:
-        if id(n) in above:  # a recursive alias: already on the path
-            return
-        above = above | {id(n)}
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                key = f"{path}.{k.value}" if path else str(k.value)
-                lines[key] = k.start_mark.line + 1
-                walk(v, key, above)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
-                key = f"{path}.{i}"
-                lines[key] = v.start_mark.line + 1
-                walk(v, key, above)
-
-    walk(node, "")
-    return yaml.load(text, Loader=yaml.SafeLoader), lines
-
-
-def _fields_at(path: tuple) -> list[str]:
-    """Known keys of the section a dotted path points into (for suggestions)."""
-    model: Any = Config
-    for part in path[:-1]:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        else:
-            return []
-    return list(getattr(model, "model_fields", {}))
-
-
-def _describe(err: dict) -> str:
-    typ, msg = err["type"], err["msg"]
-    if typ == "extra_forbidden":
-        known = _fields_at(err["loc"])
-        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key{hint} (expected one of: {', '.join(known)})"
-    if typ == "missing":
-        return "required key is missing"
-    if typ == "literal_error":
-        return f"expected {msg.removeprefix('Input should be ')}, got {err.get('input')!r}"
-    msg = msg.removeprefix("Value error, ")
-    if "input" in err and typ not in ("value_error",) and not isinstance(err["input"], dict):
-        return f"{msg}, got {err['input']!r}"
-    return msg
-
-
-def config_from_dict(
-    data: Any, source: str = "<dict>", lines: dict[str, int] | None = None, overridden: Iterable[str] = ()
-) -> Config:
-    """Validate a plain dict into a :class:`Config`; raise :class:`ConfigError` with located messages.
-
-    Problems under a dotted path in ``overridden`` (``--set``) are located at ``--set``."""
-    lines = lines or {}
-    overridden = set(overridden)
-
-    def where(path: str) -> str:
-        line = None
-        p = path
-        while p:
-            if p in overridden:
-                return "--set"
-            if p in lines:
-                line = lines[p]
-                break
-            p = p.rpartition(".")[0]
-        return f"{source}:{line}" if line else source
-
-    if data is None:
-        raise ConfigError([f"{source}: the file is empty; expected a mapping with sections "
-                           f"{', '.join(Config.model_fields)}"])
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: expected a mapping with sections {', '.join(Config.model_fields)}, "
-                           f"got {type(data).__name__}"])
-    try:
-        return Config.model_validate(data)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-            ctx_err = (err.get("ctx") or {}).get("error")
-            if isinstance(ctx_err, _CrossError):
-                path = ctx_err.path
-                problems.append(f"{where(path)}: {path}: {ctx_err.msg}")
-                continue
-            path = ".".join(str(x) for x in loc) or "(top level)"
-            problems.append(f"{where(path)}: {path}: {_describe(err)}")
-        raise ConfigError(problems) from None
-
-
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
-    """Load and validate a YAML config; ``overrides`` maps dotted paths to values."""
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ConfigError([f"{source}: cannot read: {e.strerror}"]) from None
-    except UnicodeDecodeError as e:
-        raise ConfigError([f"{source}: not a YAML text file: not UTF-8 (byte {e.start})"]) from None
-    try:
-        data, lines = _yaml_with_lines(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        loc = f"{source}:{mark.line + 1}" if mark else source
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([f"{loc}: not valid YAML: {problem}"]) from None
-    if overrides and isinstance(data, dict):  # else config_from_dict reports the file
-        data = apply_overrides(data, overrides)
-    return config_from_dict(data, source, lines, overrides or ())
-
-
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``data`` with ``{"workload.iodepth": 64, ...}`` applied."""
-    import copy
-
-    out = copy.deepcopy(data)
-    for dotted, value in overrides.items():
-        node = out
-        parts = dotted.split(".")
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
-                node[p] = {}
-            node = node[p]
-        node[parts[-1]] = value
-    return out

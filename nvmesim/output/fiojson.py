@@ -1,8 +1,9 @@
 """fio's JSON / json+ result document, built from simulation results.
 
-Independent of the simulator: fill :class:`JobResult`/:class:`DirResult`
-(with :class:`~nvmesim.stats.LatencyHist` histograms) and call
-:func:`document`; :func:`dumps` prints it with fio's own layout.
+Independent of the simulator: fill :class:`~nvmesim.stats.records.JobResult` /
+:class:`~nvmesim.stats.records.DirResult` (with :class:`~nvmesim.stats.hist.LatencyHist`
+histograms) and call :func:`document`; :func:`dumps` prints it with fio's own layout;
+:func:`job_options` is fio's ``job options`` echo of a workload.
 
 The structure and the arithmetic model fio 3.33's ``stat.c``
 (``__show_run_stats``, ``show_thread_status_json``, ``add_ddir_status_json``,
@@ -48,293 +49,67 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from .stats import (
-    DEFAULT_PERCENTILES,
-    STRADDLING_BUCKETS,
-    LatencyHist,
-    _IDX_VAL,
-    fio_float,
-    normalize_percentile_list,
+from .. import __version__ as _NVMESIM_VERSION
+from ..config import DEFAULT_PERCENTILES, Workload
+from ..config.units import format_size, format_time
+from ..stats.distributions import (
+    IODEPTH_COMPLETE_KEYS,
+    IODEPTH_LEVEL_KEYS,
+    IODEPTH_SUBMIT_KEYS,
+    LAT_M_KEYS,
+    LAT_N_KEYS,
+    LAT_U_KEYS,
+    latency_distribution,
 )
+from ..stats.hist import LatencyHist, fio_float, normalize_percentile_list
+from ..stats.records import DirResult, JobResult
 
-try:  # the package's version, for the "fio version" string
-    from . import __version__ as _NVMESIM_VERSION
-except Exception:  # pragma: no cover - package metadata missing
-    _NVMESIM_VERSION = "0"
-
-__all__ = [
-    "DirResult",
-    "JobResult",
-    "LAT_N_KEYS",
-    "LAT_U_KEYS",
-    "LAT_M_KEYS",
-    "IODEPTH_LEVEL_KEYS",
-    "IODEPTH_SUBMIT_KEYS",
-    "IODEPTH_COMPLETE_KEYS",
-    "latency_distribution",
-    "stat_calc_dist",
-    "depth_level_index",
-    "batch_map_index",
-    "iodepth_dict",
-    "dir_to_json",
-    "job_to_json",
-    "document",
-    "dumps",
-    "dump",
-]
+__all__ = ["DDIRS", "dir_to_json", "job_to_json", "job_options", "document", "dumps", "dump"]
 
 DDIRS = ("read", "write", "trim")
 
-# Keys of fio's distributions (stat.c: show_thread_status_json).
-LAT_N_KEYS = ("2", "4", "10", "20", "50", "100", "250", "500", "750", "1000")
-LAT_U_KEYS = LAT_N_KEYS
-LAT_M_KEYS = LAT_N_KEYS + ("2000", ">=2000")
-IODEPTH_LEVEL_KEYS = ("1", "2", "4", "8", "16", "32", ">=64")
-IODEPTH_SUBMIT_KEYS = ("0", "4", "8", "16", "32", "64", ">=64")
-IODEPTH_COMPLETE_KEYS = IODEPTH_SUBMIT_KEYS
+# ---------------------------------------------------------------------------
+# fio's "job options" echo
 
-# Upper bounds (exclusive) of the latency distribution bins, in the unit of
-# each table; the last ms bin is open (io_u.c: io_u_mark_lat_{nsec,usec,msec}).
-_LAT_BOUNDS = (2, 4, 10, 20, 50, 100, 250, 500, 750, 1000, 2000)
-
-
-def _lat_bin(x: int) -> int:
-    for i, b in enumerate(_LAT_BOUNDS):
-        if x < b:
-            return i
-    return len(_LAT_BOUNDS)  # ms only: >= 2000
+#: the options that define a job, echoed even at their defaults; every other
+#: ``Workload`` field is echoed when it differs from the default
+_ALWAYS_ECHOED = ("name", "ioengine", "rw", "bs", "iodepth", "runtime")
+_DEFAULTS = Workload()
+_SIZES = ("bs",)
+_SECONDS = ("runtime", "ramp_time")
+_MICROS = ("thinktime",)
 
 
-def _mark_latency(ns: int, lat_n: list[int], lat_u: list[int], lat_m: list[int], k: int = 1) -> None:
-    """fio ``io_u_mark_latency``: < 1 us by ns, < 1 ms by us, else by ms."""
-    if ns < 1000:
-        lat_n[_lat_bin(ns)] += k
-    elif ns < 1000000:
-        lat_u[_lat_bin(ns // 1000)] += k
-    else:
-        lat_m[_lat_bin(ns // 1000000)] += k
+def _option_text(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if name in _SIZES:
+        return format_size(int(value))
+    if name in _SECONDS:
+        return format_time(value * 1e9)
+    if name in _MICROS:
+        return format_time(value * 1e3)
+    if isinstance(value, (list, tuple)):
+        return ":".join(f"{float(x):g}" for x in value)
+    return str(value)
 
 
-def _percent(counts: Sequence[int], total: int, floor: float) -> list[float]:
-    """Percent of ``total`` per count, a non-zero share below ``floor`` shown as ``floor``
-    (fio's stat_calc_lat uses 0.01, stat_calc_dist 0.1)."""
-    out = []
-    for c in counts:
-        if total:
-            v = float(c) / float(total)
-            v *= 100.0
-            if v < floor and c:
-                v = floor
-        else:
-            v = 0.0
-        out.append(v)
+def job_options(w: Workload) -> dict[str, str]:
+    """fio's ``job options`` of a workload: its fields in schema order, as fio's option
+    syntax would write them (sizes ``12k``, times ``50ms``, flags ``1``), each one that
+    differs from the default or defines the job; plus ``direct=1`` and ``time_based=1``,
+    which every nvmesim job is."""
+    out: dict[str, str] = {}
+    for name in Workload.model_fields:
+        value = getattr(w, name)
+        if value is None or (name not in _ALWAYS_ECHOED and value == getattr(_DEFAULTS, name)):
+            continue
+        out[name] = _option_text(name, value)
+    out["direct"] = "1"
+    out["time_based"] = "1"
     return out
-
-
-def _stat_calc_lat(counts: Sequence[int], total: int) -> list[float]:
-    """fio ``stat_calc_lat``: percent of ``total``, non-zero shares < 0.01 -> 0.01."""
-    return _percent(counts, total, 0.01)
-
-
-def stat_calc_dist(counts: Sequence[int], total: int) -> list[float]:
-    """fio ``stat_calc_dist``: percent of ``total``, non-zero shares < 0.1 -> 0.1."""
-    return _percent(counts, total, 0.1)
-
-
-def depth_level_index(cur_depth: int) -> int:
-    """Index into ``iodepth_level`` for the queue depth at submission
-    (fio ``io_u_mark_depth``: 1 | 2-3 | 4-7 | 8-15 | 16-31 | 32-63 | >=64).
-    fio adds the number of I/Os submitted to that slot; the denominator is
-    the total number of I/Os."""
-    if cur_depth <= 1:
-        return 0
-    if cur_depth >= 64:
-        return 6
-    return cur_depth.bit_length() - 1
-
-
-def batch_map_index(nr: int) -> int:
-    """Index into ``iodepth_submit``/``iodepth_complete`` for one submit or
-    reap call handling ``nr`` I/Os (fio ``__io_u_mark_map``: 0 | 1-4 | 5-8 |
-    9-16 | 17-32 | 33-64 | >64, labelled 0, 4, 8, 16, 32, 64, >=64).  fio adds
-    1 per call; the denominator is the number of calls."""
-    if nr <= 0:
-        return 0
-    if nr <= 4:
-        return 1
-    if nr > 64:
-        return 6
-    return (nr - 1).bit_length() - 1
-
-
-def iodepth_dict(kind: str, counts: Sequence[int], total: int) -> dict[str, float]:
-    """An ``iodepth_level``/``iodepth_submit``/``iodepth_complete`` object from
-    the 7 slot counters and their denominator (``stat_calc_dist``)."""
-    keys = {"level": IODEPTH_LEVEL_KEYS, "submit": IODEPTH_SUBMIT_KEYS,
-            "complete": IODEPTH_COMPLETE_KEYS}[kind]
-    if len(counts) != 7:
-        raise ValueError("need 7 counters")
-    return dict(zip(keys, (fio_float(v) for v in stat_calc_dist(counts, total))))
-
-
-class _LatDist:
-    """fio's latency-distribution counters ``io_u_lat_n/u/m``."""
-
-    __slots__ = ("n", "u", "m")
-
-    def __init__(self) -> None:
-        self.n = [0] * len(LAT_N_KEYS)
-        self.u = [0] * len(LAT_U_KEYS)
-        self.m = [0] * len(LAT_M_KEYS)
-
-    def mark(self, ns: int, k: int = 1) -> None:
-        _mark_latency(ns, self.n, self.u, self.m, k)
-
-    def to_json(self, total_ios: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-        return (
-            dict(zip(LAT_N_KEYS, map(fio_float, _stat_calc_lat(self.n, total_ios)))),
-            dict(zip(LAT_U_KEYS, map(fio_float, _stat_calc_lat(self.u, total_ios)))),
-            dict(zip(LAT_M_KEYS, map(fio_float, _stat_calc_lat(self.m, total_ios)))),
-        )
-
-
-def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: int | None = None
-                         ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    """fio's ``latency_ns``, ``latency_us``, ``latency_ms`` objects.
-
-    fio counts every completed read/write/trim I/O's *completion* latency
-    (``io_u_mark_latency``, called next to ``add_clat_sample`` in
-    ``io_u.c``) into 32 bins (< 1 us by ns, < 1 ms by us, else by ms) and
-    prints each bin as a percentage of ``total_ios`` (the job's
-    read+write+trim ``total_ios``) via ``stat_calc_lat`` (a non-zero share
-    below 0.01 % is shown as 0.01).
-
-    Derived here from the clat histograms: a bucket lying wholly inside a
-    bin goes to that bin; for the 20 buckets that straddle a bin boundary
-    (750 ns, 10 us, 20 us, 50 us, 100 us, ...) :class:`LatencyHist` counted
-    how many samples fell below the boundary (``below``), so the result is
-    exactly fio's.  (For a histogram rebuilt from json+ bins the split is
-    unknown and each straddling bucket is placed by its reported value.)
-
-    ``total_ios`` defaults to the histograms' total sample count.
-    """
-    if isinstance(hists, LatencyHist):
-        hists = [hists]
-    d = _LatDist()
-    n_samples = 0
-    for h in hists:
-        n_samples += h.n
-        below = h.below
-        for i, k in enumerate(h.counts):
-            if not k:
-                continue
-            b = STRADDLING_BUCKETS.get(i)
-            if b is None:
-                d.mark(_IDX_VAL[i], k)
-            else:
-                lo = below[i]
-                if lo:
-                    d.mark(b - 1, lo)
-                if k - lo:
-                    d.mark(b, k - lo)
-    return d.to_json(n_samples if total_ios is None else total_ios)
-
-
-@dataclass
-class DirResult:
-    """One direction ("read"/"write"/"trim") of one job."""
-
-    total_ios: int = 0      # I/Os completed in the measurement window
-    io_bytes: int = 0
-    runtime_ms: int = 0     # measurement window, ms (fio's per-direction 'runtime')
-    slat: LatencyHist = field(default_factory=LatencyHist)
-    clat: LatencyHist = field(default_factory=LatencyHist)
-    lat: LatencyHist = field(default_factory=LatencyHist)
-    short_ios: int = 0
-    drop_ios: int = 0
-
-    def merge(self, other: "DirResult") -> "DirResult":
-        """Fold ``other`` into ``self`` like fio's ``sum_thread_stats``
-        (group_reporting): histograms merged, counters summed, runtime the
-        max.  Returns ``self``."""
-        self.total_ios += other.total_ios
-        self.io_bytes += other.io_bytes
-        self.short_ios += other.short_ios
-        self.drop_ios += other.drop_ios
-        if other.runtime_ms > self.runtime_ms:
-            self.runtime_ms = other.runtime_ms
-        self.slat.merge(other.slat)
-        self.clat.merge(other.clat)
-        self.lat.merge(other.lat)
-        return self
-
-    @property
-    def runtime_reported(self) -> int:
-        """fio accumulates a direction's runtime only if it moved bytes."""
-        return int(self.runtime_ms) if self.io_bytes else 0
-
-    @property
-    def bw_bytes(self) -> int:
-        """Bytes/s, integer-truncated: ``(1000 * io_bytes) / runtime``."""
-        rt = self.runtime_reported
-        return (1000 * int(self.io_bytes)) // rt if rt else 0
-
-    @property
-    def bw(self) -> int:
-        """KiB/s, integer-truncated: ``bw_bytes / 1024``."""
-        return self.bw_bytes // 1024
-
-    @property
-    def iops(self) -> float:
-        rt = self.runtime_reported
-        return (1000.0 * int(self.total_ios)) / rt if rt else 0.0
-
-
-@dataclass
-class JobResult:
-    """Everything fio prints for one job (or one group with group_reporting)."""
-
-    jobname: str = "nvmesim"
-    groupid: int = 0
-    error: int = 0
-    job_options: dict[str, str] = field(default_factory=dict)
-    read: DirResult = field(default_factory=DirResult)
-    write: DirResult = field(default_factory=DirResult)
-    trim: DirResult = field(default_factory=DirResult)
-    job_runtime_ms: int = 0       # fio 'job_runtime' (total_run_time)
-    elapsed_s: int = 0            # fio 'elapsed'
-    eta_s: int = 0                # fio 'eta' (0 once finished)
-    usr_cpu: float = 0.0          # percent of job_runtime
-    sys_cpu: float = 0.0
-    ctx: int = 0
-    majf: int = 0
-    minf: int = 0
-    # 7-slot distributions in percent; None -> all 0.0 (not modelled)
-    iodepth_level: dict[str, float] | None = None
-    iodepth_submit: dict[str, float] | None = None
-    iodepth_complete: dict[str, float] | None = None
-    # None -> derived from the read/write/trim clat histograms
-    latency_ns: dict[str, float] | None = None
-    latency_us: dict[str, float] | None = None
-    latency_ms: dict[str, float] | None = None
-    # fio prints these four whenever latency_depth != 0, i.e. always;
-    # latency_depth None -> the job's iodepth option (fio's latency_qd).
-    latency_depth: int | None = None
-    latency_target: int = 0
-    latency_percentile: float = 100.0
-    latency_window: int = 0
-    extra: dict = field(default_factory=dict)  # emitted under "nvmesim" inside the job
-
-    def dirs(self) -> tuple[DirResult, DirResult, DirResult]:
-        return (self.read, self.write, self.trim)
-
-    @property
-    def total_ios(self) -> int:
-        """fio's ``ddir_rw_sum(total_io_u)``."""
-        return sum(d.total_ios for d in self.dirs())
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,177 @@
+"""Loading a config: one YAML reader with line numbers (config files, sweep files and
+their base configs all go through it), validation into :class:`~.schema.Config`, and
+located errors: ``file:line: dotted.path: what was expected``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .overrides import apply_overrides
+from .schema import Config, CrossFieldError
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``str()`` is one located message per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping key, by dotted path."""
+
+
+def yaml_with_lines(text: str) -> tuple[Any, dict[str, int]]:
+    """Parse YAML text; also return the line of every mapping key and list item, by
+    dotted path (``"workload.iodepth" -> 12``)."""
+    lines: dict[str, int] = {}
+    node = yaml.compose(text, Loader=_LineLoader)
+    if node is None:
+        return None, lines
+
+    def walk(n: yaml.Node, path: str, above: frozenset[int] = frozenset()) -> None:
+        if id(n) in above:  # a recursive alias: already on the path
+            return
+        above = above | {id(n)}
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = f"{path}.{k.value}" if path else str(k.value)
+                lines[key] = k.start_mark.line + 1
+                walk(v, key, above)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                key = f"{path}.{i}"
+                lines[key] = v.start_mark.line + 1
+                walk(v, key, above)
+
+    walk(node, "")
+    return yaml.load(text, Loader=yaml.SafeLoader), lines
+
+
+def _fields_at(path: tuple) -> list[str]:
+    """Known keys of the section a dotted path points into (for suggestions)."""
+    model: Any = Config
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _describe(err: dict) -> str:
+    typ, msg = err["type"], err["msg"]
+    if typ == "extra_forbidden":
+        known = _fields_at(err["loc"])
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key{hint} (expected one of: {', '.join(known)})"
+    if typ == "missing":
+        return "required key is missing"
+    if typ == "literal_error":
+        return f"expected {msg.removeprefix('Input should be ')}, got {err.get('input')!r}"
+    msg = msg.removeprefix("Value error, ")
+    if "input" in err and typ not in ("value_error",) and not isinstance(err["input"], dict):
+        return f"{msg}, got {err['input']!r}"
+    return msg
+
+
+def locate(source: str, lines: Mapping[str, int], dotted: str) -> str:
+    """``file:line`` of a dotted path (or of its nearest ancestor with a line), else ``file``."""
+    p = dotted
+    while p:
+        if p in lines:
+            return f"{source}:{lines[p]}"
+        p = p.rpartition(".")[0]
+    return source
+
+
+def config_from_dict(
+    data: Any, source: str = "<dict>", lines: Mapping[str, int] | None = None,
+    overridden: Iterable[str] | Mapping[str, str] = (),
+) -> Config:
+    """Validate a plain dict into a :class:`Config`; raise :class:`ConfigError` with located messages.
+
+    ``overridden`` names the dotted paths that did not come from ``source``: problems under
+    them are located at ``--set`` (an iterable of paths) or at the location each maps to
+    (a mapping: path -> ``"sweep.yaml:7"``)."""
+    lines = lines or {}
+    origin = dict(overridden) if isinstance(overridden, Mapping) else dict.fromkeys(overridden, "--set")
+
+    def where(path: str) -> str:
+        p = path
+        while p:
+            if p in origin:
+                return origin[p]
+            if p in lines:
+                break
+            p = p.rpartition(".")[0]
+        return locate(source, lines, path)
+
+    if data is None:
+        raise ConfigError([f"{source}: the file is empty; expected a mapping with sections "
+                           f"{', '.join(Config.model_fields)}"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: expected a mapping with sections {', '.join(Config.model_fields)}, "
+                           f"got {type(data).__name__}"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+            ctx_err = (err.get("ctx") or {}).get("error")
+            if isinstance(ctx_err, CrossFieldError):
+                path = ctx_err.path
+                problems.append(f"{where(path)}: {path}: {ctx_err.msg}")
+                continue
+            path = ".".join(str(x) for x in loc) or "(top level)"
+            problems.append(f"{where(path)}: {path}: {_describe(err)}")
+        raise ConfigError(problems) from None
+
+
+def read_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
+    """Read a YAML file: its data and the line of every dotted path.  A file that cannot
+    be read, is not UTF-8 or is not valid YAML raises a located :class:`ConfigError`."""
+    source = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError([f"{source}: cannot read: {e.strerror}"]) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{source}: not a YAML text file: not UTF-8 (byte {e.start})"]) from None
+    try:
+        return yaml_with_lines(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        loc = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError([f"{loc}: not valid YAML: {problem}"]) from None
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load and validate a YAML config; ``overrides`` maps dotted paths to values."""
+    data, lines = read_yaml(path)
+    if overrides and isinstance(data, dict):  # else config_from_dict reports the file
+        data = apply_overrides(data, overrides)
+    return config_from_dict(data, str(path), lines, overrides or ())
+
+
+def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Config:
+    """A validated :class:`Config` from a YAML path or a mapping, with dotted-path overrides."""
+    if isinstance(source, Mapping):
+        return config_from_dict(apply_overrides(dict(source), dict(overrides or {})))
+    return load_config(source, overrides)

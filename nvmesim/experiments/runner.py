@@ -1,0 +1,56 @@
+"""Running a config: every allocator variant for ``sim.replications`` replications.
+
+Replication ``r`` of every variant uses the same random streams (common random
+numbers).  A replication that fails is recorded with its error instead of aborting the
+others (desmod's rule: a failed run is a result).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Callable
+
+from ..config import Config
+from ..output.result import RunResult
+from ..sim.model import run_replication
+
+Progress = Callable[[str, int, int, float], None]  # (variant, replication, replications, fraction)
+
+
+def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str] | None = None) -> RunResult:
+    """Simulate every variant (or the named ones) for ``cfg.sim.replications`` replications.
+
+    ``progress=True`` shows a progress bar (on stderr, or live in a notebook)."""
+    t0 = time.perf_counter()
+    result = RunResult(config=cfg)
+    names = variants or list(cfg.allocator.variants)
+    reps = cfg.sim.replications
+    bar = None
+    if progress is True:
+        from .progress import ProgressBar
+
+        bar = ProgressBar(len(names) * reps, label="nvmesim run")
+        count = [0]
+
+        def progress(v: str, r: int, n: int, fraction: float) -> None:
+            if fraction >= 1.0:
+                count[0] += 1
+                bar.update(count[0], f"{v} rep {r + 1}/{n}")
+    for v in names:
+        result.replications[v] = []
+        for r in range(reps):
+            if progress:
+                progress(v, r, reps, 0.0)
+            try:
+                result.replications[v].append(run_replication(cfg, v, r))
+            except Exception as e:  # recorded, not fatal: the other runs go on
+                result.errors.setdefault(v, []).append(
+                    f"replication {r}: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+                )
+            if progress:
+                progress(v, r, reps, 1.0)
+    if bar is not None:
+        bar.close()
+    result.wall_s = time.perf_counter() - t0
+    return result

@@ -1,0 +1,323 @@
+"""Parameter sweeps: a spec file expands into points; each point runs every variant for
+its replications, on a local process pool or on a Dask cluster, and lands on disk
+atomically as soon as it is done.
+
+Spec (YAML)::
+
+    base: ../highdepth.yaml          # a config path (relative to the spec) or an inline mapping
+    set: {sim.replications: 2}       # overrides applied to the base
+    grid:                            # cartesian product over dotted paths
+      workload.iodepth: [64, 256, 1023]
+      workload.iodepth_batch_submit+workload.iodepth_batch_complete_min: [16, 64]   # joint paths
+    zip:                             # lists stepped through together (one more axis)
+      workload.bs: [16k, 64k]
+      workload.numjobs: [1, 2]
+    variants: [legacy, stack]        # optional: allocator.variants
+    replications: 2                  # optional: sim.replications
+
+Output directory::
+
+    points/<key>.json    one per finished point (key = hash of its effective config, seed included)
+    results.parquet      raw rows, one per point x variant x replication x direction
+    summary.parquet      per point x variant x metric: mean, 95% CI, paired delta vs baseline
+
+Re-running a sweep skips points whose file exists, so an interrupted sweep resumes; a
+point that fails records its error and the sweep goes on.  The same seeds give the same
+numbers whichever executor ran them (a point is a pure function of its config).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..config import Axis, ConfigError, apply_overrides, config_from_dict, read_yaml
+from ..config.loader import locate
+from ..output.frames import error_row, results_frame, summary_rows
+from .runner import run
+
+
+class SweepSpec(BaseModel):
+    """A sweep file: base config, overrides, axes, variants, replications."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: str | dict[str, Any] = Field(description="config path (relative to the spec) or inline mapping")
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted-path overrides of the base")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="cartesian axes: path -> values")
+    zip: dict[str, list[Any]] = Field(default_factory=dict, description="axes stepped through together")
+    variants: list[str] | None = None
+    replications: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _axes(self) -> "SweepSpec":
+        lengths = {len(v) for v in self.zip.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"zip lists must have the same length, got {sorted(lengths)}")
+        return self
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep: its index, the swept values, and its full config as data."""
+
+    index: int
+    params: dict[str, Any]
+    config: dict[str, Any]  # effective config (defaults filled in)
+    key: str
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep file: the spec, where it lives, and the line of every key."""
+
+    spec: SweepSpec
+    path: Path
+    lines: dict[str, int]
+
+    def where(self, dotted: str) -> str:
+        return locate(str(self.path), self.lines, dotted)
+
+
+def load_spec(path: str | Path) -> Sweep:
+    """Read and validate a sweep file; errors are located ``file:line: path: problem``."""
+    path = Path(path)
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping with base, set, grid, zip, variants, replications"])
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            dotted = ".".join(map(str, err["loc"])) or "(top level)"
+            problems.append(f"{locate(str(path), lines, dotted)}: {dotted}: {err['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(problems) from None
+    return Sweep(spec, path, lines)
+
+
+def axes_of(sweep: Sweep) -> tuple[list[Axis], list[Axis]]:
+    """The grid and zip axes, parsed and checked: no dotted path may be set by two axes
+    (the rows would be labelled with a value that did not run)."""
+    grid, zips, problems = [], [], []
+    owner: dict[str, str] = {}
+    for section, axes in (("grid", grid), ("zip", zips)):
+        for name, values in getattr(sweep.spec, section).items():
+            where = sweep.where(f"{section}.{name}")
+            try:
+                axis = Axis.of(name, values)
+            except ValueError as e:
+                problems.append(f"{where}: {section}.{name}: {e}")
+                continue
+            for p in axis.paths:
+                if p in owner:
+                    problems.append(f"{where}: {section}.{name}: {p} is already swept by axis {owner[p]!r}")
+                owner.setdefault(p, name)
+            axes.append(axis)
+    if problems:
+        raise ConfigError(problems)
+    return grid, zips
+
+
+def expand(sweep: Sweep) -> list[Point]:
+    """Every point of the sweep, validated before anything runs."""
+    spec = sweep.spec
+    if isinstance(spec.base, str):
+        base_path = sweep.path.parent / spec.base
+        base, base_lines = read_yaml(base_path)
+        if not isinstance(base, dict):
+            raise ConfigError([f"{sweep.where('base')}: base: {base_path} is not a config mapping"])
+        base_source = str(base_path)
+    else:
+        base, base_lines, base_source = dict(spec.base), {}, f"{sweep.path}: base"
+    fixed = dict(spec.set)
+    located = {p: sweep.where(f"set.{p}") for p in spec.set}
+    if spec.variants is not None:
+        fixed["allocator.variants"] = spec.variants
+        located["allocator.variants"] = sweep.where("variants")
+    if spec.replications is not None:
+        fixed["sim.replications"] = spec.replications
+        located["sim.replications"] = sweep.where("replications")
+    grid, zips = axes_of(sweep)
+    for section, axes in (("grid", grid), ("zip", zips)):
+        for axis in axes:
+            located.update({p: sweep.where(f"{section}.{axis.name}") for p in axis.paths})
+    zip_rows = list(zip(*[a.values for a in zips])) if zips else [()]
+    points = []
+    problems = []
+    for combo in itertools.product(*[a.values for a in grid]):
+        for zrow in zip_rows:
+            params = {a.name: v for a, v in zip(grid, combo)} | {a.name: v for a, v in zip(zips, zrow)}
+            overrides = dict(fixed)
+            for axis, value in zip([*grid, *zips], [*combo, *zrow]):
+                overrides.update(axis.overrides(value))
+            try:
+                cfg = config_from_dict(apply_overrides(base, overrides), base_source, base_lines, located)
+            except ConfigError as e:
+                problems += [f"point {params}: {p}" for p in e.problems]
+                continue
+            eff = cfg.effective()
+            points.append(Point(len(points), params, eff, point_key(eff)))
+    if problems:
+        raise ConfigError(problems)
+    return points
+
+
+def point_key(effective: Mapping[str, Any]) -> str:
+    """A point's identity: its effective config, seed included."""
+    blob = json.dumps(effective, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def run_point(config: dict[str, Any], params: dict[str, Any], index: int, key: str) -> dict[str, Any]:
+    """Run one point (all variants, all replications) and return its record.
+
+    A pure function of its arguments (picklable, no shared state), so a local process
+    and a Dask worker produce the same record; a failure is recorded, not raised.
+    """
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"key": key, "point": index, "params": params, "error": None}
+    try:
+        result = run(config_from_dict(config))
+        record["rows"] = results_frame(result, params, index).to_dict("records")
+        record["metrics"] = result.metrics()
+        errs = [e for v in result.errors.values() for e in v]
+        if errs:
+            record["error"] = errs[0]
+    except Exception as e:  # recorded; the sweep goes on
+        record["rows"] = [error_row(index, params, None, f"{type(e).__name__}: {e}")]
+        record["metrics"] = {}
+        record["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=5)}"
+    record["wall_s"] = time.perf_counter() - t0
+    return record
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that it either exists whole or not at all (Ctrl-C, SIGKILL)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _save_point(out: Path, record: dict[str, Any]) -> None:
+    _write_atomic(out / "points" / f"{record['key']}.json", json.dumps(record, default=str).encode())
+
+
+def _executor(workers: int | None, scheduler: str | None):
+    """A concurrent.futures-style executor: local processes, or a Dask client."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise RuntimeError("--scheduler needs Dask: pip install 'nvmesim[distributed]'") from None
+        try:
+            return Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise RuntimeError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+
+
+Progress = Callable[[int, int, str], None]  # (done, total, detail)
+
+
+def run_sweep(
+    spec_path: str | Path,
+    out: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | bool | None = None,
+    csv: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or resume) a sweep into ``out``; returns (results, summary) frames.
+    ``progress=True`` shows a progress bar (stderr, or live in a notebook)."""
+    if progress is True:
+        from .progress import ProgressBar
+
+        bars: list[ProgressBar] = []
+
+        def progress(done: int, total: int, detail: str) -> None:
+            if not bars:
+                bars.append(ProgressBar(total, label="nvmesim sweep"))
+            bars[0].update(done, detail)
+    points = expand(load_spec(spec_path))
+    out = Path(out)
+    (out / "points").mkdir(parents=True, exist_ok=True)
+    todo = [p for p in points if not (out / "points" / f"{p.key}.json").exists()]
+    done = len(points) - len(todo)
+    if progress:
+        progress(done, len(points), "resuming" if done else "")
+    if todo:
+        ex = _executor(workers, scheduler)
+        try:
+            futures = {ex.submit(run_point, p.config, p.params, p.index, p.key): p for p in todo}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED) if not scheduler else \
+                    _dask_wait(pending)
+                for f in finished:
+                    record = f.result()
+                    _save_point(out, record)
+                    done += 1
+                    if progress:
+                        progress(done, len(points), f"point {record['point']}")
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        finally:
+            if scheduler:
+                ex.close()
+            else:
+                ex.shutdown(wait=False, cancel_futures=True)
+    return assemble(out, points, csv=csv)
+
+
+def _dask_wait(pending: set):
+    from distributed import wait as dwait
+
+    res = dwait(list(pending), return_when="FIRST_COMPLETED")
+    return set(res.done), set(res.not_done)
+
+
+def assemble(out: Path, points: list[Point], csv: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the two frames from the point files, in point order, and write them."""
+    rows: list[dict] = []
+    summary: list[dict] = []
+    for p in points:
+        path = out / "points" / f"{p.key}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        # two points may share a record (fio caps a batch above iodepth, say, so their
+        # effective configs are equal): label the rows with this point
+        rows += [{**row, "point": p.index, **p.params} for row in record["rows"]]
+        metrics = {v: {int(r): m for r, m in reps.items()} for v, reps in record["metrics"].items()}
+        summary += summary_rows(metrics, p.params, p.index)
+    results = pd.DataFrame(rows)
+    summ = pd.DataFrame(summary)
+    for name, frame in (("results", results), ("summary", summ)):
+        buf = frame.to_parquet(index=False)
+        _write_atomic(out / f"{name}.parquet", buf)
+        if csv:
+            _write_atomic(out / f"{name}.csv", frame.to_csv(index=False).encode())
+    return results, summ

@@ -1,0 +1,167 @@
+"""The result of a run and its views: fio JSON, tidy frames, text, HTML.
+
+A :class:`RunResult` holds every replication of every variant of one config, the errors
+of the replications that failed, and the effective config.  Its numbers come from the
+metrics layer (:mod:`nvmesim.stats.metrics`); its views from the modules beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .. import __version__
+from ..config import Config
+from ..stats.metrics import SummaryRow, delta_rows, pooled_profile_share, replication_metrics, summarize
+from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
+from .fiojson import document, job_options
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def json_safe(x: Any) -> Any:
+    """``x`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return x
+
+
+@dataclass
+class RunResult:
+    """All replications of all variants of one config, plus the effective config."""
+
+    config: Config
+    replications: dict[str, list[ReplicationResult]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def __repr__(self) -> str:
+        reps = ", ".join(f"{v}: {len(r)}" for v, r in self.replications.items())
+        return (f"RunResult({self.config.workload.name!r}, replications {{{reps}}}, "
+                f"{sum(len(e) for e in self.errors.values())} errors, {self.wall_s:.1f} s)")
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.replications)
+
+    # ---- numbers (the metrics layer) ----------------------------------------
+    def merged_jobs(self, variant: str) -> list[JobResult]:
+        """Each job merged over the variant's replications (fio records, with the job's
+        options): histograms merged, counts and runtime summed, CPU averaged."""
+        jobs = merge_replications(self.replications[variant])
+        options = job_options(self.config.workload)
+        for job in jobs:
+            job.job_options = dict(options)
+        return jobs
+
+    def group(self, variant: str) -> JobResult:
+        """All jobs of a variant as one (fio's group_reporting)."""
+        return group_jobs(self.merged_jobs(variant))
+
+    def profile_share(self, variant: str) -> dict[str, float]:
+        """CPU share per label on the job cores, over all replications of ``variant``."""
+        return pooled_profile_share(self.replications[variant])
+
+    def metrics(self, direction: str | None = None) -> dict[str, dict[int, dict[str, float]]]:
+        """Per variant, per replication index: that replication's metrics."""
+        return {v: {rep.replication: replication_metrics(rep, direction) for rep in reps}
+                for v, reps in self.replications.items()}
+
+    def summary_rows(self) -> list[SummaryRow]:
+        """Per variant and metric: mean, 95% CI, and the paired delta vs the baseline."""
+        return summarize(self.metrics())
+
+    def deltas(self) -> list[dict[str, Any]]:
+        """Every variant against the first (the baseline), metric by metric, paired by
+        replication (empty with one variant)."""
+        return delta_rows(self.summary_rows())
+
+    # ---- fio's JSON ----------------------------------------------------------
+    def fio_json(self, variant: str, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
+        """fio's JSON document (json, or json+ with ``plus``) for one variant."""
+        w = self.config.workload
+        doc = document(
+            self.merged_jobs(variant),
+            global_options={},
+            fmt="json+" if plus else "json",
+            percentile_list=w.percentile_list,
+            timestamp=timestamp,
+            fio_version=f"nvmesim-{__version__}",
+            clat_percentiles=w.clat_percentiles,
+            lat_percentiles=w.lat_percentiles,
+            slat_percentiles=w.slat_percentiles,
+        )
+        doc["nvmesim"] = self.nvmesim_extra(variant)
+        return doc
+
+    def nvmesim_extra(self, variant: str) -> dict[str, Any]:
+        """What nvmesim adds beside fio's schema for one variant."""
+        reps = self.replications[variant]
+        return json_safe({
+            "version": __version__,
+            "variant": variant,
+            "replications": len(reps),
+            "profile": self.profile_share(variant),
+            "pools": [[p.as_dict() for p in r.pools] for r in reps],
+            "errors": self.errors.get(variant, []),
+        })
+
+    def to_json(self, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
+        """``{"config", "runs": {variant: fio document}, "deltas": [...]}`` (NaN as null)."""
+        return {
+            "nvmesim_version": __version__,
+            "config": self.config.effective(),
+            "runs": {v: self.fio_json(v, plus, timestamp) for v in self.variants},
+            "deltas": json_safe(self.deltas()),
+        }
+
+    # ---- frames, text, HTML --------------------------------------------------
+    def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+        """Tidy rows: one per variant x replication x direction (:mod:`.frames`)."""
+        from .frames import results_frame
+
+        return results_frame(self, params, point)
+
+    def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+        """Per variant and metric: mean, 95% CI, and the paired delta vs the baseline."""
+        from .frames import summary_frame
+
+        return summary_frame(self, params, point)
+
+    def overview(self) -> "pd.DataFrame":
+        """One row per variant: IOPS, bandwidth, mean latencies, clat p99, CPU shares."""
+        from .frames import overview_frame
+
+        return overview_frame(self)
+
+    def deltas_frame(self) -> "pd.DataFrame":
+        """The paired deltas as a DataFrame (empty with one variant)."""
+        from .frames import deltas_frame
+
+        return deltas_frame(self.deltas())
+
+    def text(self) -> str:
+        """fio's normal output per variant, the CPU profile, pools and the delta table."""
+        from .report import summary
+
+        return summary(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the per-variant overview and the headline deltas as HTML tables."""
+        w = self.config.workload
+        head = (f"<p><b>{w.name}</b>: {w.ioengine} {w.rw} bs={w.bs} iodepth={w.iodepth} "
+                f"batch={w.iodepth_batch_submit}/{w.iodepth_batch_complete_min} numjobs={w.numjobs}; "
+                f"{self.config.sim.replications} replications; {self.wall_s:.1f} s</p>")
+        html = head + self.overview().to_html(float_format=lambda x: f"{x:,.2f}")
+        d = self.deltas_frame()
+        if not d.empty:
+            keep = d[(d["stat"].isin(["mean", "value"]))][
+                ["metric", "stat", "baseline_value", "variant_value", "delta", "delta_pct", "ci_low", "ci_high"]]
+            html += "<p>paired deltas (95% CI)</p>" + keep.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+        return html

@@ -1,0 +1,195 @@
+"""The metrics layer: one definition of every figure nvmesim reports or compares.
+
+Every consumer — the text report, the JSON, the frames, the HTML view, sensitivity and
+sweeps — reads its numbers from here:
+
+* :func:`replication_metrics` — one replication's figures, for all jobs together, either
+  for both directions or for one (``direction="read"``);
+* :func:`profile_share` — the perf-style CPU profile as shares of the job cores' time;
+* :func:`summarize` — per variant and metric, the mean over replications with its 95%
+  interval and, for every variant but the first (the baseline), the paired delta
+  against the baseline with its interval (common random numbers pair replication ``r``
+  with replication ``r``);
+* :func:`delta_rows` — the deltas alone, in the form of the JSON's ``"deltas"`` list.
+
+Metric names: ``ios``, ``io_bytes``, ``iops``, ``bw_bytes``, ``{slat,clat,lat}_ns.{mean,p50,p99,p99.9}``,
+``cpu.<label>`` for every profile label and ``cpu.idle``, ``cpu_share_dma_pool``
+(alloc + free), ``cpu_share_spin_lock``, ``nodes_per_op``, ``mean_depth``.
+
+The empty-data convention, everywhere: a count or a rate is 0 when nothing happened
+(no I/O: 0 IOPS; a label never charged: a share of 0); a statistic of a sample — a mean,
+a percentile, a per-operation ratio — is NaN when the sample is empty.  Intervals from
+fewer than two replications have NaN bounds (:mod:`.intervals`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Mapping, Sequence
+
+from .hist import LatencyHist, percentile_key
+from .intervals import NAN, mean_interval, paired_interval
+from .records import IDLE, PROFILE_LABELS, ReplicationResult
+
+LAT_TYPES: tuple[str, ...] = ("slat", "clat", "lat")
+#: latency statistics and the percentile each ``p`` stat reads (fio's percentile rule)
+LAT_STATS: dict[str, float | None] = {"mean": None, "p50": 50.0, "p99": 99.0, "p99.9": 99.9}
+_PCT_LIST = [p for p in LAT_STATS.values() if p is not None]
+
+
+def lat_metric(kind: str, stat: str) -> str:
+    """The metric name of a latency statistic: ``lat_metric("clat", "p99")`` -> ``clat_ns.p99``."""
+    return f"{kind}_ns.{stat}"
+
+
+#: The metrics variants are compared on (the JSON's deltas, the summary frame).
+COMPARED: tuple[str, ...] = (
+    *(lat_metric(k, s) for k in LAT_TYPES for s in LAT_STATS),
+    "iops", "bw_bytes", "cpu_share_dma_pool", "cpu_share_spin_lock",
+)
+
+
+def profile_share(profile_ns: Mapping[str, float], window_ns: float, cores: int) -> dict[str, float]:
+    """Each label's share of the job cores' CPU time over the window (``idle`` included);
+    every label present, 0 for one never charged."""
+    total = window_ns * cores
+    return {k: (profile_ns.get(k, 0.0) / total if total else 0.0) for k in (*PROFILE_LABELS, IDLE)}
+
+
+def pooled_profile_share(reps: Sequence[ReplicationResult]) -> dict[str, float]:
+    """The CPU profile over several replications: CPU time summed, divided by the summed
+    core-time of their windows."""
+    total = sum(r.window_ns * r.cores_used for r in reps)
+    return {k: (sum(r.profile_ns.get(k, 0.0) for r in reps) / total if total else 0.0)
+            for k in (*PROFILE_LABELS, IDLE)}
+
+
+def direction_hists(rep: ReplicationResult, direction: str | None = None) -> dict[str, LatencyHist]:
+    """The slat/clat/lat histograms of all jobs merged, for one direction or both."""
+    dirs = ("read", "write") if direction is None else (direction,)
+    hists = {k: LatencyHist() for k in LAT_TYPES}
+    for job in rep.jobs:
+        for name in dirs:
+            d = getattr(job, name)
+            hists["slat"].merge(d.slat)
+            hists["clat"].merge(d.clat)
+            hists["lat"].merge(d.lat)
+    return hists
+
+
+def replication_metrics(rep: ReplicationResult, direction: str | None = None) -> dict[str, float]:
+    """One replication's metrics, all jobs together; ``direction`` "read"/"write" limits
+    the I/O figures to one direction (the CPU and pool figures are the replication's).
+
+    ``ios`` and ``io_bytes`` are the I/Os and bytes completed in the window.  IOPS and
+    bandwidth follow fio's arithmetic per job and direction (``iops = 1000 * total_ios /
+    runtime_ms``, ``bw_bytes`` integer-truncated) and are summed over jobs and
+    directions, as fio's group aggregate adds its jobs' rates."""
+    dirs = ("read", "write") if direction is None else (direction,)
+    out: dict[str, float] = {"ios": 0, "io_bytes": 0, "iops": 0.0, "bw_bytes": 0.0}
+    for job in rep.jobs:
+        for name in dirs:
+            d = getattr(job, name)
+            out["ios"] += d.total_ios
+            out["io_bytes"] += d.io_bytes
+            out["iops"] += d.iops
+            out["bw_bytes"] += d.bw_bytes
+    for kind, h in direction_hists(rep, direction).items():
+        pct = h.percentiles(_PCT_LIST) if h.n else {}
+        for stat, p in LAT_STATS.items():
+            if not h.n:
+                out[lat_metric(kind, stat)] = NAN
+            elif p is None:
+                out[lat_metric(kind, stat)] = h.mean
+            else:
+                out[lat_metric(kind, stat)] = float(pct[percentile_key(p)])
+    share = profile_share(rep.profile_ns, rep.window_ns, rep.cores_used)
+    for label, s in share.items():
+        out[f"cpu.{label}"] = s
+    out["cpu_share_dma_pool"] = share["dma_pool_alloc"] + share["dma_pool_free"]
+    out["cpu_share_spin_lock"] = share["spin_lock"]
+    ops = sum(p.ops for p in rep.pools)
+    out["nodes_per_op"] = sum(p.nodes for p in rep.pools) / ops if ops else NAN
+    out["mean_depth"] = sum(rep.mean_depth)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One variant's one metric over replications; deltas only for non-baseline variants."""
+
+    variant: str
+    baseline: str
+    metric: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    replications: int
+    #: paired over the replications both variants completed
+    baseline_value: float = NAN
+    variant_value: float = NAN
+    delta: float = NAN
+    delta_pct: float = NAN
+    delta_ci_low: float = NAN
+    delta_ci_high: float = NAN
+    paired: int = 0
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+#: per variant (first = baseline), per replication index, the metrics of that replication
+Metrics = Mapping[str, Mapping[int, Mapping[str, float]]]
+
+
+def summarize(metrics: Metrics, names: Sequence[str] = COMPARED) -> list[SummaryRow]:
+    """Means with 95% intervals per variant and metric, and paired deltas vs the baseline.
+
+    Pairs are formed by replication index, so a failed replication of one variant drops
+    only that pair."""
+    variants = list(metrics)
+    if not variants:
+        return []
+    base = variants[0]
+    base_reps = metrics[base]
+    rows = []
+    for v in variants:
+        reps = metrics[v]
+        if not reps:
+            continue
+        common = sorted(set(reps) & set(base_reps)) if v != base else []
+        for name in names:
+            m = mean_interval([reps[r][name] for r in sorted(reps)])
+            row = SummaryRow(v, base, name, m.mean, m.low, m.high, m.n)
+            if common:
+                xs = [reps[r][name] for r in common]
+                bs = [base_reps[r][name] for r in common]
+                d = paired_interval(xs, bs)
+                bmean = sum(bs) / len(bs)
+                row = SummaryRow(v, base, name, m.mean, m.low, m.high, m.n, baseline_value=bmean,
+                                 variant_value=sum(xs) / len(xs), delta=d.mean,
+                                 delta_pct=100.0 * d.mean / bmean if bmean else NAN,
+                                 delta_ci_low=d.low, delta_ci_high=d.high, paired=d.n)
+            rows.append(row)
+    return rows
+
+
+def split_metric(name: str) -> tuple[str, str]:
+    """``"clat_ns.p99"`` -> ("clat_ns", "p99"); a scalar metric -> (name, "value")."""
+    head, dot, stat = name.partition(".")
+    return (head, stat) if dot and head.endswith("_ns") else (name, "value")
+
+
+def delta_rows(rows: Sequence[SummaryRow]) -> list[dict[str, float | int | str]]:
+    """The paired deltas of :func:`summarize`'s non-baseline rows, as the JSON's
+    ``"deltas"`` list: metric and stat apart, the interval as ``ci_low``/``ci_high``."""
+    out = []
+    for r in rows:
+        if r.variant == r.baseline or not r.paired:
+            continue
+        metric, stat = split_metric(r.metric)
+        out.append({"metric": metric, "stat": stat, "baseline": r.baseline, "variant": r.variant,
+                    "baseline_value": r.baseline_value, "variant_value": r.variant_value, "delta": r.delta,
+                    "delta_pct": r.delta_pct, "ci_low": r.delta_ci_low, "ci_high": r.delta_ci_high,
+                    "replications": r.paired})
+    return out

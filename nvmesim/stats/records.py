@@ -1,0 +1,240 @@
+"""The records a simulation produces: typed, plain data, no SimPy, no pandas.
+
+* :class:`DirResult` / :class:`JobResult` — what fio keeps per direction and per job
+  (``struct thread_stat``): counts, bytes, the slat/clat/lat histograms, CPU;
+* :class:`PoolStats` — one dmapool's operations and its lock, over the window;
+* :class:`ReplicationResult` — one replication of one variant: its jobs, the CPU profile
+  per label (:data:`PROFILE_LABELS`), pools, depth, and simulation speed;
+* :func:`merge_replications` / :func:`group_jobs` — fio's ``sum_thread_stats`` over
+  replications and over jobs (``group_reporting``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .hist import LatencyHist
+
+#: CPU profile labels, in report order (kernel-function names as perf would show them).
+PROFILE_LABELS: tuple[str, ...] = (
+    "fio",
+    "io_uring_enter",
+    "io_submit",
+    "io_getevents",
+    "nvme_queue_rq",
+    "dma_pool_alloc",
+    "dma_pool_free",
+    "spin_lock",
+    "nvme_irq",
+    "nvme_poll",
+)
+#: Indices into a core's per-label CPU time list (the simulator charges by index).
+(L_FIO, L_URING, L_SUBMIT, L_GETEVENTS, L_QUEUE_RQ, L_ALLOC, L_FREE, L_SPIN, L_IRQ,
+ L_POLL) = range(len(PROFILE_LABELS))
+#: The profile's share of time no label claimed.
+IDLE = "idle"
+
+
+@dataclass
+class DirResult:
+    """One direction ("read"/"write"/"trim") of one job."""
+
+    total_ios: int = 0      # I/Os completed in the measurement window
+    io_bytes: int = 0
+    runtime_ms: int = 0     # measurement window, ms (fio's per-direction 'runtime')
+    slat: LatencyHist = field(default_factory=LatencyHist)
+    clat: LatencyHist = field(default_factory=LatencyHist)
+    lat: LatencyHist = field(default_factory=LatencyHist)
+    short_ios: int = 0
+    drop_ios: int = 0
+
+    def merge(self, other: "DirResult") -> "DirResult":
+        """Fold ``other`` into ``self`` like fio's ``sum_thread_stats``
+        (group_reporting): histograms merged, counters summed, runtime the
+        max.  Returns ``self``."""
+        self.total_ios += other.total_ios
+        self.io_bytes += other.io_bytes
+        self.short_ios += other.short_ios
+        self.drop_ios += other.drop_ios
+        if other.runtime_ms > self.runtime_ms:
+            self.runtime_ms = other.runtime_ms
+        self.slat.merge(other.slat)
+        self.clat.merge(other.clat)
+        self.lat.merge(other.lat)
+        return self
+
+    @property
+    def runtime_reported(self) -> int:
+        """fio accumulates a direction's runtime only if it moved bytes."""
+        return int(self.runtime_ms) if self.io_bytes else 0
+
+    @property
+    def bw_bytes(self) -> int:
+        """Bytes/s, integer-truncated: ``(1000 * io_bytes) / runtime``."""
+        rt = self.runtime_reported
+        return (1000 * int(self.io_bytes)) // rt if rt else 0
+
+    @property
+    def bw(self) -> int:
+        """KiB/s, integer-truncated: ``bw_bytes / 1024``."""
+        return self.bw_bytes // 1024
+
+    @property
+    def iops(self) -> float:
+        rt = self.runtime_reported
+        return (1000.0 * int(self.total_ios)) / rt if rt else 0.0
+
+
+@dataclass
+class JobResult:
+    """Everything fio prints for one job (or one group with group_reporting)."""
+
+    jobname: str = "nvmesim"
+    groupid: int = 0
+    error: int = 0
+    job_options: dict[str, str] = field(default_factory=dict)
+    read: DirResult = field(default_factory=DirResult)
+    write: DirResult = field(default_factory=DirResult)
+    trim: DirResult = field(default_factory=DirResult)
+    job_runtime_ms: int = 0       # fio 'job_runtime' (total_run_time)
+    elapsed_s: int = 0            # fio 'elapsed'
+    eta_s: int = 0                # fio 'eta' (0 once finished)
+    usr_cpu: float = 0.0          # percent of job_runtime
+    sys_cpu: float = 0.0
+    ctx: int = 0
+    majf: int = 0
+    minf: int = 0
+    # 7-slot distributions in percent; None -> all 0.0 (not modelled)
+    iodepth_level: dict[str, float] | None = None
+    iodepth_submit: dict[str, float] | None = None
+    iodepth_complete: dict[str, float] | None = None
+    # None -> derived from the read/write/trim clat histograms
+    latency_ns: dict[str, float] | None = None
+    latency_us: dict[str, float] | None = None
+    latency_ms: dict[str, float] | None = None
+    # fio prints these four whenever latency_depth != 0, i.e. always;
+    # latency_depth None -> the job's iodepth option (fio's latency_qd).
+    latency_depth: int | None = None
+    latency_target: int = 0
+    latency_percentile: float = 100.0
+    latency_window: int = 0
+    extra: dict = field(default_factory=dict)  # emitted under "nvmesim" inside the job
+
+    def dirs(self) -> tuple[DirResult, DirResult, DirResult]:
+        return (self.read, self.write, self.trim)
+
+    @property
+    def total_ios(self) -> int:
+        """fio's ``ddir_rw_sum(total_io_u)``."""
+        return sum(d.total_ios for d in self.dirs())
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """One dmapool (per device, or per NUMA node) and its spinlock, over the measurement
+    window's replication (operations from the start of the run: the pool's whole life)."""
+
+    node: int  # NUMA node of the poolset (0 with one pair per device)
+    block_size: int  # 256 ("prp list 256") or 4096 ("prp list page")
+    ops: int  # allocs + frees
+    nodes: int  # list descriptors walked (legacy's page list)
+    ns: float  # simulated ns of all operations
+    pages: int  # pages the pool holds at the end
+    lock_acquisitions: int
+    lock_contended: int  # acquisitions that found the lock held
+
+    @property
+    def name(self) -> str:
+        return f"node{self.node}/prp{self.block_size}"
+
+    @property
+    def nodes_per_op(self) -> float:
+        return self.nodes / self.ops if self.ops else float("nan")
+
+    @property
+    def ns_per_op(self) -> float:
+        return self.ns / self.ops if self.ops else float("nan")
+
+    @property
+    def lock_contended_pct(self) -> float:
+        return 100.0 * self.lock_contended / max(1, self.lock_acquisitions)
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """The record and its derived figures, as plain JSON-able data."""
+        return {"name": self.name, "node": self.node, "block_size": self.block_size, "ops": self.ops,
+                "nodes": self.nodes, "ns": self.ns, "pages": self.pages,
+                "lock_acquisitions": self.lock_acquisitions, "lock_contended": self.lock_contended,
+                "nodes_per_op": self.nodes_per_op, "ns_per_op": self.ns_per_op,
+                "lock_contended_pct": self.lock_contended_pct}
+
+
+@dataclass
+class ReplicationResult:
+    """Everything one replication of one variant produced (no per-I/O data)."""
+
+    variant: str
+    replication: int
+    jobs: list[JobResult]
+    profile_ns: dict[str, float]  # label -> CPU ns over all job cores, window only; includes "idle"
+    window_ns: float
+    cores_used: int
+    mean_depth: list[float]  # per job: time-average of outstanding I/Os (Little's L)
+    pools: list[PoolStats] = field(default_factory=list)  # pools that did any operation
+    events: int = 0  # SimPy events scheduled
+    wall_s: float = 0.0
+    ios_simulated: int = 0  # every I/O completed, warm-up included
+
+    @property
+    def ios_per_wall_second(self) -> float:
+        """Simulation speed: simulated I/Os per second of wall-clock time."""
+        return self.ios_simulated / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def total_ios(self) -> int:
+        return sum(j.total_ios for j in self.jobs)
+
+
+def merge_replications(reps: Sequence[ReplicationResult]) -> list[JobResult]:
+    """Each job merged over replications: histograms merged, counts and measured runtime
+    summed (so IOPS and bandwidth are replication averages), CPU averaged."""
+    if not reps:
+        return []
+    out = []
+    for j in range(len(reps[0].jobs)):
+        base = copy.deepcopy(reps[0].jobs[j])
+        for rep in reps[1:]:
+            other = rep.jobs[j]
+            for mine, theirs in ((base.read, other.read), (base.write, other.write)):
+                runtime = mine.runtime_ms + theirs.runtime_ms
+                mine.merge(theirs)
+                mine.runtime_ms = runtime
+            base.job_runtime_ms += other.job_runtime_ms
+            base.elapsed_s += other.elapsed_s
+            base.ctx += other.ctx
+        n = len(reps)
+        base.usr_cpu = sum(r.jobs[j].usr_cpu for r in reps) / n
+        base.sys_cpu = sum(r.jobs[j].sys_cpu for r in reps) / n
+        base.extra = {
+            "cpu": base.extra.get("cpu"),
+            "mean_depth": sum(r.mean_depth[j] for r in reps) / n,
+            "replications": n,
+        }
+        out.append(base)
+    return out
+
+
+def group_jobs(jobs: Sequence[JobResult]) -> JobResult:
+    """All jobs as one (fio's ``group_reporting``): directions merged, context switches
+    summed, CPU averaged over the jobs."""
+    g = copy.deepcopy(jobs[0])
+    for other in jobs[1:]:
+        for mine, theirs in ((g.read, other.read), (g.write, other.write)):
+            mine.merge(theirs)
+        g.ctx += other.ctx
+        g.usr_cpu += other.usr_cpu
+        g.sys_cpu += other.sys_cpu
+    g.usr_cpu /= len(jobs)
+    g.sys_cpu /= len(jobs)
+    return g
