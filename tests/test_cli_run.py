@@ -10,16 +10,15 @@ import csv
 import json
 import shutil
 import subprocess
-import sys
-import traceback
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from helpers import cli_in_process as nvmesim_in_process
+from helpers import cli_subprocess as nvmesim
+from helpers import run_clat2csv
+from nvmesim import __version__
 from nvmesim.api import load
-from nvmesim.cli import app
-from fio_tools import run_clat2csv
 
 TINY = """\
 workload:
@@ -32,20 +31,6 @@ sim:
 """
 
 TIME_KEYS = {"timestamp", "timestamp_ms", "time"}
-
-
-def nvmesim(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nvmesim.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def nvmesim_in_process(*args: str) -> subprocess.CompletedProcess:
-    """The same through typer's CliRunner (no interpreter start-up); for the quick error cases."""
-    result = CliRunner().invoke(app, list(args))
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        stderr += "Traceback (in process): " + "".join(traceback.format_exception(result.exception))
-    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, stderr)
 
 
 def _ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -88,7 +73,8 @@ def json_run(tiny) -> subprocess.CompletedProcess:
 
 def test_json_has_config_runs_and_deltas(json_run, tiny):
     doc = json.loads(json_run.stdout)
-    assert set(doc) == {"config", "runs", "deltas"}
+    assert set(doc) == {"nvmesim_version", "config", "runs", "deltas"}
+    assert doc["nvmesim_version"] == __version__
     assert list(doc["runs"]) == ["legacy", "stack"]  # the config's order: baseline first
     for variant, run in doc["runs"].items():
         _is_fio_doc(run)

@@ -6,15 +6,23 @@ import math
 
 import pytest
 
-from nvmesim.api import load, run
-from nvmesim.compare import deltas, paired_ci, t975
-from nvmesim.model import run_replication
+from helpers import tiny_config
+from nvmesim.api import run, run_replication
+from nvmesim.stats.intervals import mean_interval, paired_interval, t975
+from nvmesim.stats.metrics import replication_metrics
 
 
 def small(workload: dict, **sections):
-    base = {"workload": {"runtime": "20ms", "ramp_time": "5ms", **workload}}
-    base.update(sections)
-    return load(base)
+    return tiny_config({"ramp_time": "5ms", **workload}, **sections)
+
+
+def deltas(result):
+    return result.deltas()
+
+
+def pool(rep, name: str):
+    (p,) = [p for p in rep.pools if p.name == name]
+    return p
 
 
 def by_key(rows):
@@ -29,13 +37,19 @@ def test_t_quantiles():
     assert t975(10_000) == pytest.approx(1.960, abs=0.001)
 
 
-def test_paired_ci_known_answer():
-    mean, lo, hi = paired_ci([1.0, 2.0, 3.0])
-    assert mean == 2.0
+def test_intervals_known_answer():
+    i = mean_interval([1.0, 2.0, 3.0])
+    assert i.mean == 2.0 and i.n == 3
     half = 4.303 * 1.0 / math.sqrt(3)
-    assert (lo, hi) == (pytest.approx(2 - half), pytest.approx(2 + half))
-    assert paired_ci([5.0]) == (5.0, None, None)
-    assert paired_ci([0.0, 0.0, 0.0]) == (0.0, 0.0, 0.0)
+    assert (i.low, i.high) == (pytest.approx(2 - half), pytest.approx(2 + half))
+    one = mean_interval([5.0])
+    assert one.mean == 5.0 and math.isnan(one.low) and math.isnan(one.high)  # one value: no interval
+    assert math.isnan(mean_interval([]).mean)
+    z = paired_interval([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert (z.mean, z.low, z.high) == (0.0, 0.0, 0.0)
+    assert paired_interval([3.0, 5.0, 4.0], [1.0, 2.0, 3.0]).mean == 2.0
+    with pytest.raises(ValueError):
+        paired_interval([1.0], [1.0, 2.0])
 
 
 def test_identical_variants_give_zero_delta_and_zero_width_interval():
@@ -54,19 +68,17 @@ def test_deltas_are_paired_by_replication():
     result = run(small({"bs": "16k", "iodepth": 64, "iodepth_batch_submit": 16, "numjobs": 2},
                        sim={"replications": 3}))
     rows = by_key(deltas(result))
-    from nvmesim.compare import replication_metrics
-
-    b = [replication_metrics(r)[("iops", "value")] for r in result.replications["legacy"]]
-    v = [replication_metrics(r)[("iops", "value")] for r in result.replications["stack"]]
-    mean, lo, hi = paired_ci([x - y for x, y in zip(v, b)])
+    b = [replication_metrics(r)["iops"] for r in result.replications["legacy"]]
+    v = [replication_metrics(r)["iops"] for r in result.replications["stack"]]
+    d = mean_interval([x - y for x, y in zip(v, b)])
     row = rows[("iops", "value")]
-    assert row["delta"] == pytest.approx(mean) and row["ci_low"] == pytest.approx(lo)
+    assert row["delta"] == pytest.approx(d.mean) and row["ci_low"] == pytest.approx(d.low)
 
 
 def test_json_shape():
     result = run(small({"bs": "16k", "iodepth": 8}, sim={"replications": 2}))
     doc = result.to_json()
-    assert set(doc) == {"config", "runs", "deltas"}
+    assert set(doc) == {"nvmesim_version", "config", "runs", "deltas"}
     assert set(doc["runs"]) == {"legacy", "stack"}
     assert doc["config"]["workload"]["iodepth"] == 8
     row = doc["deltas"][0]
@@ -111,7 +123,7 @@ def test_legacy_cost_per_op_grows_with_outstanding_ios_stack_does_not():
         rep = run_replication(
             small({"bs": "16k", "iodepth": depth, "iodepth_batch_submit": min(depth, 16),
                    "runtime": "40ms", "ramp_time": "10ms"}, device=dev), variant, 0)
-        return rep.pools["node0/prp256"]["ns_per_op"]
+        return pool(rep, "node0/prp256").ns_per_op
 
     legacy = [ns_per_op("legacy", d) for d in (8, 128, 1000)]
     stack = [ns_per_op("stack", d) for d in (8, 128, 1000)]

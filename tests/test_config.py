@@ -11,14 +11,12 @@ import json
 import re
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from helpers import cli_in_process
 from nvmesim.api import load
-from nvmesim.cli import app
 from nvmesim.config import (
     DEFAULT_PERCENTILES,
     Config,
@@ -59,7 +57,7 @@ def test_defaults_are_fios():
     assert (w.ioengine, w.rw, w.bs, w.iodepth, w.numjobs) == ("io_uring", "randread", 4096, 1, 1)
     assert (w.iodepth_batch_submit, w.iodepth_batch_complete_min, w.iodepth_batch_complete_max) == (1, 1, 1)
     assert w.iodepth_low == 1 and w.thinktime == 0 and w.thinktime_blocks == 1
-    assert w.percentile_list == DEFAULT_PERCENTILES
+    assert w.percentile_list == list(DEFAULT_PERCENTILES)
 
 
 def test_iodepth_batch_is_alias_of_submit():
@@ -360,12 +358,8 @@ BAD = {
 
 
 def _cli_in_process(args: list[str]) -> tuple[int, str, str]:
-    """`nvmesim ARGS` in this process (fast); a stray exception shows as a traceback on stderr."""
-    result = CliRunner().invoke(app, args)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        stderr += "Traceback (in process): " + "".join(traceback.format_exception(result.exception))
-    return result.exit_code, result.stdout, stderr
+    proc = cli_in_process(*args)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 @pytest.fixture(scope="module")

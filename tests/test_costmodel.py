@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvmesim.costmodel import DEFAULT_COST_MODEL, PoolPricer
+from nvmesim.allocators.costmodel import DEFAULT_COST_MODEL, PoolPricer
 
 
 def naive_op_ns(p: PoolPricer, nodes: int, pages: int, reuse: int, pressure: float, store: bool) -> float:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from nvmesim.dmapool_test import SEED_TIME_US, nr_blocks, run_case, run_table
+from nvmesim.allocators.microbench import SEED_TIME_US, nr_blocks, run_case, run_table
 
 
 @pytest.fixture(scope="module")

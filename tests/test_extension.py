@@ -16,7 +16,7 @@ import yaml
 from nvmesim import allocators
 from nvmesim.allocators import DmaPool, PoolError, StackPool, get_variant, register
 from nvmesim.api import load, run
-from nvmesim.dmapool_test import run_case
+from nvmesim.allocators.microbench import run_case
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-your-own-allocator.ipynb"
 
@@ -117,4 +117,4 @@ def test_notebooks_read_the_quick_switch():
 
 def test_dmapool_interface_is_small():
     abstract = {n for n, v in vars(DmaPool).items() if getattr(v, "__isabstractmethod__", False)}
-    assert abstract == {"block_offsets", "alloc", "free", "_free_state"}
+    assert abstract == {"block_offsets", "take", "give", "free_state"}

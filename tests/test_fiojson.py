@@ -14,31 +14,24 @@ import time
 
 import pytest
 
-from nvmesim.fiojson import (
+from helpers import FIXTURE, LOGS, job_of, run_clat2csv
+from nvmesim.config import DEFAULT_PERCENTILES
+from nvmesim.output.fiojson import document, dumps, job_to_json
+from nvmesim.stats.distributions import (
     IODEPTH_LEVEL_KEYS,
     IODEPTH_SUBMIT_KEYS,
     LAT_M_KEYS,
     LAT_N_KEYS,
-    DirResult,
-    JobResult,
     batch_map_index,
     depth_level_index,
-    document,
-    dumps,
     iodepth_dict,
-    job_to_json,
     latency_distribution,
     stat_calc_dist,
 )
-from nvmesim.stats import DEFAULT_PERCENTILES, LatencyHist, plat_idx_to_val, plat_val_to_idx
-from fio_tools import fixture_doc, job_of, FIXTURE, LOGS, run_clat2csv
+from nvmesim.stats.hist import LatencyHist, plat_idx_to_val, plat_val_to_idx
+from nvmesim.stats.records import DirResult, JobResult
 
 TS = 1_700_000_000
-
-
-@pytest.fixture(scope="module")
-def fio_doc() -> dict:
-    return fixture_doc()
 
 
 _job = job_of

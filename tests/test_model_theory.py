@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from nvmesim.api import load, run
-from nvmesim.compare import t975
+from nvmesim.stats.intervals import t975
+from nvmesim.stats.metrics import replication_metrics
 from nvmesim.config import HostCosts
-from nvmesim.model import run_replication
+from nvmesim.api import run_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO_HOST = {k: 0 for k in HostCosts.model_fields}
@@ -206,9 +207,9 @@ def test_no_pool_means_identical_variants(workload):
 
 def test_pools_are_used_above_8k():
     rep = run_replication(cfg_of({"bs": "16k", "iodepth": 8}), "legacy", 0)
-    assert list(rep.pools) == ["node0/prp256"]
+    assert [p.name for p in rep.pools] == ["node0/prp256"]
     rep = run_replication(cfg_of({"bs": "256k", "iodepth": 8}), "legacy", 0)
-    assert list(rep.pools) == ["node0/prp4096"]
+    assert [p.name for p in rep.pools] == ["node0/prp4096"]
 
 
 def test_polled_completions_run_in_thread_context():
@@ -295,9 +296,9 @@ def test_a_cpu_bound_core_is_never_overbooked(variant, tags):
     busy = sum(v for k, v in rep.profile_ns.items() if k != "idle")
     # (work is booked where it starts: what starts just before the end runs past it)
     assert busy <= rep.window_ns * 1.005
-    assert rep.profile_share()["idle"] < 0.05  # CPU-bound indeed
+    assert replication_metrics(rep)["cpu.idle"] < 0.05  # CPU-bound indeed
     assert rep.profile_ns["spin_lock"] == 0
-    assert all(p["lock_contended_pct"] == 0 for p in rep.pools.values())
+    assert all(p.lock_contended == 0 for p in rep.pools)
 
 
 PER_NODE_POOLS = {"driver.kernel": "6.16", "host.numa_nodes": 2, "workload.numjobs": 2,
@@ -320,7 +321,7 @@ def test_exact_thread_wake_equals_catching_up_step_by_step(variant, extra, monke
 
     def general(self, *args, **kwargs):
         init(self, *args, **kwargs)
-        self.lone_lock_user = False
+        self.lone = False
 
     monkeypatch.setattr(fio.FioJob, "__init__", general)
     slow = run_replication(cfg, variant, 0)

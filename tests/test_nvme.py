@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nvmesim.api import load
-from nvmesim.model import run_replication
+from nvmesim.api import run_replication
 from nvmesim.sim.nvme import PAGE_POOL, SMALL_POOL, map_plan, segments
 
 KIB = 1024
@@ -68,7 +68,7 @@ def test_per_numa_pools_in_6_16():
         return run_replication(cfg, "legacy", 0)
 
     shared, split = run("6.4"), run("6.16")
-    assert list(shared.pools) == ["node0/prp256"]
-    assert sorted(split.pools) == ["node0/prp256", "node1/prp256"]
+    assert [p.name for p in shared.pools] == ["node0/prp256"]
+    assert sorted(p.name for p in split.pools) == ["node0/prp256", "node1/prp256"]
     assert shared.profile_ns["spin_lock"] > 0
     assert split.profile_ns["spin_lock"] == 0

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvmesim.stats import (
-    DEFAULT_PERCENTILES,
+from helpers import LOGS, job_of
+from nvmesim.config import DEFAULT_PERCENTILES
+from nvmesim.stats.hist import (
     FIO_IO_U_LIST_MAX_LEN,
     FIO_IO_U_PLAT_BITS,
     FIO_IO_U_PLAT_GROUP_NR,
@@ -32,15 +33,9 @@ from nvmesim.stats import (
     plat_idx_to_val,
     plat_val_to_idx,
 )
-from fio_tools import fixture_doc, job_of, LOGS
 
 
 CLAMP_NS = 1 << 34  # values >= 2**34 ns land in the last bucket
-
-
-@pytest.fixture(scope="module")
-def fio_doc() -> dict:
-    return fixture_doc()
 
 
 _job = job_of

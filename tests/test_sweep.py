@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from nvmesim.config import ConfigError
-from nvmesim.progress import ProgressBar
+from nvmesim.experiments.progress import ProgressBar
 from nvmesim.sweep import expand, load_spec, run_point, run_sweep
 
 TINY = {"workload": {"runtime": "3ms", "ramp_time": "1ms", "bs": "16k", "iodepth_batch_submit": 2}}
@@ -32,9 +32,8 @@ def frames(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_expand_grid_and_zip(tmp_path):
-    spec, base = load_spec(write_spec(tmp_path, grid={"workload.iodepth": [2, 4, 8]},
-                                      zip={"workload.bs": ["16k", "32k"], "workload.numjobs": [1, 2]}))
-    points = expand(spec, base)
+    points = expand(load_spec(write_spec(tmp_path, grid={"workload.iodepth": [2, 4, 8]},
+                                         zip={"workload.bs": ["16k", "32k"], "workload.numjobs": [1, 2]})))
     assert len(points) == 6
     assert [p.index for p in points] == list(range(6))
     assert points[5].params == {"workload.iodepth": 8, "workload.bs": "32k", "workload.numjobs": 2}
@@ -48,8 +47,7 @@ def test_joint_paths_and_base_file(tmp_path):
     path.write_text(yaml.safe_dump({"base": "base.yaml", "set": {"sim.seed": 7},
                                     "grid": {"workload.iodepth_batch_submit+workload.iodepth_batch_complete_min": [4]},
                                     "variants": ["stack"]}))
-    spec, base = load_spec(path)
-    (p,) = expand(spec, base)
+    (p,) = expand(load_spec(path))
     w = p.config["workload"]
     # both paths take the value; fio caps a submit batch above iodepth (1) to iodepth
     assert w["iodepth_batch_submit"] == 1 and w["iodepth_batch_complete_min"] == 4
@@ -57,13 +55,35 @@ def test_joint_paths_and_base_file(tmp_path):
 
 
 def test_bad_points_are_reported_before_anything_runs(tmp_path):
-    spec, base = load_spec(write_spec(tmp_path, grid={"workload.iodepth": [4, 0]}))
-    with pytest.raises(ConfigError, match=r"point \{'workload.iodepth': 0\}: .*workload.iodepth: must be >= 1"):
-        expand(spec, base)
+    sweep = load_spec(write_spec(tmp_path, grid={"workload.iodepth": [4, 0]}))
+    with pytest.raises(ConfigError) as e:
+        expand(sweep)
+    # located at the axis's line of the sweep file
+    (problem,) = e.value.problems
+    assert problem.startswith(f"point {{'workload.iodepth': 0}}: {sweep.path}:")
+    assert "workload.iodepth: must be >= 1" in problem
+    line = int(problem.split(f"{sweep.path}:")[1].split(":")[0])
+    assert "workload.iodepth" in sweep.path.read_text().splitlines()[line - 1]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"base": TINY, "zip": {"workload.bs": ["16k"], "workload.numjobs": [1, 2]}}))
     with pytest.raises(ConfigError, match="zip lists must have the same length"):
         load_spec(path)
+
+
+def test_overlapping_axes_are_an_error(tmp_path):
+    """Two axes that set one path would label rows with a value that did not run."""
+    path = write_spec(tmp_path, grid={"workload.iodepth": [1, 2], "workload.iodepth+workload.numjobs": [1]})
+    with pytest.raises(ConfigError, match="workload.iodepth is already swept by axis 'workload.iodepth'"):
+        expand(load_spec(path))
+
+
+def test_sweep_file_errors_are_located(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("base: {}\ngrid:\n  workload.iodepth: 4\nreplications: 0\n")
+    with pytest.raises(ConfigError) as e:
+        expand(load_spec(path))
+    text = "\n".join(e.value.problems)
+    assert f"{path}:4: replications:" in text
 
 
 def test_failed_point_is_recorded_not_raised():

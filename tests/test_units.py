@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nvmesim.units import format_size, parse_size, parse_time_ns
+from nvmesim.config.units import format_size, parse_size, parse_time_ns
 
 K, M, G, T = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 

@@ -167,7 +167,7 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     data, lines = read_yaml(path)
     if overrides and isinstance(data, dict):  # else config_from_dict reports the file
         data = apply_overrides(data, overrides)
-    return config_from_dict(data, str(path), lines, overrides or ())
+    return config_from_dict(data, str(path), lines, list(overrides or ()))
 
 
 def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Config:
