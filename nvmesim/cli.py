@@ -185,7 +185,7 @@ def sensitivity_cmd(
         base = cfg.effective()
         for axis in axes:
             for v in axis.values:
-                load(base, axis.overrides(v))  # validate every point before running any
+                load(base, axis.overrides(v), origin=f"--vary {axis.name}")  # every point, before any runs
     except ConfigError as e:
         raise _config_errors(e) from None
 

@@ -162,16 +162,20 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
         raise ConfigError([f"{loc}: not valid YAML: {problem}"]) from None
 
 
-def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
-    """Load and validate a YAML config; ``overrides`` maps dotted paths to values."""
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None, *, origin: str = "--set") -> Config:
+    """Load and validate a YAML config; ``overrides`` maps dotted paths to values (their
+    errors are located at ``origin``)."""
     data, lines = read_yaml(path)
     if overrides and isinstance(data, dict):  # else config_from_dict reports the file
         data = apply_overrides(data, overrides)
-    return config_from_dict(data, str(path), lines, list(overrides or ()))
+    return config_from_dict(data, str(path), lines, dict.fromkeys(overrides or (), origin))
 
 
-def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Config:
-    """A validated :class:`Config` from a YAML path or a mapping, with dotted-path overrides."""
+def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None, *,
+         origin: str = "--set") -> Config:
+    """A validated :class:`Config` from a YAML path or a mapping, with dotted-path
+    overrides (problems in them are located at ``origin``: the option or axis they came from)."""
     if isinstance(source, Mapping):
-        return config_from_dict(apply_overrides(dict(source), dict(overrides or {})))
-    return load_config(source, overrides)
+        return config_from_dict(apply_overrides(dict(source), dict(overrides or {})), "<dict>",
+                                overridden=dict.fromkeys(overrides or (), origin))
+    return load_config(source, overrides, origin=origin)

@@ -97,7 +97,7 @@ def one_at_a_time(
             if progress:
                 progress(axis.name, v)
             try:
-                out.append(evaluate(load(base, axis.overrides(v)), axis.name, v))
+                out.append(evaluate(load(base, axis.overrides(v), origin=f"--vary {axis.name}"), axis.name, v))
             except Exception as e:  # recorded; the other points go on
                 out.append(SensitivityRow(axis.name, v, error=f"{type(e).__name__}: {e}"))
     return out

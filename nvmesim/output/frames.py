@@ -29,15 +29,12 @@ variant with its paired-t interval (common random numbers pair replication r).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from ..stats.metrics import LAT_TYPES, Metrics, direction_hists, replication_metrics, summarize
 from ..stats.records import ReplicationResult
-
-if TYPE_CHECKING:
-    from .result import RunResult
 
 DIRECTIONS = ("read", "write")
 
@@ -78,13 +75,15 @@ def error_row(point: int, params: Mapping[str, Any] | None, variant: str | None,
             "error": error}
 
 
-def results_frame(result: "RunResult", params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
-    """All replications of all variants of one run as tidy rows."""
+def results_frame(replications: Mapping[str, Sequence[ReplicationResult]], errors: Mapping[str, Sequence[str]],
+                  params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
+    """All replications of all variants of one run as tidy rows (a failed replication:
+    a row with its error)."""
     rows = []
-    for v in result.variants:
-        for rep in result.replications[v]:
+    for v, reps in replications.items():
+        for rep in reps:
             rows += replication_rows(rep, params, point)
-        for err in result.errors.get(v, []):
+        for err in errors.get(v, []):
             rows.append(error_row(point, params, v, err))
     return pd.DataFrame(rows)
 
@@ -95,9 +94,9 @@ def summary_rows(metrics: Metrics, params: Mapping[str, Any] | None = None, poin
     return [{"point": point, **params, **row.as_dict()} for row in summarize(metrics)]
 
 
-def summary_frame(result: "RunResult", params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
+def summary_frame(metrics: Metrics, params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
     """Means with 95% CIs per variant and metric, plus paired deltas vs the baseline."""
-    return pd.DataFrame(summary_rows(result.metrics(), params, point))
+    return pd.DataFrame(summary_rows(metrics, params, point))
 
 
 #: the overview's columns: label -> (metric, scale)
@@ -111,18 +110,19 @@ OVERVIEW: dict[str, tuple[str, float]] = {
 }
 
 
-def overview_frame(result: "RunResult") -> pd.DataFrame:
-    """One row per variant: the means over replications of the headline metrics."""
-    by = {(r.variant, r.metric): r for r in summarize(result.metrics(), [m for m, _ in OVERVIEW.values()])}
+def overview_frame(metrics: Metrics, errors: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """One row per variant: the means over replications of the headline metrics (a variant
+    whose every replication failed: its errors)."""
+    by = {(r.variant, r.metric): r for r in summarize(metrics, [m for m, _ in OVERVIEW.values()])}
     rows = []
-    for v in result.variants:
-        if not result.replications[v]:
-            rows.append({"variant": v, "error": "; ".join(e.splitlines()[0] for e in result.errors.get(v, []))})
+    for v, reps in metrics.items():
+        if not reps:
+            rows.append({"variant": v, "error": "; ".join(e.splitlines()[0] for e in errors.get(v, []))})
             continue
         row: dict[str, Any] = {"variant": v}
         for label, (metric, scale) in OVERVIEW.items():
             row[label] = by[(v, metric)].mean * scale
-        row["replications"] = len(result.replications[v])
+        row["replications"] = len(reps)
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant")
 

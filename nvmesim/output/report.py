@@ -7,13 +7,12 @@ or from the metrics layer (:mod:`nvmesim.stats.metrics`); nothing is computed he
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping, Sequence
 
+from ..config import Workload
 from ..stats.hist import LatencyHist
-from ..stats.records import DirResult
-
-if TYPE_CHECKING:
-    from .result import RunResult
+from ..stats.metrics import pooled_profile_share
+from ..stats.records import DirResult, ReplicationResult, group_jobs, merge_replications
 
 
 def _si(x: float) -> str:
@@ -71,19 +70,19 @@ def _dir_block(ddir: str, d: DirResult, plist: list[float], w) -> list[str]:
     return lines
 
 
-def summary(result: "RunResult") -> str:
-    """fio's normal output, one group per variant (jobs merged), then the profile and deltas."""
-    cfg = result.config
-    w = cfg.workload
+def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]],
+            errors: Mapping[str, Sequence[str]], deltas: Sequence[Mapping[str, Any]]) -> str:
+    """fio's normal output, one group per variant (its jobs and replications merged), then
+    the CPU profile, the pools, and the delta table."""
     out: list[str] = []
-    for v in result.variants:
-        reps = result.replications[v]
+    for v, reps in replications.items():
         if not reps:
             out.append(f"{w.name}: variant={v}: all replications failed")
-            for e in result.errors.get(v, []):
+            for e in errors.get(v, []):
                 out.append("  " + e.splitlines()[0])
             continue
-        g = result.group(v)
+        jobs = merge_replications(reps)
+        g = group_jobs(jobs)
         out.append(
             f"{w.name}: (groupid=0, jobs={w.numjobs}): err= 0: variant={v}, replications={len(reps)}"
         )
@@ -91,9 +90,9 @@ def summary(result: "RunResult") -> str:
             if d.total_ios:
                 out += _dir_block(ddir, d, w.percentile_list, w)
         out.append(f"  cpu          : usr={g.usr_cpu:.2f}%, sys={g.sys_cpu:.2f}%, ctx={g.ctx}")
-        mean_depth = sum(j.extra["mean_depth"] for j in result.merged_jobs(v))
+        mean_depth = sum(j.extra["mean_depth"] for j in jobs)
         out.append(f"  in flight    : {mean_depth:.1f} I/Os on average (all jobs)")
-        share = result.profile_share(v)
+        share = pooled_profile_share(reps)
         out.append("  cpu profile (share of the job cores' time):")
         for k, s in sorted(share.items(), key=lambda kv: -kv[1]):
             if s > 0:
@@ -103,11 +102,11 @@ def summary(result: "RunResult") -> str:
                 f"  pool {p.name}: {p.nodes_per_op:.1f} list nodes/op, {p.ns_per_op:.1f} ns/op, "
                 f"{p.pages} pages, lock contended {p.lock_contended_pct:.2f}%"
             )
-        for e in result.errors.get(v, []):
+        for e in errors.get(v, []):
             out.append("  error: " + e.splitlines()[0])
         out.append("")
-    if len(result.variants) > 1:
-        out.append(delta_table(result.deltas()))
+    if deltas:
+        out.append(delta_table(deltas))
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
+
+import pandas as pd
 
 from .. import __version__
 from ..config import Config
 from ..stats.metrics import SummaryRow, delta_rows, pooled_profile_share, replication_metrics, summarize
 from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
+from . import frames, report
 from .fiojson import document, job_options
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def json_safe(x: Any) -> Any:
@@ -122,35 +122,25 @@ class RunResult:
         }
 
     # ---- frames, text, HTML --------------------------------------------------
-    def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+    def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
         """Tidy rows: one per variant x replication x direction (:mod:`.frames`)."""
-        from .frames import results_frame
+        return frames.results_frame(self.replications, self.errors, params, point)
 
-        return results_frame(self, params, point)
-
-    def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+    def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
         """Per variant and metric: mean, 95% CI, and the paired delta vs the baseline."""
-        from .frames import summary_frame
+        return frames.summary_frame(self.metrics(), params, point)
 
-        return summary_frame(self, params, point)
-
-    def overview(self) -> "pd.DataFrame":
+    def overview(self) -> pd.DataFrame:
         """One row per variant: IOPS, bandwidth, mean latencies, clat p99, CPU shares."""
-        from .frames import overview_frame
+        return frames.overview_frame(self.metrics(), self.errors)
 
-        return overview_frame(self)
-
-    def deltas_frame(self) -> "pd.DataFrame":
+    def deltas_frame(self) -> pd.DataFrame:
         """The paired deltas as a DataFrame (empty with one variant)."""
-        from .frames import deltas_frame
-
-        return deltas_frame(self.deltas())
+        return frames.deltas_frame(self.deltas())
 
     def text(self) -> str:
         """fio's normal output per variant, the CPU profile, pools and the delta table."""
-        from .report import summary
-
-        return summary(self)
+        return report.summary(self.config.workload, self.replications, self.errors, self.deltas())
 
     def _repr_html_(self) -> str:
         """Jupyter: the per-variant overview and the headline deltas as HTML tables."""
