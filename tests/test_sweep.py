@@ -91,7 +91,7 @@ def test_failed_point_is_recorded_not_raised():
     assert record["error"] and record["rows"][0]["error"] and record["point"] == 3
 
 
-def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path):
+def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path, monkeypatch):
     out = tmp_path / "out"
     spec = write_spec(tmp_path, grid={"workload.iodepth": [2, 8]})
     results, summary = run_sweep(spec, out, workers=2, csv=True)
@@ -103,9 +103,13 @@ def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path):
     assert len(iops) == 2 and iops["delta_ci_low"].notna().all()
     assert (out / "results.csv").exists() and (out / "summary.csv").exists()
     stamps = {p: p.stat().st_mtime_ns for p in (out / "points").glob("*.json")}
-    t = time.perf_counter()
+    import nvmesim.experiments.sweep as sweep_module
+
+    def no_executor(*args, **kwargs):
+        raise AssertionError("a finished sweep must not start workers again")
+
+    monkeypatch.setattr(sweep_module, "_executor", no_executor)
     again, _ = run_sweep(spec, out, workers=2)
-    assert time.perf_counter() - t < 5
     assert {p: p.stat().st_mtime_ns for p in (out / "points").glob("*.json")} == stamps
     pd.testing.assert_frame_equal(again, results)
 
