@@ -74,9 +74,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=tags)
         if polled:
             handler = None
-            # (until the completion path's pass rule is unified: the poller catches up
-            # before every lock)
-            completion = CompletionPath(driver, queue.cq, core, core, L_POLL, catch_up=True)
+            completion = CompletionPath(driver, queue.cq, core, core, L_POLL, catch_up=lock_shared)
         else:
             handler = IrqHandler(driver, queue, lock_shared=lock_shared)
             completion = None

@@ -1,0 +1,103 @@
+"""The one completion path: interrupt and polled completion do the same per-request
+CPU work under the same lock discipline, and a pass (an interrupt handler's invocation,
+or one nvme_poll) completes every CQE posted before it ends."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import tiny_config
+from nvmesim.allocators import get_variant
+from nvmesim.sim.completion import CompletionPath, IrqHandler, poll
+from nvmesim.sim.cpu import Core
+from nvmesim.sim.device import Device
+from nvmesim.sim.driver import Driver
+from nvmesim.sim.engine import Engine, ThreadRunner, Timeout
+from nvmesim.sim.fio import FioJob, Streams
+from nvmesim.sim.model import job_seeds
+from nvmesim.sim.nvme import map_plan, segments
+from nvmesim.sim.queue import Queue
+from nvmesim.stats.records import L_ALLOC, L_FREE, L_IRQ, L_POLL, PROFILE_LABELS
+
+COSTS = {"nvme_cqe_ns": 500, "end_request_ns": 300, "irq_entry_ns": 700, "poll_ns": 100}
+
+
+def pieces(polled: bool, requests: int = 6):
+    """A job on core 0 with ``requests`` 16 KiB reads whose list blocks are allocated,
+    ready to be posted to its queue; nothing else runs."""
+    cfg = tiny_config({"bs": "16k", "iodepth": requests, "hipri": polled},
+                      host={"costs": COSTS}, driver={"poll_queues": 1 if polled else 0})
+    env = Engine()
+    nsegs = segments(cfg.workload.bs, cfg.workload.iomem)
+    plan = map_plan(cfg.workload.bs, nsegs, 0, sgl_supported=False)
+    driver = Driver(env, cfg, get_variant("legacy"), plan, nsegs)
+    core = Core(env, 0, 0, 0.0)
+    queue = Queue(env, core, polled, 0, 0.0)
+    path = CompletionPath(driver, queue.cq, core, core, L_POLL, catch_up=False) if polled else None
+    job = FioJob(env, cfg, 0, core, queue, driver, Device(env, cfg.device), Streams(cfg, job_seeds(cfg, 0, 0)),
+                 0.0, 1e12, lone=False, completion=path, poolset=0)
+    handler = None if polled else IrqHandler(driver, queue, lock_shared=False)
+    ios = list(job.free)
+    for io_u in ios:
+        driver.alloc_list(core, io_u)
+        queue.inflight += 1
+    core.t = 0.0
+    core.busy[:] = [0.0] * len(PROFILE_LABELS)
+    return env, core, queue, job, handler, path, ios
+
+
+def post_all(env, queue, ios, at):
+    """The device posts one CQE per request at the given times."""
+    for io_u, t in zip(ios, at):
+        queue.post_times.append(t)
+        io_u.callbacks = queue.on_cqe
+        env.push(t, io_u)
+
+
+@pytest.mark.parametrize("gap_ns", [10_000.0, 100.0])  # CQEs far apart, and arriving during a pass
+def test_polled_and_interrupt_completion_do_the_same_work_per_request(gap_ns):
+    n = 6
+    done = {}
+    for polled in (False, True):
+        env, core, queue, job, handler, path, ios = pieces(polled, n)
+        post_all(env, queue, ios, [1000.0 + i * gap_ns for i in range(n)])
+        if polled:
+            def thread():
+                core.woken()
+                yield from poll(path, core, queue, job.ring, n)
+            ThreadRunner(env, thread())
+        queue.connect(handler, None)
+        env.run()
+        assert len(job.ring) == n and queue.inflight == 0
+        pool = job.driver.list_pools[0]
+        done[polled] = (core.busy, pool.totals.ops, pool.totals.ns, pool.nr_pages)
+    irq, polled_ = done[False], done[True]
+    assert irq[1:] == polled_[1:]  # the same frees at the same costs
+    assert irq[0][L_FREE] == polled_[0][L_FREE] > 0
+    per_cqe = COSTS["nvme_cqe_ns"] + 4 * 40 + COSTS["end_request_ns"] + 60  # + unmap of 4 segments, io_uring CQE
+    # everything else the two did: interrupt entries, or poll passes and spinning
+    irq_extra = irq[0][L_IRQ] - n * per_cqe
+    poll_extra = polled_[0][L_POLL] - n * per_cqe
+    assert irq_extra % COSTS["irq_entry_ns"] == 0 and irq_extra > 0
+    assert poll_extra >= COSTS["poll_ns"]
+    if gap_ns == 100.0:
+        # the CQEs land while the first one is being completed: one invocation, one pass
+        assert irq_extra == COSTS["irq_entry_ns"]
+        assert poll_extra - COSTS["poll_ns"] == pytest.approx(1000.0)  # spun from 0 to the first CQE
+    else:
+        assert irq_extra == n * COSTS["irq_entry_ns"]
+
+
+def test_a_shared_lock_is_asked_for_at_the_right_instant():
+    """With another core taking the pool lock, the completion path lets time catch up
+    before each free (the grant order is the order in true time)."""
+    env, core, queue, job, handler, path, ios = pieces(False, 2)
+    shared = CompletionPath(job.driver, queue.cq, handler.clock, core, L_IRQ, catch_up=True)
+    queue.cq.extend(ios)
+    handler.clock.t = 0.0
+    Timeout(env, 50).callbacks.append(lambda e: None)  # something happens before the clock
+    assert shared.drain() is False  # must wait: its clock (500 ns of CQE work) is ahead
+    assert shared.cur is ios[0] and shared.hidx == 0
+    env.run()
+    assert shared.drain() is True and len(job.ring) == 2
+    assert job.driver.list_pools[0].totals.ops == 2 + 2  # two allocs, two frees
