@@ -331,3 +331,24 @@ def test_exact_thread_wake_equals_catching_up_step_by_step(variant, extra, monke
         for h in ("slat", "clat", "lat"):
             ha, hb = getattr(a.read, h), getattr(b.read, h)
             assert (ha.counts, ha.n, ha.mean, ha.S) == (hb.counts, hb.n, hb.mean, hb.S)
+
+
+def test_a_device_breaking_the_service_bound_rule_is_caught(monkeypatch):
+    """The rule a device change must keep (docs/architecture.md): every service bound is
+    a lower bound of its read's CQE time.  A device that pushes a bound above it fails
+    at once, in any run, instead of silently desynchronising the thread's wake."""
+    from heapq import heappop, heappush
+
+    from nvmesim.sim import device
+
+    submit = device.Device.submit
+
+    def late_bound(self, io_u, at):
+        submit(self, io_u, at)
+        if io_u.is_read:
+            b = heappop(io_u.queue.service_bounds)
+            heappush(io_u.queue.service_bounds, b + 1e6)  # a bound 1 ms too late
+
+    monkeypatch.setattr(device.Device, "submit", late_bound)
+    with pytest.raises(AssertionError, match="service bound .* above the post time"):
+        run_replication(cfg_of({"bs": "4k", "iodepth": 4}), "stack", 0)

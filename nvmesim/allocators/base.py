@@ -159,10 +159,6 @@ class DmaPool(ABC):
         self.nr_pages = page + 1
         return self.base + page * self._page_bytes
 
-    def page_of(self, handle: int) -> tuple[int, int]:
-        """(page index, offset in the page) of a handle of this pool."""
-        return divmod(handle - self.base, self._page_bytes)
-
     # ---- the interface its users call --------------------------------------
     def alloc(self, cpu: int = 0) -> tuple[int, float]:
         """dma_pool_alloc on behalf of ``cpu``: returns (handle, simulated ns).
