@@ -82,7 +82,7 @@ def main() -> None:
             rate, ios, events, wall = runs[0]
             every = " ".join(f"{r[0]:,.0f}" for r in runs)
             print(f"{path:<26} {v:<8} {ios:>9,} {wall:>7.2f} {rate:>9,.0f} {events / ios:>9.2f} "
-                  f"{raw:>9,.0f} {rate / raw:>10.3f}  {every}")
+                  f"{raw:>9,.0f} {rate / raw:>10.4f}  {every}")
     for path in CONFIGS:
         t = args.runtime or load(ROOT / path).workload.runtime
         a = peak_memory(path, t / 2)

@@ -7,21 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from helpers import tiny_config
 from nvmesim.api import load, run
 from nvmesim.stats.intervals import t975
 from nvmesim.stats.metrics import replication_metrics
 from nvmesim.config import HostCosts
 from nvmesim.api import run_replication
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT  # noqa: E402
 ZERO_HOST = {k: 0 for k in HostCosts.model_fields}
 FAST_DEVICE = {"fetch_ns": 0, "internal_gbps": 1e6, "link_gbps": 1e6}
-
-
-def cfg_of(workload: dict, **sections) -> "Config":  # noqa: F821
-    base = {"workload": {"runtime": "20ms", "ramp_time": "2ms", **workload}}
-    base.update(sections)
-    return load(base)
 
 
 # ---------------------------------------------------------------- Little's law
@@ -38,7 +33,7 @@ def cfg_of(workload: dict, **sections) -> "Config":  # noqa: F821
 )
 def test_littles_law(workload, extra):
     """Mean outstanding I/Os = IOPS x mean latency (within 2%), for every job."""
-    cfg = cfg_of(workload, **extra)
+    cfg = tiny_config(workload, **extra)
     rep = run_replication(cfg, "legacy", 0)
     seconds = rep.window_ns / 1e9
     for job, L in zip(rep.jobs, rep.mean_depth):
@@ -192,7 +187,7 @@ def test_internal_bandwidth_binds_when_lower():
     ],
 )
 def test_no_pool_means_identical_variants(workload):
-    cfg = cfg_of(workload)
+    cfg = tiny_config(workload)
     a = run_replication(cfg, "legacy", 0)
     b = run_replication(cfg, "stack", 0)
     assert not a.pools and not b.pools
@@ -206,22 +201,22 @@ def test_no_pool_means_identical_variants(workload):
 
 
 def test_pools_are_used_above_8k():
-    rep = run_replication(cfg_of({"bs": "16k", "iodepth": 8}), "legacy", 0)
+    rep = run_replication(tiny_config({"bs": "16k", "iodepth": 8}), "legacy", 0)
     assert [p.name for p in rep.pools] == ["node0/prp256"]
-    rep = run_replication(cfg_of({"bs": "256k", "iodepth": 8}), "legacy", 0)
+    rep = run_replication(tiny_config({"bs": "256k", "iodepth": 8}), "legacy", 0)
     assert [p.name for p in rep.pools] == ["node0/prp4096"]
 
 
 def test_polled_completions_run_in_thread_context():
-    rep = run_replication(cfg_of({"bs": "16k", "iodepth": 8, "hipri": True}, driver={"poll_queues": 1}), "stack", 0)
+    rep = run_replication(tiny_config({"bs": "16k", "iodepth": 8, "hipri": True}, driver={"poll_queues": 1}), "stack", 0)
     assert rep.profile_ns["nvme_irq"] == 0
     assert rep.profile_ns["nvme_poll"] > 0
     assert rep.profile_ns["dma_pool_free"] > 0
 
 
 def test_interrupt_coalescing_batches_completions():
-    plain = run_replication(cfg_of({"bs": "4k", "iodepth": 32}), "stack", 0)
-    co = run_replication(cfg_of({"bs": "4k", "iodepth": 32}, driver={"irq_coalescing": {"threshold": 8,
+    plain = run_replication(tiny_config({"bs": "4k", "iodepth": 32}), "stack", 0)
+    co = run_replication(tiny_config({"bs": "4k", "iodepth": 32}, driver={"irq_coalescing": {"threshold": 8,
                                                                                           "time_us": 100}}),
                          "stack", 0)
     # fewer interrupt entries -> less time in nvme_irq per I/O
@@ -351,4 +346,4 @@ def test_a_device_breaking_the_service_bound_rule_is_caught(monkeypatch):
 
     monkeypatch.setattr(device.Device, "submit", late_bound)
     with pytest.raises(AssertionError, match="service bound .* above the post time"):
-        run_replication(cfg_of({"bs": "4k", "iodepth": 4}), "stack", 0)
+        run_replication(tiny_config({"bs": "4k", "iodepth": 4}), "stack", 0)

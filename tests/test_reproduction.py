@@ -11,7 +11,7 @@ import pytest
 
 from nvmesim.api import load, run
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT  # noqa: E402
 
 
 @pytest.fixture(scope="module")
