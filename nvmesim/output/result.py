@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .. import __version__
 from ..config import Config
 from ..stats.metrics import SummaryRow, delta_rows, pooled_profile_share, replication_metrics, summarize
 from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
-from . import frames, report
+from . import report
 from .fiojson import document, job_options
+
+if TYPE_CHECKING:  # pandas is imported by the frame views only when one is asked for
+    import pandas as pd
 
 
 def json_safe(x: Any) -> Any:
@@ -122,20 +123,28 @@ class RunResult:
         }
 
     # ---- frames, text, HTML --------------------------------------------------
-    def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
+    def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
         """Tidy rows: one per variant x replication x direction (:mod:`.frames`)."""
+        from . import frames
+
         return frames.results_frame(self.replications, self.errors, params, point)
 
-    def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> pd.DataFrame:
+    def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
         """Per variant and metric: mean, 95% CI, and the paired delta vs the baseline."""
+        from . import frames
+
         return frames.summary_frame(self.metrics(), params, point)
 
-    def overview(self) -> pd.DataFrame:
+    def overview(self) -> "pd.DataFrame":
         """One row per variant: IOPS, bandwidth, mean latencies, clat p99, CPU shares."""
+        from . import frames
+
         return frames.overview_frame(self.metrics(), self.errors)
 
-    def deltas_frame(self) -> pd.DataFrame:
+    def deltas_frame(self) -> "pd.DataFrame":
         """The paired deltas as a DataFrame (empty with one variant)."""
+        from . import frames
+
         return frames.deltas_frame(self.deltas())
 
     def text(self) -> str:
