@@ -69,6 +69,7 @@ __all__ = [
     "percentile_key",
     "fio_float",
     "LatencyHist",
+    "RunningStat",
 ]
 
 # stat.h
@@ -258,7 +259,93 @@ def fio_float(x: float) -> float:
     return float("%f" % x)
 
 
-class LatencyHist:
+class RunningStat:
+    """fio's ``struct io_stat``: exact min/max, a running mean and sum of squared
+    deviations (Welford, ``add_stat_sample``), and the sample count.  fio keeps one per
+    latency type (inside :class:`LatencyHist`) and per bandwidth and IOPS sample series.
+    ``min``/``max``/``mean``/``stddev`` read 0 when empty, as fio prints them."""
+
+    __slots__ = ("n", "mean", "S", "_min", "_max")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean = 0.0
+        self.S = 0.0
+        self._min = _ULONG_MAX  # fio initialises min_val to ULONG_MAX
+        self._max = 0
+
+    def add(self, value: int) -> None:
+        """fio ``add_stat_sample`` (an unsigned integer sample)."""
+        v = int(value)
+        if v > self._max:
+            self._max = v
+        if v < self._min:
+            self._min = v
+        delta = v - self.mean
+        if delta:
+            self.mean += delta / (self.n + 1.0)
+            self.S += delta * (v - self.mean)
+        self.n += 1
+
+    @property
+    def min(self) -> int:
+        return self._min if self.n else 0
+
+    @property
+    def max(self) -> int:
+        return self._max if self.n else 0
+
+    @property
+    def stddev(self) -> float:
+        """Sample standard deviation exactly as fio's ``calc_lat``."""
+        n = self.n
+        if n > 1:
+            return math.sqrt(self.S / (n - 1.0))
+        return 0.0
+
+    def merge_stats(self, other: "RunningStat") -> None:
+        """Pool ``other``'s samples into these (fio's ``__sum_stat``: Chan et al.'s
+        parallel formula; ``self`` is fio's ``dst``)."""
+        if other.n == 0:  # sum_stat: nothing to add
+            return
+        dn, sn = self.n, other.n
+        if dn == 0:  # __sum_stat(first=true)
+            mean, S = other.mean, other.S
+        else:
+            # __sum_stat: delta = src.mean - dst.mean;
+            # mean = (src.mean*src.n + dst.mean*dst.n) / (dst.n + src.n);
+            # S = src.S + dst.S + pow(delta, 2.0) * (dst.n*src.n) / (dst.n+src.n)
+            # (GCC folds pow(x, 2.0) to x*x; the sample-count product and sum
+            # are integers converted to double.)
+            delta = other.mean - self.mean
+            mean = (other.mean * sn + self.mean * dn) / float(dn + sn)
+            S = other.S + self.S + (delta * delta) * float(dn * sn) / float(dn + sn)
+        self._min = min(self._min, other._min)
+        self._max = max(self._max, other._max)
+        self.n = dn + sn
+        self.mean = mean
+        self.S = S
+
+    def sum_rates(self, other: "RunningStat") -> None:
+        """Add ``other``'s rate samples to these as fio's ``group_reporting`` does for
+        bandwidth and IOPS (``sum_stat`` with ``pure_sum``): min, max, mean and S add up,
+        so the group's figures are its jobs' together."""
+        if other.n == 0:
+            return
+        if self.n == 0:
+            self._min, self._max, self.n, self.mean, self.S = other._min, other._max, other.n, other.mean, other.S
+            return
+        self._min += other._min
+        self._max += other._max
+        self.n += other.n
+        self.mean += other.mean
+        self.S += other.S
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.n}, min={self.min}, max={self.max}, mean={self.mean!r})"
+
+
+class LatencyHist(RunningStat):
     """fio's per-direction latency record: histogram + exact running stats.
 
     ``add(ns)`` is meant for the simulator's per-I/O hot path.  Attributes:
@@ -277,15 +364,11 @@ class LatencyHist:
                 min/max/mean/S/below are then estimates
     """
 
-    __slots__ = ("counts", "n", "mean", "S", "_min", "_max", "below", "approximate")
+    __slots__ = ("counts", "below", "approximate")
 
     def __init__(self) -> None:
+        super().__init__()
         self.counts: list[int] = [0] * FIO_IO_U_PLAT_NR
-        self.n = 0
-        self.mean = 0.0
-        self.S = 0.0
-        self._min = _ULONG_MAX  # fio initialises min_val to ULONG_MAX
-        self._max = 0
         self.below: dict[int, int] = dict.fromkeys(STRADDLING_BUCKETS, 0)
         # True when min/max/mean/S/below were reconstructed from bins.
         self.approximate = False
@@ -327,22 +410,6 @@ class LatencyHist:
             self.S += delta * (v - mean)
 
     # -- derived values -----------------------------------------------------
-    @property
-    def min(self) -> int:
-        return self._min if self.n else 0
-
-    @property
-    def max(self) -> int:
-        return self._max if self.n else 0
-
-    @property
-    def stddev(self) -> float:
-        """Sample standard deviation exactly as fio's ``calc_lat``."""
-        n = self.n
-        if n > 1:
-            return math.sqrt(self.S / (n - 1.0))
-        return 0.0
-
     def __len__(self) -> int:
         return self.n
 
@@ -362,7 +429,7 @@ class LatencyHist:
     def merge(self, other: "LatencyHist") -> "LatencyHist":
         """Add ``other`` into ``self`` in place, as fio's ``sum_thread_stats``
         does for ``group_reporting`` (``self`` is fio's ``dst``, ``other``
-        its ``src``).  Returns ``self``."""
+        its ``src``): bucket counts added, the exact stats pooled.  Returns ``self``."""
         if other.n == 0:  # sum_stat: nothing to add
             return self
         c = self.counts
@@ -372,23 +439,7 @@ class LatencyHist:
         below = self.below
         for i, k in other.below.items():
             below[i] += k
-        dn, sn = self.n, other.n
-        if dn == 0:  # __sum_stat(first=true)
-            mean, S = other.mean, other.S
-        else:
-            # __sum_stat: delta = src.mean - dst.mean;
-            # mean = (src.mean*src.n + dst.mean*dst.n) / (dst.n + src.n);
-            # S = src.S + dst.S + pow(delta, 2.0) * (dst.n*src.n) / (dst.n+src.n)
-            # (GCC folds pow(x, 2.0) to x*x; the sample-count product and sum
-            # are integers converted to double.)
-            delta = other.mean - self.mean
-            mean = (other.mean * sn + self.mean * dn) / float(dn + sn)
-            S = other.S + self.S + (delta * delta) * float(dn * sn) / float(dn + sn)
-        self._min = min(self._min, other._min)
-        self._max = max(self._max, other._max)
-        self.n = dn + sn
-        self.mean = mean
-        self.S = S
+        self.merge_stats(other)
         self.approximate = self.approximate or other.approximate
         return self
 
