@@ -80,9 +80,14 @@ def _hist(h) -> dict[str, Any]:
     }
 
 
+def _stat(s) -> dict[str, Any]:
+    return {"n": s.n, "min": s.min, "max": s.max, "mean": _f(s.mean), "S": _f(s.S)}
+
+
 def _dir(d) -> dict[str, Any]:
     return {"ios": d.total_ios, "bytes": d.io_bytes, "runtime_ms": d.runtime_ms,
-            "slat": _hist(d.slat), "clat": _hist(d.clat), "lat": _hist(d.lat)}
+            "slat": _hist(d.slat), "clat": _hist(d.clat), "lat": _hist(d.lat),
+            "bw": _stat(d.bw_stat), "iops": _stat(d.iops_stat)}
 
 
 def _pools(rep) -> dict[str, Any]:
@@ -100,10 +105,10 @@ def replication_data(rep) -> dict[str, Any]:
     return {
         "variant": rep.variant,
         "replication": rep.replication,
-        "window_ns": _f(rep.window_ns),
-        "cores_used": rep.cores_used,
+        "windows_ns": [_f(w) for w in rep.windows_ns],
         "jobs": [{"read": _dir(j.read), "write": _dir(j.write), "usr": _f(j.usr_cpu), "sys": _f(j.sys_cpu),
-                  "ctx": j.ctx} for j in rep.jobs],
+                  "ctx": j.ctx, "runtime_ms": j.job_runtime_ms, "depth": j.depth_map, "submit": j.submit_map,
+                  "complete": j.complete_map} for j in rep.jobs],
         "profile": {k: _f(v) for k, v in rep.profile_ns.items()},
         "mean_depth": [_f(x) for x in rep.mean_depth],
         "pools": _pools(rep),

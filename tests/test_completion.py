@@ -35,7 +35,7 @@ def pieces(polled: bool, requests: int = 6):
     queue = Queue(env, core, polled, 0, 0.0)
     path = CompletionPath(driver, queue.cq, core, core, L_POLL, catch_up=False) if polled else None
     job = FioJob(env, cfg, 0, core, queue, driver, Device(env, cfg.device), Streams(cfg, job_seeds(cfg, 0, 0)),
-                 0.0, 1e12, lone=False, completion=path, poolset=0)
+                 lone=False, completion=path, poolset=0)
     handler = None if polled else IrqHandler(driver, queue, lock_shared=False)
     ios = list(job.free)
     for io_u in ios:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import cli_in_process
-from nvmesim.api import load
+from nvmesim.api import load, run_replication
 from nvmesim.config import (
     DEFAULT_PERCENTILES,
     Config,
@@ -106,11 +106,15 @@ def test_batch_complete_max(cmin, cmax, expect):
 
 
 def test_batch_complete_min_zero_polls_and_still_reaps():
-    # fio documents max = min (0 here); nvmesim keeps a reap ceiling of at least 1
-    # so the job loop can make progress.  (A deliberate deviation.)
+    # fio's fixup_options: batch_complete_max defaults to (and is raised to) min, 0 here;
+    # with both 0 fio polls (io_in_polling) and wait_for_completions still asks for one
     w = _w(iodepth=8, iodepth_batch_complete_min=0).workload
-    assert w.iodepth_batch_complete_min == 0 and w.iodepth_batch_complete_max == 1
+    assert w.iodepth_batch_complete_min == 0 and w.iodepth_batch_complete_max == 0
     assert _w(iodepth=8, iodepth_batch_complete_min=0, iodepth_batch_complete_max=8).workload.iodepth_batch_complete_max == 8
+    rep = run_replication(config_from_dict({"workload": {"iodepth": 8, "iodepth_batch_complete_min": 0,
+                                                         "runtime": "5ms"}}), "stack", 0)
+    # one wait for one completion per loop (as fio's): about depth 1 on a 90 us drive
+    assert rep.jobs[0].read.clat.n > 30 and rep.mean_depth[0] < 1.5
 
 
 @pytest.mark.parametrize("low,expect", [(None, 16), (0, 16), (4, 4), (16, 16), (64, 16)])
@@ -145,10 +149,10 @@ def test_thinktime_bare_numbers_are_microseconds(value, us):
     assert _w(thinktime=value).workload.thinktime == pytest.approx(us)
 
 
-def test_sim_warmup_defaults_to_ramp_time():
-    assert _w(ramp_time="5ms").warmup_s() == pytest.approx(0.005)
-    cfg = config_from_dict({"workload": {"ramp_time": "5ms"}, "sim": {"warmup": "1ms"}})
-    assert cfg.warmup_s() == pytest.approx(0.001)
+def test_ramp_time_is_the_only_warm_up():
+    assert _w(ramp_time="5ms").workload.ramp_time == pytest.approx(0.005)
+    with pytest.raises(ConfigError, match="sim.warmup: unknown key"):
+        config_from_dict({"sim": {"warmup": "1ms"}})
 
 
 @pytest.mark.parametrize(
@@ -214,7 +218,7 @@ BUSY = {
                "poll_queues": 2},
     "device": {"preset": "optane", "read": {"mean_us": 9.0}},
     "allocator": {"variants": ["stack", "legacy"]},
-    "sim": {"seed": 42, "replications": 2, "warmup": "5ms"},
+    "sim": {"seed": 42, "replications": 2},
 }
 
 
@@ -236,7 +240,7 @@ def test_effective_has_every_field_filled():
     assert w["iodepth_batch_complete_min"] == 4 and w["iodepth_batch_complete_max"] == 4
     assert w["bs"] == 131072 and w["runtime"] == 0.5 and w["thinktime"] == 2000.0
     assert w["percentile_list"] == [50, 99, 99.9]
-    assert eff["sim"]["warmup"] == 0.005
+    assert eff["sim"]["replications"] == 2 and eff["workload"]["time_based"] is True
     assert eff["device"]["read"]["p99_us"] == 10.0
 
 

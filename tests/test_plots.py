@@ -172,7 +172,8 @@ def test_latency_cdf(frames, tmp_path):
     for v, g in cdf.groupby("variant"):
         assert np.all(np.diff(g["fraction"]) > 0) and g["fraction"].iloc[-1] == pytest.approx(1.0)
         rows = results[(results.point == 0) & (results.variant == v)]
-        assert g["count"].sum() == rows["ios"].sum()  # all replications (and directions) merged
+        per_row = sum(sum(json.loads(b).values()) for b in rows["clat_bins"])
+        assert g["count"].sum() == per_row  # all replications (and directions) merged
     assert plots.latency_cdf(results, "lat_bins", hue=None, point=1)["group"].unique().tolist() == ["all"]
     fig = plots.plot_latency_cdf(results, which="slat", point=1)
     assert fig.axes[0].get_xlabel() == "slat latency (us)"

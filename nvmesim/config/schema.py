@@ -123,9 +123,19 @@ class Workload(_Section):
     iodepth_low: int | None = Field(None, ge=0, description="when full, reap down to this depth; 0/default = iodepth")
     numjobs: int = Field(1, description="identical jobs, one thread each")
     cpus_allowed: str | None = Field(None, description="CPUs the jobs run on (split: job i on the i-th CPU)")
-    runtime: Seconds = Field(1.0, gt=0, description="measured run time after ramp_time (s or with unit)")
-    ramp_time: Seconds = Field(0.0, ge=0, description="warm-up excluded from statistics")
-    number_ios: int = Field(0, ge=0, description="stop a job after this many I/Os (0 = no limit)")
+    runtime: Seconds = Field(1.0, gt=0, description="measured run time after ramp_time (s or with unit); fio "
+                             "stops issuing then and drains what is in flight (fio has no default; nvmesim's is 1 s)")
+    time_based: bool = Field(True, description="run for the whole runtime, whatever size says (fio's default is 0; "
+                             "nvmesim simulates no file to exhaust, so its default is 1)")
+    size: Size | None = Field(None, description="bytes of I/O per job before it stops issuing, when not time_based "
+                              "(fio: the file's size; nvmesim has none: no limit)")
+    io_size: Size | None = Field(None, description="like size, and preferred to it (fio's io_size / io_limit)")
+    ramp_time: Seconds = Field(0.0, ge=0, description="warm-up: fio resets every statistic at the first "
+                               "submission or completion after it, and the runtime counts from there")
+    number_ios: int = Field(0, ge=0, description="when not time_based: stop issuing once this many I/Os are "
+                            "done or in flight (0 = no limit)")
+    bw_avg_time: int = Field(500, ge=1, description="ms between bandwidth samples (bw_min/max/mean/dev)")
+    iops_avg_time: int = Field(500, ge=1, description="ms between IOPS samples (iops_min/max/mean/stddev)")
     hipri: bool = Field(False, description="polled completions (needs driver.poll_queues > 0)")
     thinktime: Micros = Field(
         0.0, ge=0, description="fio's thinktime in microseconds (or with a unit, '2ms'): stall after every "
@@ -189,8 +199,9 @@ class Workload(_Section):
         # depth is capped to it (options.c / backend.c).
         if self.iodepth_batch_submit == 0 or self.iodepth_batch_submit > self.iodepth:
             object.__setattr__(self, "iodepth_batch_submit", self.iodepth)
+        # fixup_options: batch_complete_max defaults to, and is raised to, batch_complete_min
         if self.iodepth_batch_complete_max is None or self.iodepth_batch_complete_max < self.iodepth_batch_complete_min:
-            object.__setattr__(self, "iodepth_batch_complete_max", max(self.iodepth_batch_complete_min, 1))
+            object.__setattr__(self, "iodepth_batch_complete_max", self.iodepth_batch_complete_min)
         if not self.iodepth_low or self.iodepth_low > self.iodepth:
             object.__setattr__(self, "iodepth_low", self.iodepth)
         return self
@@ -379,7 +390,6 @@ class Allocator(_Section):
 class Sim(_Section):
     seed: int = Field(1, ge=0, description="root seed of numpy's SeedSequence")
     replications: int = Field(3, ge=1, description="independent replications per variant")
-    warmup: Seconds | None = Field(None, ge=0, description="warm-up excluded from stats; default = workload.ramp_time")
 
 
 class Config(_Section):
@@ -436,9 +446,6 @@ class Config(_Section):
         """CPU of each job (fio's cpus_allowed with cpus_allowed_policy=split)."""
         cpus = parse_cpus(self.workload.cpus_allowed) if self.workload.cpus_allowed else list(range(self.host.cores))
         return cpus[: self.workload.numjobs]
-
-    def warmup_s(self) -> float:
-        return self.workload.ramp_time if self.sim.warmup is None else self.sim.warmup
 
     def effective(self) -> dict[str, Any]:
         """Every field, defaults filled in, as plain JSON-able data."""

@@ -22,7 +22,7 @@ from collections import deque
 from typing import Generator
 
 from ..stats.records import L_IRQ, L_POLL
-from .cpu import Core, HandlerClock
+from .cpu import Core
 from .driver import Driver
 from .engine import Clock, Engine, Event, Timeout
 
@@ -94,7 +94,7 @@ class IrqHandler:
         self.driver = driver
         self.queue = queue
         self.core = queue.core
-        self.clock = HandlerClock(queue.core)
+        self.clock = queue.core.handler_clock()
         # Whether another core can take this core's pool locks.  If not, the handler
         # need not let time catch up before a lock: its own thread is preempted, and
         # nothing else scheduled before the handler's clock (device stages, CQE posts

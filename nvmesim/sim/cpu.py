@@ -41,9 +41,10 @@ class Core(Clock):
         "_irq_done",
         "_preempt_rem",
         "irq_end",
+        "handler_clocks",
     )
 
-    def __init__(self, env: Engine, index: int, node: int, measure_from: float) -> None:
+    def __init__(self, env: Engine, index: int, node: int, measure_from: float = 0.0) -> None:
         self.env = env
         self.index = index
         self.node = node
@@ -55,7 +56,22 @@ class Core(Clock):
         self._preempt_rem: float | None = None
         self.irq_end = 0.0  # when the last handler invocation returned
         self.busy = [0.0] * len(PROFILE_LABELS)  # ns per profile label inside the measurement window
-        self.measure_from = measure_from
+        self.measure_from = measure_from  # CPU work starting before this is not booked
+        self.handler_clocks: list[HandlerClock] = []
+
+    def handler_clock(self) -> "HandlerClock":
+        """A clock for interrupt-handler code on this core (booking into its profile)."""
+        clock = HandlerClock(self)
+        self.handler_clocks.append(clock)
+        return clock
+
+    def open_window(self, t: float) -> None:
+        """Book CPU work from ``t`` on, and nothing before: the job's stats were reset
+        there (fio's ``clear_rusage_stat`` at the end of the ramp)."""
+        self.busy[:] = [0.0] * len(self.busy)
+        self.measure_from = t
+        for clock in self.handler_clocks:
+            clock.measure_from = t
 
     # ---- thread side -----------------------------------------------------
     def sync(self) -> Generator[Event, None, None]:
@@ -122,7 +138,7 @@ class Core(Clock):
 
 class HandlerClock(Clock):
     """The clock of interrupt-handler code on a core: it books into the core's
-    profile, and a handler is never preempted."""
+    profile, and a handler is never preempted.  Made by :meth:`Core.handler_clock`."""
 
     __slots__ = ("core", "to_wake")
 

@@ -28,6 +28,8 @@ from typing import Generator
 import numpy as np
 
 from ..config import Config
+from ..stats.distributions import batch_map_index, depth_level_index
+from ..stats.fiotime import first_instant, mtime_since
 from ..stats.records import L_FIO, L_GETEVENTS, L_QUEUE_RQ, L_SUBMIT, L_URING, DirResult
 from .completion import CompletionPath, poll
 from .cpu import Core
@@ -108,11 +110,24 @@ class FioJob:
     run ahead of simulated time while no interrupt can come first (see :meth:`commit`).
     ``completion``: the poll queue's completion path, for hipri (None with interrupts).
     ``poolset``: which of the driver's poolsets serves this core (its NUMA node's).
+
+    The job's life follows fio's (``backend.c: do_io``, ``time.c: ramp_time_over``):
+
+    * the ramp ends at the first accounting point (a batch's submission or a reap)
+      once ``ramp_time`` has passed; every statistic is reset there, the epoch moves
+      there, and the runtime counts from it (a reap that ends the ramp is not
+      accounted: fio's runstate is RAMP until the next I/O is prepared);
+    * the job stops issuing once ``runtime`` has passed since the epoch (or, when not
+      time_based, once ``size``/``io_size``/``number_ios`` is reached), then drains
+      every I/O in flight in one reap, and its runtime runs to the end of the drain;
+    * total_ios counts I/Os when they are queued (fio's ``total_io_u``), io_bytes and
+      the clat/lat samples when they complete (except in the reap that ends the ramp),
+      io_bytes every completion after the ramp, slat when a batch is submitted.
     """
 
     def __init__(self, env: Engine, cfg: Config, index: int, core: Core, queue: Queue, driver: Driver,
-                 device: Device, streams: Streams, measure_from: float, end: float, *, lone: bool,
-                 completion: CompletionPath | None, poolset: int) -> None:
+                 device: Device, streams: Streams, *, lone: bool, completion: CompletionPath | None,
+                 poolset: int) -> None:
         w = cfg.workload
         c = cfg.host.costs
         self.env = env
@@ -122,29 +137,39 @@ class FioJob:
         self.driver = driver
         self.device = device
         self.streams = streams
-        self.measure_from = measure_from
-        self.end = end
         self.uring = w.ioengine == "io_uring"
         self.completion = completion
         self.iodepth = w.iodepth
+        self.bs = w.bs
         self.batch = w.iodepth_batch_submit
         self.cmin = w.iodepth_batch_complete_min
         self.cmax = w.iodepth_batch_complete_max
         self.low = w.iodepth_low
-        self.number_ios = w.number_ios
+        self.polling = not self.cmin and not self.cmax  # fio's io_in_polling
         self.thinktime_ns = w.thinktime * 1e3
         self.thinktime_blocks = w.thinktime_blocks
         self.poolset = poolset
         self.free = [IoU(self, w.bs) for _ in range(w.iodepth)]
         self.queued: list[IoU] = []
         self.ring: deque[IoU] = deque()  # completed by the kernel, not yet reaped by fio
-        self.cur_depth = 0
-        self.issued = 0
+        self.cur_depth = 0  # queued or in flight (fio's cur_depth)
+        self.issued = 0  # since the job started (fio's io_issue_bytes / bs: the ramp counts)
         self.lone = lone
         self.runner: ThreadRunner | None = None  # set by start()
         self.sleeping = False  # blocked in the kernel until wait_need events are in the ring
         self.tag_wait = False  # blocked in blk_mq_get_tag until a request completes
         self.wait_need = 0
+        # the end rules (times as fio checks them: in µs since the epoch)
+        self.timeout_us = int(round(w.runtime * 1e6))
+        self.ramp_us = int(round(w.ramp_time * 1e6))
+        self.limit_ios = 0 if w.time_based else self._issue_limit(w)
+        self.number_ios = 0 if w.time_based else w.number_ios
+        self.epoch = 0.0  # the job starts at time 0; the end of the ramp moves it
+        self.ramp_over = not self.ramp_us
+        self.running = self.ramp_over  # fio's runstate TD_RUNNING (else TD_RAMP)
+        self.ramp_end = float(first_instant(0.0, self.ramp_us)) if self.ramp_us else 0.0
+        self.end = float(first_instant(0.0, self.timeout_us)) if self.ramp_over else float("inf")
+        self.finished_at = float("inf")
         # per-I/O CPU costs, precomputed
         self.prep_ns = c.fio_prep_ns
         self.complete_ns = c.fio_complete_ns
@@ -155,28 +180,75 @@ class FioJob:
         self.per_req_ns = (c.io_uring_sqe_ns if self.uring else c.libaio_iocb_ns) + c.blk_mq_ns
         self.wakeup_ns = c.wakeup_ns
         self.end_ns = driver.end_ns
-        # results (measurement window only)
+        # results: fio's thread_stat, from the end of the ramp
         self.read = DirResult()
         self.write = DirResult()
+        self.depth_map = [0] * 7  # io_u_map: batches committed, by cur_depth
+        self.submit_map = [0] * 7  # io_u_submit: submit calls, by their size
+        self.complete_map = [0] * 7  # io_u_complete: reap calls, by how many they reaped
+        self.total_submit = 0
+        self.total_complete = 0
+        self.ctx = 0  # voluntary context switches: the thread blocked
+        self.completed = 0  # I/Os completed since the ramp (fio's io_blocks: number_ios)
+        self.done_blocks = [0, 0]  # completed since the ramp, [write, read] (this_io_blocks)
+        self.samplers = (RateSampler(self, w.bw_avg_time, bandwidth=True),
+                         RateSampler(self, w.iops_avg_time, bandwidth=False))
         self.depth_area = 0.0  # integral of cur_depth over the window (Little's law)
-        self._depth_t = measure_from
-        self.reaps = 0
-        self.reaped_all = 0  # every I/O reaped, warm-up included (simulation speed)
+        self._depth_t = 0.0
+        self.reaped_all = 0  # every I/O reaped, ramp included (simulation speed)
+
+    @staticmethod
+    def _issue_limit(w) -> int:
+        """I/Os after which issuing stops (fio's io_issue_bytes_exceeded: io_size, else size)."""
+        limit = w.io_size or w.size
+        return -(-limit // w.bs) if limit else 0
 
     def start(self) -> ThreadRunner:
         """Start the job's thread (at time 0); returns its runner."""
         self.runner = ThreadRunner(self.env, self.run())
+        if self.ramp_over:
+            for sampler in self.samplers:
+                sampler.start(0.0)
         return self.runner
 
-    def close_window(self, t: float) -> None:
-        """Account in-flight time up to ``t`` (the end of the run)."""
+    def window_ns(self) -> float:
+        """The measured window: from the end of the ramp to the end of the drain."""
+        return self.finished_at - self.epoch
+
+    def close_window(self) -> None:
+        """Account in-flight time up to the end of the job."""
+        t = self.finished_at
         if t > self._depth_t:
             self.depth_area += self.cur_depth * (t - self._depth_t)
             self._depth_t = t
 
+    # ---- the ramp ------------------------------------------------------------
+    def _end_ramp(self, t: float) -> None:
+        """fio's ``ramp_time_over`` once the ramp has run out, at an accounting point at
+        ``t``: ``reset_all_stats`` + ``reset_io_stats`` — every counter and histogram is
+        cleared, CPU is booked from now, the epoch (and with it the runtime) starts now,
+        and the runstate is RAMP until the next I/O is prepared."""
+        self.ramp_over = True
+        self.running = False
+        self.epoch = t
+        self.end = float(first_instant(t, self.timeout_us))
+        self.read.reset()
+        self.write.reset()
+        self.depth_map = [0] * 7
+        self.submit_map = [0] * 7
+        self.complete_map = [0] * 7
+        self.total_submit = self.total_complete = self.ctx = self.completed = 0
+        self.done_blocks = [0, 0]
+        self.depth_area = 0.0
+        self._depth_t = t
+        self.core.open_window(t)
+        for sampler in self.samplers:
+            sampler.start(t)
+
     # ---- the job thread ----------------------------------------------------
     def run(self) -> Generator[Event, None, None]:
-        """fio's do_io loop: get an io_u, queue it, commit batches, reap per the rules."""
+        """fio's do_io loop: get an io_u, queue it, commit batches, reap per the rules;
+        at the end, drain what is in flight."""
         core = self.core
         env = self.env
         streams = self.streams
@@ -185,17 +257,18 @@ class FioJob:
         read_fraction = streams.read_fraction
         svc_buf = streams._buf  # service times drawn ahead, per direction
         prep_ns = self.prep_ns
-        end = self.end
         busy = core.busy
-        measure_from = self.measure_from
+        rd, wr = self.read, self.write
+        limited = self.limit_ios or self.number_ios
         core.woken()  # the thread runs from now on: interrupts preempt it
         while True:
             t = core.t if core.t > env.now else env.now  # core.local_now()
-            if t >= end or (self.number_ios and self.issued >= self.number_ios):
-                break
+            if t >= self.end or (limited and self._issue_exceeded()):
+                break  # runtime_exceeded (end is inf during the ramp), or the size's end
             if free:
+                self.running = self.ramp_over  # td_set_runstate: RUNNING, or RAMP in the ramp
                 io_u = free.pop()
-                if t >= measure_from:  # (core.charge, inlined)
+                if t >= core.measure_from:  # (core.charge, inlined)
                     busy[L_FIO] += prep_ns
                 io_u.start = start = core.t = t + prep_ns
                 if read_fraction >= 1.0:
@@ -207,6 +280,7 @@ class FioJob:
                 io_u.is_read = r
                 buf = svc_buf[r]
                 io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
+                (rd if r else wr).total_ios += 1  # td_io_queue counts it (total_io_u)
                 # fio's cur_depth and the time integral behind Little's law
                 if start > self._depth_t:
                     self.depth_area += self.cur_depth * (start - self._depth_t)
@@ -215,9 +289,11 @@ class FioJob:
                 self.issued += 1
                 queued.append(io_u)
                 if len(queued) >= self.batch:
+                    # td_io_commit: the batch is marked by depth, then committed
+                    self.depth_map[depth_level_index(self.cur_depth)] += len(queued)
                     yield from self.commit()
             full = not free
-            if full or not self.cmin:
+            if full or self.polling:
                 min_evts = self._reap_min(full)
                 while True:
                     yield from self.getevents(min_evts)
@@ -225,10 +301,20 @@ class FioJob:
                         break
             if self.thinktime_ns and self.issued % self.thinktime_blocks == 0:
                 yield from self._think()
-        # fio stops issuing at the end of the run; in-flight I/Os complete
-        # after the measurement window and are not counted.
+        # fio stops issuing, then drains: io_u_queued_complete(td, cur_depth) is one
+        # getevents(min = cur_depth) that commits what is queued and reaps everything
+        if self.cur_depth:
+            yield from self.getevents(self.cur_depth)
         yield from core.sync()
         core.sleep()
+        self.finished_at = core.local_now()
+
+    def _issue_exceeded(self) -> bool:
+        """fio's io_issue_bytes_exceeded for a job that is not time_based: size/io_size
+        issued, or number_ios done or in flight (exceeds_number_ios)."""
+        if self.limit_ios and self.issued >= self.limit_ios:
+            return True
+        return bool(self.number_ios) and self.completed + self.cur_depth >= self.number_ios
 
     def _reap_min(self, full: bool) -> int:
         """How many completions to wait for (backend.c wait_for_completions): the
@@ -244,6 +330,7 @@ class FioJob:
         core = self.core
         yield from core.sync()
         core.sleep()
+        self.ctx += 1
         yield Timeout(self.env, self.thinktime_ns)
         yield from core.wake()
 
@@ -256,13 +343,13 @@ class FioJob:
         lists = driver.plan.lists
         sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
         busy = core.busy
-        measure_from = self.measure_from
+        measure_from = core.measure_from
         t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
         if t >= measure_from:
             busy[sub_label] += self.syscall_ns
         core.t = t + self.syscall_ns
         queue = self.queue
-        lone, end = self.lone, self.end
+        lone = self.lone
         sent = 0  # requests of the batch already handed to the device
         for i, io_u in enumerate(queued):
             if queue.inflight >= queue.tags:
@@ -279,8 +366,7 @@ class FioJob:
                 # ask for the pool lock at the right instant: at once if nothing can
                 # come before the thread's clock, or if only this core's interrupts
                 # could and none can
-                if not core.in_sync() and not (lone and not core.in_irq and core.t < end
-                                               and queue.no_irq_before(core.t)):
+                if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
                     yield from self._catch_up()
                 driver.alloc_list(core, io_u)
         t = core.t if core.t > env.now else env.now  # one doorbell for the batch (core.charge, inlined)
@@ -293,7 +379,10 @@ class FioJob:
         submit = self.device.submit
         for io_u in (queued[sent:] if sent else queued):
             submit(io_u, issue)
-        if issue >= measure_from:
+        # io_u_queued per io_u (slat; the first after the ramp ends it), then io_u_mark_submit
+        if not self.ramp_over and issue >= self.ramp_end:
+            self._end_ramp(issue)
+        if self.ramp_over:
             rd, wr = self.read, self.write
             for io_u in queued:
                 io_u.issue = issue
@@ -301,6 +390,8 @@ class FioJob:
         else:
             for io_u in queued:
                 io_u.issue = issue
+        self.submit_map[batch_map_index(len(queued))] += 1
+        self.total_submit += 1
         queued.clear()
 
     def _wait_for_tag(self, i: int, sent: int) -> Generator[Event, None, int]:
@@ -321,6 +412,7 @@ class FioJob:
                 continue
             self.tag_wait = True
             core.sleep()
+            self.ctx += 1
             yield SLEEP  # resumed by the interrupt handler that frees a tag
             if core.in_irq:
                 yield from core.wake()
@@ -346,18 +438,17 @@ class FioJob:
                 yield Timeout(env, core.t - env.now)
 
     def getevents(self, min_evts: int) -> Generator[Event, None, None]:
-        """td_io_getevents(min, max): commit pending io_us, then reap between min and max."""
+        """td_io_getevents(min, max): commit pending io_us, then reap between min and max
+        (io_u_mark_complete counts the call, then io_completed accounts each I/O)."""
         core = self.core
         if min_evts > 0 and self.queued:
-            yield from self.commit()
+            yield from self.commit()  # the engine's commit directly: no depth mark
         mx = self.cmax if self.cmax < self.cur_depth else self.cur_depth
         if min_evts > mx:
             mx = min_evts
-        if not mx:
-            return
         env = self.env
         busy = core.busy
-        measure_from = self.measure_from
+        measure_from = core.measure_from
         t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
         if t >= measure_from:
             busy[L_FIO] += self.reap_ns
@@ -386,6 +477,7 @@ class FioJob:
                 self.wait_need = min_evts
                 self.sleeping = True
                 core.sleep()
+                self.ctx += 1
                 yield SLEEP  # resumed by the interrupt handler that posts the last one
                 if core.in_irq:  # woken by a handler still running: wait for it
                     yield from core.wake()
@@ -398,23 +490,38 @@ class FioJob:
         n = len(ring)
         if n > mx:
             n = mx
-        if not n:
-            return
         reap = core.t if core.t > env.now else env.now  # one clock read for the whole reaped batch
+        self.complete_map[batch_map_index(n)] += 1
+        self.total_complete += 1
+        if not self.ramp_over and reap >= self.ramp_end:
+            self._end_ramp(reap)  # this reap is not accounted: the runstate is RAMP
         free = self.free
-        if reap >= measure_from:
+        nread = 0
+        if self.running:  # should_account: the latency samples
             rd, wr = self.read, self.write
             for _ in range(n):
                 io_u = ring.popleft()
-                d = rd if io_u.is_read else wr
+                if io_u.is_read:
+                    d = rd
+                    nread += 1
+                else:
+                    d = wr
                 d.clat.add(reap - io_u.issue)
                 d.lat.add(reap - io_u.start)
-                d.total_ios += 1
-                d.io_bytes += io_u.nbytes
                 free.append(io_u)
         else:
             for _ in range(n):
-                free.append(ring.popleft())
+                io_u = ring.popleft()
+                nread += io_u.is_read
+                free.append(io_u)
+        done = self.done_blocks
+        done[1] += nread
+        done[0] += n - nread
+        if self.ramp_over:  # td->io_bytes counts every completion after the ramp
+            self.read.io_bytes += nread * self.bs
+            self.write.io_bytes += (n - nread) * self.bs
+        self.completed += n
+        measure_from = core.measure_from  # (the reap may have ended the ramp)
         if reap >= measure_from:  # fio's io_completed, per io_u (core.charge, inlined)
             busy[L_FIO] += n * self.complete_ns
         core.t = reap + n * self.complete_ns
@@ -422,7 +529,6 @@ class FioJob:
             self.depth_area += self.cur_depth * (reap - self._depth_t)
             self._depth_t = reap
         self.cur_depth -= n
-        self.reaps += 1
         self.reaped_all += n
 
     # ---- called by the completion path --------------------------------------
@@ -432,7 +538,7 @@ class FioJob:
         ns = self.end_ns
         now = self.env.now
         t = clock.t if clock.t > now else now  # (clock.charge, inlined)
-        if t >= self.measure_from:
+        if t >= clock.measure_from:
             clock.busy[label] += ns
         clock.t = t + ns
         self.ring.append(io_u)
@@ -444,3 +550,52 @@ class FioJob:
         if self.sleeping and len(self.ring) >= self.wait_need:
             self.sleeping = False
             clock.to_wake.append(self.runner)  # (clock.wake_after, inlined: at depth 1, every I/O)
+
+
+class RateSampler:
+    """fio's helper thread sampling one job's bandwidth or IOPS every ``avg_ms``
+    (``stat.c: __add_samples``): over each interval with completions, the rate in KiB/s
+    (``delta * 1000 / spent / 1024``) or in I/Os per second (``delta * 1000 / spent``),
+    per direction, into ``bw_stat`` / ``iops_stat``.  It samples only after the ramp and
+    while the job runs; the intervals start at the epoch."""
+
+    __slots__ = ("job", "avg_ms", "bandwidth", "prev_t", "prev", "armed")
+
+    def __init__(self, job: FioJob, avg_ms: int, bandwidth: bool) -> None:
+        self.job = job
+        self.avg_ms = avg_ms
+        self.bandwidth = bandwidth
+        self.prev_t = 0.0
+        self.prev = [0, 0]
+        self.armed = False
+
+    def start(self, t: float) -> None:
+        """(Re)start the intervals at the epoch ``t``."""
+        self.prev_t = t
+        self.prev = [0, 0]
+        if not self.armed:
+            self.armed = True
+            Timeout(self.job.env, self.avg_ms * 1e6).callbacks.append(self._tick)
+
+    def _tick(self, _ev: Event) -> None:
+        job = self.job
+        self.armed = False
+        if job.finished_at != float("inf"):
+            return  # the job has ended: the helper thread no longer samples it
+        now = job.env.now
+        if job.running:
+            spent = mtime_since(self.prev_t, now)
+            if spent >= self.avg_ms or self.avg_ms - spent <= 1:  # LOG_MSEC_SLACK
+                done = job.done_blocks
+                for is_read, d in ((1, job.read), (0, job.write)):
+                    delta = done[is_read] - self.prev[is_read]
+                    if not delta:
+                        continue
+                    if self.bandwidth:
+                        d.bw_stat.add((delta * job.bs * 1000 // spent) // 1024 if spent else 0)
+                    else:
+                        d.iops_stat.add(delta * 1000 // spent if spent else 0)
+                    self.prev[is_read] = done[is_read]
+                self.prev_t = now
+        self.armed = True
+        Timeout(job.env, self.avg_ms * 1e6).callbacks.append(self._tick)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..allocators import get_variant
 from ..config import Config
+from ..stats.fiotime import mtime_since, runtime_ms, utime_since
 from ..stats.records import IDLE, L_POLL, PROFILE_LABELS, JobResult, ReplicationResult
 from .completion import CompletionPath, IrqHandler
 from .cpu import Core
@@ -38,12 +39,14 @@ def job_seeds(cfg: Config, replication: int, job: int) -> list[np.random.SeedSeq
 
 
 def run_replication(cfg: Config, variant: str, replication: int = 0) -> ReplicationResult:
-    """Simulate ``cfg`` once with allocator ``variant``; replication ``r`` uses streams (r, job, k)."""
+    """Simulate ``cfg`` once with allocator ``variant``; replication ``r`` uses streams (r, job, k).
+
+    The run lasts until every job has stopped issuing and drained what it had in
+    flight; each job's statistics cover its own window, from the end of its ramp to the
+    end of its drain, as fio's do."""
     t0 = time.perf_counter()
     w = cfg.workload
     env = Engine()
-    measure_from = cfg.warmup_s() * 1e9
-    end = measure_from + w.runtime * 1e9
     nsegs = segments(w.bs, w.iomem)
     plan = map_plan(
         w.bs,
@@ -58,6 +61,8 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     co = cfg.driver.irq_coalescing
     polled = w.hipri and cfg.driver.poll_queues > 0
     tags = cfg.effective_queue_depth() - 1
+    # CPU time is booked from the end of the ramp (the job opens its core's window)
+    measure_from = float("inf") if w.ramp_time else 0.0
     job_cpus = cfg.job_cpus()
     # cores whose requests use each poolset: a lock no other core takes needs no ordering
     users: dict[int, int] = {}
@@ -81,28 +86,31 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         # a thread only its own queue's interrupt handler can preempt
         lone = not polled and not lock_shared and not co.threshold
         job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, job_seeds(cfg, replication, j)),
-                     measure_from, end, lone=lone, completion=completion, poolset=poolset)
+                     lone=lone, completion=completion, poolset=poolset)
         queue.connect(handler, job.start())
         jobs.append(job)
-    env.run(until=end)
+    env.run()  # until every job has drained and nothing is left to happen
 
-    window = end - measure_from
-    busy = [sum(core.busy[i] for core in cores) for i in range(len(PROFILE_LABELS))]
-    profile = dict(zip(PROFILE_LABELS, busy))
-    profile[IDLE] = max(0.0, window * len(cores) - sum(busy))
+    windows = []
+    busy = [0.0] * len(PROFILE_LABELS)
     results = []
     depth = []
     for job, core in zip(jobs, cores):
-        job.close_window(end)
+        job.close_window()
+        window = job.window_ns()
+        windows.append(window)
+        for i, ns in enumerate(core.busy):
+            busy[i] += ns
         depth.append(job.depth_area / window if window else 0.0)
         results.append(_job_result(cfg, job, core, window))
+    profile = dict(zip(PROFILE_LABELS, busy))
+    profile[IDLE] = max(0.0, sum(windows) - sum(busy))
     return ReplicationResult(
         variant=variant,
         replication=replication,
         jobs=results,
         profile_ns=profile,
-        window_ns=window,
-        cores_used=len(cores),
+        windows_ns=windows,
         mean_depth=depth,
         pools=driver.pool_stats(),
         events=env.events_scheduled,
@@ -113,9 +121,11 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
 
 def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResult:
     """fio's per-job record of one job (its options are added by the output layer)."""
-    runtime_ms = int(window / 1e6)
-    job.read.runtime_ms = runtime_ms
-    job.write.runtime_ms = runtime_ms
+    elapsed_us = utime_since(job.epoch, job.finished_at)
+    runtime = runtime_ms(elapsed_us)
+    # update_runtime: a direction's runtime accumulates only if it moved bytes
+    job.read.runtime_ms = runtime if job.read.io_bytes else 0
+    job.write.runtime_ms = runtime if job.write.io_bytes else 0
     busy = sum(core.busy)
     user = core.busy[PROFILE_LABELS.index("fio")]
     return JobResult(
@@ -123,11 +133,17 @@ def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResul
         groupid=0,
         read=job.read,
         write=job.write,
-        job_runtime_ms=runtime_ms,
-        elapsed_s=int(round((window + cfg.warmup_s() * 1e9) / 1e9)),
+        job_runtime_ms=mtime_since(job.epoch, job.finished_at),  # total_run_time
+        elapsed_s=int(round(job.finished_at / 1e9)),
         usr_cpu=100.0 * user / window if window else 0.0,
         sys_cpu=100.0 * (busy - user) / window if window else 0.0,
-        ctx=job.reaps,
+        ctx=job.ctx,
+        depth_map=job.depth_map,
+        submit_map=job.submit_map,
+        complete_map=job.complete_map,
+        total_submit=job.total_submit,
+        total_complete=job.total_complete,
         latency_depth=cfg.workload.iodepth,
-        extra={"cpu": job.core.index, "mean_depth": job.depth_area / window if window else 0.0},
+        extra={"cpu": job.core.index, "mean_depth": job.depth_area / window if window else 0.0,
+               "window_ns": window},
     )

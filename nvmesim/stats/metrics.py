@@ -49,17 +49,17 @@ COMPARED: tuple[str, ...] = (
 )
 
 
-def profile_share(profile_ns: Mapping[str, float], window_ns: float, cores: int) -> dict[str, float]:
-    """Each label's share of the job cores' CPU time over the window (``idle`` included);
-    every label present, 0 for one never charged."""
-    total = window_ns * cores
+def profile_share(profile_ns: Mapping[str, float], core_ns: float) -> dict[str, float]:
+    """Each label's share of the job cores' measured time (``idle`` included); every label
+    present, 0 for one never charged."""
+    total = core_ns
     return {k: (profile_ns.get(k, 0.0) / total if total else 0.0) for k in (*PROFILE_LABELS, IDLE)}
 
 
 def pooled_profile_share(reps: Sequence[ReplicationResult]) -> dict[str, float]:
     """The CPU profile over several replications: CPU time summed, divided by the summed
     core-time of their windows."""
-    total = sum(r.window_ns * r.cores_used for r in reps)
+    total = sum(r.core_ns for r in reps)
     return {k: (sum(r.profile_ns.get(k, 0.0) for r in reps) / total if total else 0.0)
             for k in (*PROFILE_LABELS, IDLE)}
 
@@ -103,7 +103,7 @@ def replication_metrics(rep: ReplicationResult, direction: str | None = None) ->
                 out[lat_metric(kind, stat)] = h.mean
             else:
                 out[lat_metric(kind, stat)] = float(pct[percentile_key(p)])
-    share = profile_share(rep.profile_ns, rep.window_ns, rep.cores_used)
+    share = profile_share(rep.profile_ns, rep.core_ns)
     for label, s in share.items():
         out[f"cpu.{label}"] = s
     out["cpu_share_dma_pool"] = share["dma_pool_alloc"] + share["dma_pool_free"]

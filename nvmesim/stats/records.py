@@ -15,7 +15,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .hist import LatencyHist
+from .hist import LatencyHist, RunningStat
 
 #: CPU profile labels, in report order (kernel-function names as perf would show them).
 PROFILE_LABELS: tuple[str, ...] = (
@@ -39,21 +39,31 @@ IDLE = "idle"
 
 @dataclass
 class DirResult:
-    """One direction ("read"/"write"/"trim") of one job."""
+    """One direction ("read"/"write"/"trim") of one job (fio's per-direction stats)."""
 
-    total_ios: int = 0      # I/Os completed in the measurement window
-    io_bytes: int = 0
-    runtime_ms: int = 0     # measurement window, ms (fio's per-direction 'runtime')
+    total_ios: int = 0      # I/Os queued after the ramp (fio's total_io_u: counted at td_io_queue)
+    io_bytes: int = 0       # bytes completed and accounted after the ramp
+    runtime_ms: int = 0     # fio's per-direction 'runtime' (ms, the drain included)
     slat: LatencyHist = field(default_factory=LatencyHist)
     clat: LatencyHist = field(default_factory=LatencyHist)
     lat: LatencyHist = field(default_factory=LatencyHist)
+    bw_stat: RunningStat = field(default_factory=RunningStat)    # KiB/s samples (bw_avg_time)
+    iops_stat: RunningStat = field(default_factory=RunningStat)  # IOPS samples (iops_avg_time)
     short_ios: int = 0
     drop_ios: int = 0
 
-    def merge(self, other: "DirResult") -> "DirResult":
+    def reset(self) -> None:
+        """fio's ``reset_io_stats`` for this direction (the end of the ramp), in place."""
+        self.total_ios = self.io_bytes = self.runtime_ms = self.short_ios = self.drop_ios = 0
+        self.slat, self.clat, self.lat = LatencyHist(), LatencyHist(), LatencyHist()
+        self.bw_stat, self.iops_stat = RunningStat(), RunningStat()
+
+    def merge(self, other: "DirResult", rates: str = "sum") -> "DirResult":
         """Fold ``other`` into ``self`` like fio's ``sum_thread_stats``
         (group_reporting): histograms merged, counters summed, runtime the
-        max.  Returns ``self``."""
+        max; bandwidth and IOPS samples summed as rates (``rates="sum"``, fio's
+        pure sum) or pooled as more samples of one rate (``rates="pool"``: the same
+        job's replications).  Returns ``self``."""
         self.total_ios += other.total_ios
         self.io_bytes += other.io_bytes
         self.short_ios += other.short_ios
@@ -63,6 +73,12 @@ class DirResult:
         self.slat.merge(other.slat)
         self.clat.merge(other.clat)
         self.lat.merge(other.lat)
+        if rates == "sum":
+            self.bw_stat.sum_rates(other.bw_stat)
+            self.iops_stat.sum_rates(other.iops_stat)
+        else:
+            self.bw_stat.merge_stats(other.bw_stat)
+            self.iops_stat.merge_stats(other.iops_stat)
         return self
 
     @property
@@ -106,7 +122,15 @@ class JobResult:
     ctx: int = 0
     majf: int = 0
     minf: int = 0
-    # 7-slot distributions in percent; None -> all 0.0 (not modelled)
+    # fio's depth and batch counters (io_u_map, io_u_submit, io_u_complete: 7 slots each,
+    # io_u_mark_depth / __io_u_mark_map) and their denominators; None -> not counted
+    depth_map: list[int] | None = None
+    submit_map: list[int] | None = None
+    complete_map: list[int] | None = None
+    total_submit: int = 0
+    total_complete: int = 0
+    # the same as fio prints them (percent dicts), when only those are known (a fio
+    # document read back); None -> derived from the counters above, or all 0.0
     iodepth_level: dict[str, float] | None = None
     iodepth_submit: dict[str, float] | None = None
     iodepth_complete: dict[str, float] | None = None
@@ -124,6 +148,15 @@ class JobResult:
 
     def dirs(self) -> tuple[DirResult, DirResult, DirResult]:
         return (self.read, self.write, self.trim)
+
+    def add_counters(self, other: "JobResult") -> None:
+        """Add ``other``'s depth and batch counters to these (fio's ``sum_thread_stats``)."""
+        for name in ("depth_map", "submit_map", "complete_map"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None:
+                setattr(self, name, [a + b for a, b in zip(mine, theirs)] if mine is not None else list(theirs))
+        self.total_submit += other.total_submit
+        self.total_complete += other.total_complete
 
     @property
     def total_ios(self) -> int:
@@ -177,14 +210,18 @@ class ReplicationResult:
     variant: str
     replication: int
     jobs: list[JobResult]
-    profile_ns: dict[str, float]  # label -> CPU ns over all job cores, window only; includes "idle"
-    window_ns: float
-    cores_used: int
-    mean_depth: list[float]  # per job: time-average of outstanding I/Os (Little's L)
+    profile_ns: dict[str, float]  # label -> CPU ns over all job cores, each in its window; includes "idle"
+    windows_ns: list[float]  # per job: its measured window, from the end of its ramp to the end of its drain
+    mean_depth: list[float]  # per job: time-average of outstanding I/Os over its window (Little's L)
     pools: list[PoolStats] = field(default_factory=list)  # pools that did any operation
     events: int = 0  # SimPy events scheduled
     wall_s: float = 0.0
-    ios_simulated: int = 0  # every I/O completed, warm-up included
+    ios_simulated: int = 0  # every I/O completed, ramp included
+
+    @property
+    def core_ns(self) -> float:
+        """The job cores' measured time together: what the profile's shares divide."""
+        return sum(self.windows_ns)
 
     @property
     def ios_per_wall_second(self) -> float:
@@ -208,8 +245,9 @@ def merge_replications(reps: Sequence[ReplicationResult]) -> list[JobResult]:
             other = rep.jobs[j]
             for mine, theirs in ((base.read, other.read), (base.write, other.write)):
                 runtime = mine.runtime_ms + theirs.runtime_ms
-                mine.merge(theirs)
+                mine.merge(theirs, rates="pool")
                 mine.runtime_ms = runtime
+            base.add_counters(other)
             base.job_runtime_ms += other.job_runtime_ms
             base.elapsed_s += other.elapsed_s
             base.ctx += other.ctx
@@ -232,6 +270,7 @@ def group_jobs(jobs: Sequence[JobResult]) -> JobResult:
     for other in jobs[1:]:
         for mine, theirs in ((g.read, other.read), (g.write, other.write)):
             mine.merge(theirs)
+        g.add_counters(other)
         g.ctx += other.ctx
         g.usr_cpu += other.usr_cpu
         g.sys_cpu += other.sys_cpu
