@@ -36,12 +36,10 @@ What fio does that is easy to get wrong (all reproduced here):
   The iodepth distributions clamp a non-zero share below 0.1 % to 0.1
   (``stat_calc_dist``).
 
-Bandwidth/IOPS samples: nvmesim does not sample bandwidth or IOPS per
-``bw_avg_msec``/``iops_avg_msec`` window, so ``bw_min``, ``bw_max``,
-``bw_agg``, ``bw_mean``, ``bw_dev``, ``bw_samples``, ``iops_min``,
-``iops_max``, ``iops_mean``, ``iops_stddev``, ``iops_samples`` carry exactly
-what fio prints when it has no samples (``calc_lat`` false): 0 / 0.0 and
-``*_samples = 0``.  The aggregate bandwidth and IOPS are in ``bw``/``iops``.
+Bandwidth/IOPS samples (``bw_min`` ... ``iops_samples``) are the job's samples every
+``bw_avg_time``/``iops_avg_time`` (fio's ``__add_samples``); with none, fio prints 0 / 0.0
+and ``*_samples = 0``, and so does this.  The depth distributions come from the job's
+``io_u_map``/``io_u_submit``/``io_u_complete`` counters (:func:`depth_distributions`).
 """
 
 from __future__ import annotations
@@ -62,6 +60,7 @@ from ..stats.distributions import (
     LAT_N_KEYS,
     LAT_U_KEYS,
     latency_distribution,
+    stat_calc_dist,
 )
 from ..stats.hist import LatencyHist, fio_float, normalize_percentile_list
 from ..stats.records import DirResult, JobResult
@@ -120,10 +119,23 @@ def _lat_obj(h: LatencyHist, percentiles_on: bool, plist: Sequence[float], plus:
     return h.to_json(plist if percentiles_on else None, with_bins=plus)
 
 
+def agg_percent(agg_bytes: int, mean: float) -> float:
+    """fio's ``convert_agg_kbytes_percent``: the job's mean sampled bandwidth (truncated
+    to an int, KiB/s) as a share of its group's aggregate, capped at 100."""
+    p = 100.0
+    if agg_bytes > 1024:
+        p = int(mean) * 100.0 / (agg_bytes / 1024.0)
+        if p > 100.0:
+            p = 100.0
+    return p
+
+
 def dir_to_json(d: DirResult, plist: Sequence[float], plus: bool, *,
                 clat_percentiles: bool = True, lat_percentiles: bool = False,
-                slat_percentiles: bool = False) -> dict:
-    """One direction object (fio ``add_ddir_status_json``)."""
+                slat_percentiles: bool = False, agg_bytes: int = 0) -> dict:
+    """One direction object (fio ``add_ddir_status_json``); ``agg_bytes`` is the group's
+    aggregate bandwidth (B/s), which ``bw_agg`` is a percentage of."""
+    bw, iops = d.bw_stat, d.iops_stat
     return {
         "io_bytes": int(d.io_bytes),
         "io_kbytes": int(d.io_bytes) >> 10,
@@ -137,19 +149,36 @@ def dir_to_json(d: DirResult, plist: Sequence[float], plus: bool, *,
         "slat_ns": _lat_obj(d.slat, slat_percentiles, plist, plus),
         "clat_ns": _lat_obj(d.clat, clat_percentiles, plist, plus),
         "lat_ns": _lat_obj(d.lat, lat_percentiles, plist, plus),
-        # No bandwidth/IOPS samples: what fio prints when calc_lat() fails.
-        "bw_min": 0,
-        "bw_max": 0,
-        "bw_agg": 0.0,
-        "bw_mean": 0.0,
-        "bw_dev": 0.0,
-        "bw_samples": 0,
-        "iops_min": 0,
-        "iops_max": 0,
-        "iops_mean": 0.0,
-        "iops_stddev": 0.0,
-        "iops_samples": 0,
+        # sampled every bw_avg_time / iops_avg_time; with no sample, what fio prints
+        # when calc_lat() fails: 0 / 0.0
+        "bw_min": bw.min,
+        "bw_max": bw.max,
+        "bw_agg": fio_float(agg_percent(agg_bytes, bw.mean)) if bw.n else 0.0,
+        "bw_mean": fio_float(bw.mean) if bw.n else 0.0,
+        "bw_dev": fio_float(bw.stddev) if bw.n else 0.0,
+        "bw_samples": bw.n,
+        "iops_min": iops.min,
+        "iops_max": iops.max,
+        "iops_mean": fio_float(iops.mean) if iops.n else 0.0,
+        "iops_stddev": fio_float(iops.stddev) if iops.n else 0.0,
+        "iops_samples": iops.n,
     }
+
+
+def depth_distributions(job: JobResult) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """``iodepth_level``, ``iodepth_submit``, ``iodepth_complete`` as fio prints them
+    (``stat_calc_dist``): the depth counters over all I/Os queued (total_io_u), the submit
+    and complete counters over their calls; given percentages where only those are known."""
+    out = []
+    for keys, counts, total, given in (
+            (IODEPTH_LEVEL_KEYS, job.depth_map, job.total_ios, job.iodepth_level),
+            (IODEPTH_SUBMIT_KEYS, job.submit_map, job.total_submit, job.iodepth_submit),
+            (IODEPTH_COMPLETE_KEYS, job.complete_map, job.total_complete, job.iodepth_complete)):
+        if counts is not None:
+            out.append(dict(zip(keys, (fio_float(v) for v in stat_calc_dist(counts, total)))))
+        else:
+            out.append(_float_dict(keys, given))
+    return out[0], out[1], out[2]
 
 
 def _str_options(opts: Mapping[str, Any] | None) -> dict[str, str]:
@@ -183,10 +212,12 @@ def _iodepth_of(job: JobResult) -> int:
 
 def job_to_json(job: JobResult, percentile_list: Sequence[float] | str | None = None,
                 plus: bool = False, *, clat_percentiles: bool = True,
-                lat_percentiles: bool = False, slat_percentiles: bool = False) -> dict:
+                lat_percentiles: bool = False, slat_percentiles: bool = False,
+                agg_bytes: Sequence[int] = (0, 0, 0)) -> dict:
     """One element of fio's ``jobs`` array (``show_thread_status_json``).
 
     ``percentile_list`` None -> fio's default list.  ``plus`` -> json+ bins.
+    ``agg_bytes``: the job's group's aggregate bandwidth per direction (bw_agg).
     """
     plist = normalize_percentile_list(DEFAULT_PERCENTILES if percentile_list is None
                                       else percentile_list)
@@ -204,8 +235,8 @@ def job_to_json(job: JobResult, percentile_list: Sequence[float] | str | None = 
     opts = _str_options(job.job_options)
     if opts:
         out["job options"] = opts
-    for name, d in zip(DDIRS, job.dirs()):
-        out[name] = dir_to_json(d, plist, plus, **flags)
+    for name, d, agg in zip(DDIRS, job.dirs(), agg_bytes):
+        out[name] = dir_to_json(d, plist, plus, agg_bytes=agg, **flags)
     # DDIR_SYNC: nvmesim issues no fsync; fio's empty sync object.
     out["sync"] = {"total_ios": 0, "lat_ns": LatencyHist().to_json(None)}
     out["job_runtime"] = int(job.job_runtime_ms)
@@ -214,9 +245,7 @@ def job_to_json(job: JobResult, percentile_list: Sequence[float] | str | None = 
     out["ctx"] = int(job.ctx)
     out["majf"] = int(job.majf)
     out["minf"] = int(job.minf)
-    out["iodepth_level"] = _float_dict(IODEPTH_LEVEL_KEYS, job.iodepth_level)
-    out["iodepth_submit"] = _float_dict(IODEPTH_SUBMIT_KEYS, job.iodepth_submit)
-    out["iodepth_complete"] = _float_dict(IODEPTH_COMPLETE_KEYS, job.iodepth_complete)
+    out["iodepth_level"], out["iodepth_submit"], out["iodepth_complete"] = depth_distributions(job)
     if job.latency_ns is None or job.latency_us is None or job.latency_ms is None:
         dn, du, dm = latency_distribution([d.clat for d in job.dirs()], job.total_ios)
     out["latency_ns"] = _float_dict(LAT_N_KEYS, job.latency_ns if job.latency_ns is not None else dn)
@@ -228,6 +257,21 @@ def job_to_json(job: JobResult, percentile_list: Sequence[float] | str | None = 
     out["latency_window"] = int(job.latency_window)
     if job.extra:
         out["nvmesim"] = job.extra
+    return out
+
+
+def group_aggregates(jobs: Sequence[JobResult]) -> dict[int, tuple[int, int, int]]:
+    """Per group, per direction: fio's aggregate bandwidth ``iobytes * 1000 / max_run``
+    (``__show_run_stats``), what ``bw_agg`` is a share of."""
+    out = {}
+    for gid in {j.groupid for j in jobs}:
+        members = [j for j in jobs if j.groupid == gid]
+        agg = []
+        for i in range(3):
+            max_run = max(j.dirs()[i].runtime_reported for j in members)
+            iobytes = sum(j.dirs()[i].io_bytes for j in members)
+            agg.append(iobytes * 1000 // max_run if max_run else 0)
+        out[gid] = (agg[0], agg[1], agg[2])
     return out
 
 
@@ -265,9 +309,12 @@ def document(jobs: Iterable[JobResult], global_options: Mapping[str, Any] | None
     gopts = _str_options(global_options)
     if gopts:
         doc["global options"] = gopts
+    jobs = list(jobs)
+    agg = group_aggregates(jobs)
     doc["jobs"] = [
         job_to_json(j, percentile_list, plus, clat_percentiles=clat_percentiles,
-                    lat_percentiles=lat_percentiles, slat_percentiles=slat_percentiles)
+                    lat_percentiles=lat_percentiles, slat_percentiles=slat_percentiles,
+                    agg_bytes=agg[j.groupid])
         for j in jobs
     ]
     doc["disk_util"] = list(disk_util) if disk_util is not None else []

@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 from ..config import Workload
 from ..stats.hist import LatencyHist
 from ..stats.metrics import pooled_profile_share
-from ..stats.records import DirResult, ReplicationResult, group_jobs, merge_replications
+from ..stats.records import DirResult, JobResult, ReplicationResult, group_jobs, merge_replications
+from .fiojson import agg_percent, depth_distributions, group_aggregates
 
 
 def _si(x: float) -> str:
@@ -52,7 +53,44 @@ def _percentiles(name: str, h: LatencyHist, plist: list[float]) -> list[str]:
     return lines
 
 
-def _dir_block(ddir: str, d: DirResult, plist: list[float], w) -> list[str]:
+def _rate_lines(d: DirResult, agg_bytes: int) -> list[str]:
+    """fio's ``bw (KiB/s):`` and ``iops :`` sample lines (show_ddir_status), when sampled."""
+    lines = []
+    b = d.bw_stat
+    if b.n:
+        lo, hi, mean, dev, unit = b.min, b.max, b.mean, b.stddev, "KiB"
+        per = agg_percent(agg_bytes, mean)
+        if mean > 1024 * 1024:  # fio switches to MiB/s (integer min/max, as fio's divisions)
+            lo, hi, mean, dev, unit = lo // 1024, hi // 1024, mean / 1024, dev / 1024, "MiB"
+        lines.append(f"   bw ({unit:>5}/s): min={lo:5d}, max={hi:5d}, per={per:3.2f}%, avg={mean:5.02f}, "
+                     f"stdev={dev:5.02f}, samples={b.n}")
+    i = d.iops_stat
+    if i.n:
+        lines.append(f"   iops        : min={i.min:5d}, max={i.max:5d}, avg={i.mean:5.02f}, stdev={i.stddev:5.02f}, "
+                     f"samples={i.n}")
+    return lines
+
+
+def _depth_lines(g: JobResult) -> list[str]:
+    """fio's ``IO depths``, ``submit``, ``complete``, ``issued rwts`` and ``latency`` lines."""
+    level, submit, complete = depth_distributions(g)
+
+    def dist(d: dict[str, float]) -> str:
+        return ", ".join(f"{k}={v:3.1f}%" for k, v in d.items())
+
+    return [
+        f"  IO depths    : {dist(level)}",
+        f"     submit    : {dist(submit)}",
+        f"     complete  : {dist(complete)}",
+        f"     issued rwts: total={g.read.total_ios},{g.write.total_ios},{g.trim.total_ios},0 "
+        f"short={g.read.short_ios},{g.write.short_ios},{g.trim.short_ios},0 "
+        f"dropped={g.read.drop_ios},{g.write.drop_ios},{g.trim.drop_ios},0",
+        f"     latency   : target={g.latency_target}, window={g.latency_window}, "
+        f"percentile={g.latency_percentile:.2f}%, depth={g.latency_depth}",
+    ]
+
+
+def _dir_block(ddir: str, d: DirResult, plist: list[float], w, agg_bytes: int) -> list[str]:
     iops, bw = d.iops, d.bw_bytes
     lines = [
         f"  {ddir}: IOPS={_si(iops)}, BW={bw / 2**20:.1f}MiB/s ({bw / 1e6:.1f}MB/s)"
@@ -67,7 +105,7 @@ def _dir_block(ddir: str, d: DirResult, plist: list[float], w) -> list[str]:
         lines += _percentiles("clat", d.clat, plist)
     if w.lat_percentiles and d.lat.n:
         lines += _percentiles("lat", d.lat, plist)
-    return lines
+    return lines + _rate_lines(d, agg_bytes)
 
 
 def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]],
@@ -86,10 +124,12 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
         out.append(
             f"{w.name}: (groupid=0, jobs={w.numjobs}): err= 0: variant={v}, replications={len(reps)}"
         )
-        for ddir, d in (("read", g.read), ("write", g.write)):
+        agg = group_aggregates([g])[g.groupid]
+        for ddir, d, a in (("read", g.read, agg[0]), ("write", g.write, agg[1])):
             if d.total_ios:
-                out += _dir_block(ddir, d, w.percentile_list, w)
-        out.append(f"  cpu          : usr={g.usr_cpu:.2f}%, sys={g.sys_cpu:.2f}%, ctx={g.ctx}")
+                out += _dir_block(ddir, d, w.percentile_list, w, a)
+        out.append(f"  cpu          : usr={g.usr_cpu:.2f}%, sys={g.sys_cpu:.2f}%, ctx={g.ctx}, majf=0, minf=0")
+        out += _depth_lines(g)
         mean_depth = sum(j.extra["mean_depth"] for j in jobs)
         out.append(f"  in flight    : {mean_depth:.1f} I/Os on average (all jobs)")
         share = pooled_profile_share(reps)
