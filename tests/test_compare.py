@@ -57,7 +57,7 @@ def test_identical_variants_give_zero_delta_and_zero_width_interval():
     is 0 with a zero-width interval (the pairing removes all noise)."""
     result = run(small({"bs": "4k", "iodepth": 16, "numjobs": 2}, sim={"replications": 3}))
     rows = deltas(result)
-    assert len(rows) == 12 + 4
+    assert len(rows) == 12 + 6  # 3 latencies x 4 statistics, 6 scalar figures
     for r in rows:
         assert r["delta"] == 0.0 and r["ci_low"] == 0.0 and r["ci_high"] == 0.0, r
         assert r["replications"] == 3
@@ -88,8 +88,9 @@ def test_json_shape():
     for m in ("slat_ns", "clat_ns", "lat_ns"):
         for s in ("mean", "p50", "p99", "p99.9"):
             assert (m, s) in metrics
-    for m in ("iops", "bw_bytes", "cpu_share_dma_pool"):
+    for m in ("iops", "bw_bytes", "cpu_share_pool_lock", "cpu_share_lock_spin"):
         assert (m, "value") in metrics
+    assert {("cpu_share_dma_pool", "self"), ("cpu_share_dma_pool", "children")} <= metrics
 
 
 # ------------------------------------------------------ directions from mechanism
@@ -135,7 +136,7 @@ def test_lock_waiting_appears_with_jobs_on_several_cores_and_grows():
     def spin_per_io(jobs: int) -> float:
         rep = run_replication(small({"bs": "16k", "iodepth": 128, "iodepth_batch_submit": 16, "numjobs": jobs},
                                     device={"internal_gbps": 100.0, "link_gbps": 100.0}), "legacy", 0)
-        return rep.profile_ns["spin_lock"] / rep.total_ios
+        return replication_metrics(rep)["cpu_share_lock_spin"] * rep.core_ns / rep.total_ios
 
     one, two, four = spin_per_io(1), spin_per_io(2), spin_per_io(4)
     assert one == 0.0

@@ -17,7 +17,7 @@ from nvmesim.sim.fio import FioJob, Streams
 from nvmesim.sim.model import job_seeds
 from nvmesim.sim.nvme import map_plan, segments
 from nvmesim.sim.queue import Queue
-from nvmesim.stats.records import L_ALLOC, L_FREE, L_IRQ, L_POLL, PROFILE_LABELS
+from nvmesim.stats.records import IRQ_FREE, L_IRQ, L_POLL, POLL_FREE, PROFILE_LABELS
 
 COSTS = {"nvme_cqe_ns": 500, "end_request_ns": 300, "irq_entry_ns": 700, "poll_ns": 100}
 
@@ -33,13 +33,13 @@ def pieces(polled: bool, requests: int = 6):
     driver = Driver(env, cfg, get_variant("legacy"), plan, nsegs)
     core = Core(env, 0, 0, 0.0)
     queue = Queue(env, core, polled, 0, 0.0)
-    path = CompletionPath(driver, queue.cq, core, core, L_POLL, catch_up=False) if polled else None
+    path = CompletionPath(driver, queue.cq, core, core, L_POLL, POLL_FREE, catch_up=False) if polled else None
     job = FioJob(env, cfg, 0, core, queue, driver, Device(env, cfg.device), Streams(cfg, job_seeds(cfg, 0, 0)),
                  lone=False, completion=path, poolset=0)
     handler = None if polled else IrqHandler(driver, queue, lock_shared=False)
     ios = list(job.free)
     for io_u in ios:
-        driver.alloc_list(core, io_u)
+        driver.alloc_list(core, io_u, job.alloc_labels)
         queue.inflight += 1
     core.t = 0.0
     core.busy[:] = [0.0] * len(PROFILE_LABELS)
@@ -73,7 +73,8 @@ def test_polled_and_interrupt_completion_do_the_same_work_per_request(gap_ns):
         done[polled] = (core.busy, pool.totals.ops, pool.totals.ns, pool.nr_pages)
     irq, polled_ = done[False], done[True]
     assert irq[1:] == polled_[1:]  # the same frees at the same costs
-    assert irq[0][L_FREE] == polled_[0][L_FREE] > 0
+    frees = lambda busy, labels: (busy[labels.op], busy[labels.lock], busy[labels.spin])  # noqa: E731
+    assert frees(irq[0], IRQ_FREE) == frees(polled_[0], POLL_FREE) and irq[0][IRQ_FREE.op] > 0
     per_cqe = COSTS["nvme_cqe_ns"] + 4 * 40 + COSTS["end_request_ns"] + 60  # + unmap of 4 segments, io_uring CQE
     # everything else the two did: interrupt entries, or poll passes and spinning
     irq_extra = irq[0][L_IRQ] - n * per_cqe
@@ -92,7 +93,7 @@ def test_a_shared_lock_is_asked_for_at_the_right_instant():
     """With another core taking the pool lock, the completion path lets time catch up
     before each free (the grant order is the order in true time)."""
     env, core, queue, job, handler, path, ios = pieces(False, 2)
-    shared = CompletionPath(job.driver, queue.cq, handler.clock, core, L_IRQ, catch_up=True)
+    shared = CompletionPath(job.driver, queue.cq, handler.clock, core, L_IRQ, IRQ_FREE, catch_up=True)
     queue.cq.extend(ios)
     handler.clock.t = 0.0
     Timeout(env, 50).callbacks.append(lambda e: None)  # something happens before the clock

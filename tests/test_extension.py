@@ -45,7 +45,7 @@ def test_registered_variant_runs_from_yaml(pcpu, tmp_path):
     over = result.overview()
     assert over.loc["pcpu", "IOPS"] > 0
     # hits in the per-CPU cache skip the device-wide lock
-    assert over.loc["pcpu", "spin_lock CPU %"] < over.loc["stack", "spin_lock CPU %"]
+    assert over.loc["pcpu", "pool lock CPU %"] < over.loc["stack", "pool lock CPU %"]
 
 
 def test_registered_variant_in_the_micro_harness(pcpu):

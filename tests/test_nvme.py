@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nvmesim.api import load
+from nvmesim.stats.metrics import replication_metrics
 from nvmesim.api import run_replication
 from nvmesim.sim.nvme import PAGE_POOL, SMALL_POOL, map_plan, segments
 
@@ -70,5 +71,6 @@ def test_per_numa_pools_in_6_16():
     shared, split = run("6.4"), run("6.16")
     assert [p.name for p in shared.pools] == ["node0/prp256"]
     assert sorted(p.name for p in split.pools) == ["node0/prp256", "node1/prp256"]
-    assert shared.profile_ns["spin_lock"] > 0
-    assert split.profile_ns["spin_lock"] == 0
+    spin = lambda rep: replication_metrics(rep)["cpu_share_lock_spin"]  # noqa: E731
+    assert spin(shared) > 0
+    assert spin(split) == 0

@@ -98,7 +98,8 @@ def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path, monkeypatch
     assert set(results["point"]) == {0, 1}
     assert len(results) == 2 * 2 * 2  # points x variants x replications (reads only)
     assert {"workload.iodepth", "variant", "replication", "direction", "iops", "clat_p99_ns",
-            "cpu_share_dma_pool", "clat_bins"} <= set(results.columns)
+            "cpu_share_dma_pool_self", "cpu_share_dma_pool_children", "cpu_dma_pool_alloc",
+            "cpu_children_dma_pool_alloc", "clat_bins"} <= set(results.columns)
     iops = summary[(summary.metric == "iops") & (summary.variant == "stack")]
     assert len(iops) == 2 and iops["delta_ci_low"].notna().all()
     assert (out / "results.csv").exists() and (out / "summary.csv").exists()

@@ -36,9 +36,11 @@ class SensitivityRow:
     iops_base: float = NAN
     iops_delta_pct: float = NAN
     iops_ci_pct: tuple[float, float] = (NAN, NAN)
-    dma_share_base: float = NAN
+    dma_share_base: float = NAN  # children (perf report's default view)
     dma_share_ratio: float = NAN
-    spin_share_base: float = NAN
+    dma_self_base: float = NAN  # self (perf report --no-children)
+    dma_self_ratio: float = NAN
+    spin_share_base: float = NAN  # waiting for the pool lock (its slowpath)
     spin_share_variant: float = NAN
     nodes_per_op: float = NAN
     error: str | None = None
@@ -62,8 +64,9 @@ def evaluate(cfg: Config, axis: str = "base", value: Any = None) -> SensitivityR
         slat_base_us=b["slat_ns.mean"].mean / 1e3,
         clat_base_us=b["clat_ns.mean"].mean / 1e3,
         iops_base=b["iops"].mean,
-        dma_share_base=b["cpu_share_dma_pool"].mean,
-        spin_share_base=b["cpu_share_spin_lock"].mean,
+        dma_share_base=b["cpu_share_dma_pool.children"].mean,
+        dma_self_base=b["cpu_share_dma_pool.self"].mean,
+        spin_share_base=b["cpu_share_lock_spin"].mean,
         nodes_per_op=sum(m["nodes_per_op"] for m in nodes.values()) / len(nodes),
     )
     if d:
@@ -71,10 +74,14 @@ def evaluate(cfg: Config, axis: str = "base", value: Any = None) -> SensitivityR
         row.clat_delta_us, row.clat_ci_us = _delta(d["clat_ns.mean"], 1e3)
         ib = d["iops"].baseline_value
         row.iops_delta_pct, row.iops_ci_pct = _delta(d["iops"], ib / 100.0 if ib else NAN)
-        share = d["cpu_share_dma_pool"]
-        row.dma_share_ratio = share.variant_value / share.baseline_value if share.baseline_value else NAN
-        row.spin_share_variant = d["cpu_share_spin_lock"].variant_value
+        row.dma_share_ratio = _ratio(d["cpu_share_dma_pool.children"])
+        row.dma_self_ratio = _ratio(d["cpu_share_dma_pool.self"])
+        row.spin_share_variant = d["cpu_share_lock_spin"].variant_value
     return row
+
+
+def _ratio(r: SummaryRow) -> float:
+    return r.variant_value / r.baseline_value if r.baseline_value else NAN
 
 
 def _delta(r: SummaryRow, scale: float) -> tuple[float, tuple[float, float]]:
@@ -116,7 +123,8 @@ def _fmt(x: float, spec: str) -> str:
 def markdown(rows: list[SensitivityRow]) -> str:
     """The rows as a Markdown table (the form docs/reproduction.md quotes)."""
     head = ("| axis | value | slat µs | Δslat µs [95% CI] | clat µs | Δclat µs [95% CI] | IOPS | ΔIOPS % [95% CI] "
-            "| dma_pool share (baseline) | variant/baseline | lock wait baseline→variant | baseline nodes/op |")
+            "| dma_pool share children / self (baseline) | variant/baseline children / self "
+            "| lock spin baseline→variant | baseline nodes/op |")
     lines = [head, "|" + "---|" * 12]
     for r in rows:
         if r.error:
@@ -126,8 +134,9 @@ def markdown(rows: list[SensitivityRow]) -> str:
             f"| {r.axis} | {'' if r.value is None else r.value} | {r.slat_base_us:,.1f} | "
             f"{_fmt(r.slat_delta_us, '+.1f')} {_fmt_ci(r.slat_ci_us)} | {r.clat_base_us:,.1f} | "
             f"{_fmt(r.clat_delta_us, '+.1f')} {_fmt_ci(r.clat_ci_us)} | {r.iops_base / 1e3:,.0f}k | "
-            f"{_fmt(r.iops_delta_pct, '+.2f')} {_fmt_ci(r.iops_ci_pct, 2)} | {100 * r.dma_share_base:.2f}% | "
-            f"{_fmt(r.dma_share_ratio, '.2f')} | {100 * r.spin_share_base:.2f}% → "
+            f"{_fmt(r.iops_delta_pct, '+.2f')} {_fmt_ci(r.iops_ci_pct, 2)} | {100 * r.dma_share_base:.2f}% / "
+            f"{100 * r.dma_self_base:.2f}% | {_fmt(r.dma_share_ratio, '.2f')} / {_fmt(r.dma_self_ratio, '.2f')} | "
+            f"{100 * r.spin_share_base:.2f}% → "
             f"{_fmt(100 * r.spin_share_variant, '.2f')}% | {_fmt(r.nodes_per_op, '.1f')} |"
         )
     return "\n".join(lines)

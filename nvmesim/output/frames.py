@@ -6,9 +6,11 @@ per-variant overview.  Every number comes from :mod:`nvmesim.stats.metrics`.
     point (int), <swept dotted paths...>, variant, replication, direction ("read"/"write"),
     ios, io_bytes, iops, bw_bytes,
     slat_mean_ns, slat_p50_ns, slat_p99_ns, slat_p99.9_ns, (same for clat_, lat_),
-    cpu_<label> for every profile label and cpu_idle (share of the job CPUs' time,
-        the same on both direction rows of a replication),
-    cpu_share_dma_pool (= cpu_dma_pool_alloc + cpu_dma_pool_free), cpu_share_spin_lock,
+    cpu_<symbol> (self time) and cpu_children_<symbol> (with callees) for every perf
+        symbol of the profile, cpu_idle (shares of the job CPUs' time, the same on both
+        direction rows of a replication),
+    cpu_share_dma_pool_self, cpu_share_dma_pool_children (dma_pool_alloc + dma_pool_free
+        in each view), cpu_share_pool_lock, cpu_share_lock_spin,
     nodes_per_op (list descriptors walked per pool operation; 0 for stack, NaN without
     pool operations), mean_depth,
     slat_bins, clat_bins, lat_bins (fio json+ bins as JSON text: {"<ns>": count}),
@@ -21,7 +23,8 @@ per-variant overview.  Every number comes from :mod:`nvmesim.stats.metrics`.
     delta_ci_high, paired
 
 with ``metric`` in ``slat_ns.mean``, ``slat_ns.p50``, ..., ``iops``, ``bw_bytes``,
-``cpu_share_dma_pool``, ``cpu_share_spin_lock``; means over replications with a 95%
+``cpu_share_dma_pool.self``, ``cpu_share_dma_pool.children``, ``cpu_share_pool_lock``,
+``cpu_share_lock_spin``; means over replications with a 95%
 t interval, and for non-baseline variants the paired delta vs the baseline (first)
 variant with its paired-t interval (common random numbers pair replication r).
 """
@@ -41,13 +44,13 @@ DIRECTIONS = ("read", "write")
 
 def column_name(metric: str) -> str:
     """The results-frame column of a metric: ``clat_ns.p99`` -> ``clat_p99_ns``,
-    ``cpu.fio`` -> ``cpu_fio``; others as they are."""
+    ``cpu.fio`` -> ``cpu_fio``, ``cpu_share_dma_pool.self`` -> ``cpu_share_dma_pool_self``."""
     head, dot, stat = metric.partition(".")
     if not dot:
         return metric
-    if head == "cpu":
-        return f"cpu_{stat}"
-    return f"{head.removesuffix('_ns')}_{stat}_ns"
+    if head.endswith("_ns"):
+        return f"{head.removesuffix('_ns')}_{stat}_ns"
+    return f"{head}_{stat}"
 
 
 def replication_rows(rep: ReplicationResult, params: Mapping[str, Any] | None = None,
@@ -105,8 +108,9 @@ OVERVIEW: dict[str, tuple[str, float]] = {
     "BW (MB/s)": ("bw_bytes", 1e-6),
     **{f"{k} mean (µs)": (f"{k}_ns.mean", 1e-3) for k in LAT_TYPES},
     "clat p99 (µs)": ("clat_ns.p99", 1e-3),
-    "dma_pool CPU %": ("cpu_share_dma_pool", 100.0),
-    "spin_lock CPU %": ("cpu_share_spin_lock", 100.0),
+    "dma_pool CPU % (self)": ("cpu_share_dma_pool.self", 100.0),
+    "dma_pool CPU % (children)": ("cpu_share_dma_pool.children", 100.0),
+    "pool lock CPU %": ("cpu_share_pool_lock", 100.0),
 }
 
 

@@ -407,16 +407,18 @@ def plot_deltas(summary: pd.DataFrame, x: str, metric: str = "clat_ns.mean", col
 
 def profile_table(results: pd.DataFrame, point: int | None = None) -> pd.DataFrame:
     """The CPU profile of one point (default: the first): per variant (rows, in frame order)
-    the mean over replications of each ``cpu_<label>`` share (columns: the labels without
-    the prefix, profile order, ``idle`` last), labels that are zero everywhere dropped.
+    the mean over replications of each symbol's self-time share ``cpu_<symbol>`` (perf
+    report --no-children; they add up to the whole, idle included: columns are the
+    symbols, profile order, ``idle`` last), symbols that are zero everywhere dropped.
 
     The shares repeat on both direction rows of a replication, so rows are first
-    deduplicated by variant + replication.  The derived ``cpu_share_*`` columns (e.g.
-    ``cpu_share_dma_pool`` = alloc + free) are not labels and are left out."""
+    deduplicated by variant + replication.  The inclusive ``cpu_children_*`` and the
+    derived ``cpu_share_*`` columns are not self time and are left out."""
     for name in ("variant", "replication"):
         _require(results, name, "the profile")
     rows, _ = _select_point(_ok_rows(results), point)
-    labels = [c for c in rows.columns if c.startswith("cpu_") and not c.startswith("cpu_share_")]
+    labels = [c for c in rows.columns
+              if c.startswith("cpu_") and not c.startswith(("cpu_share_", "cpu_children_"))]
     if not labels:
         raise ValueError("no cpu_<label> columns in the results frame")
     labels = [c for c in labels if c != "cpu_idle"] + [c for c in labels if c == "cpu_idle"]
@@ -427,9 +429,11 @@ def profile_table(results: pd.DataFrame, point: int | None = None) -> pd.DataFra
 
 
 def plot_profile(results: pd.DataFrame, point: int | None = None) -> Figure:
-    """The perf-style CPU profile per variant at one point, as stacked bars of the shares of
-    the job CPUs' time (idle last, light grey): where the cycles go, and how much of them the
-    allocator (``dma_pool_alloc``/``dma_pool_free``) and its lock take."""
+    """The perf-style CPU profile per variant at one point, as stacked bars of each symbol's
+    self time (perf report --no-children) as a share of the job CPUs' time (idle last, light
+    grey): where the cycles go, and how much of them the allocator
+    (``dma_pool_alloc``/``dma_pool_free``) and its lock (``_raw_spin_lock_irqsave`` and its
+    slowpath) take."""
     table = profile_table(results, point)
     _, title = _select_point(_ok_rows(results), point)
     busy = [c for c in table.columns if c != "idle"]

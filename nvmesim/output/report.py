@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from ..config import Workload
 from ..stats.hist import LatencyHist
-from ..stats.metrics import pooled_profile_share
+from ..stats.metrics import perf_views, pooled_profile
 from ..stats.records import DirResult, JobResult, ReplicationResult, group_jobs, merge_replications
 from .fiojson import agg_percent, depth_distributions, group_aggregates
 
@@ -132,11 +132,12 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
         out += _depth_lines(g)
         mean_depth = sum(j.extra["mean_depth"] for j in jobs)
         out.append(f"  in flight    : {mean_depth:.1f} I/Os on average (all jobs)")
-        share = pooled_profile_share(reps)
-        out.append("  cpu profile (share of the job cores' time):")
-        for k, s in sorted(share.items(), key=lambda kv: -kv[1]):
-            if s > 0:
-                out.append(f"     {s * 100:7.3f}%  {k}")
+        own, kids = perf_views(*pooled_profile(reps))
+        out.append("  cpu profile (share of the job cores' time; perf report: Children with callees, Self own):")
+        out.append("     Children      Self  Symbol")
+        for k in sorted(kids, key=lambda sym: (-kids[sym], -own[sym])):
+            if kids[k] > 0:
+                out.append(f"     {kids[k] * 100:7.3f}%  {own[k] * 100:7.3f}%  {k}")
         for p in reps[0].pools:
             out.append(
                 f"  pool {p.name}: {p.nodes_per_op:.1f} list nodes/op, {p.ns_per_op:.1f} ns/op, "

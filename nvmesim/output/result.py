@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from .. import __version__
 from ..config import Config
-from ..stats.metrics import SummaryRow, delta_rows, pooled_profile_share, replication_metrics, summarize
+from ..stats.metrics import SummaryRow, delta_rows, perf_views, pooled_profile, replication_metrics, summarize
 from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
 from . import report
 from .fiojson import document, job_options
@@ -65,9 +65,13 @@ class RunResult:
         """All jobs of a variant as one (fio's group_reporting)."""
         return group_jobs(self.merged_jobs(variant))
 
-    def profile_share(self, variant: str) -> dict[str, float]:
-        """CPU share per label on the job cores, over all replications of ``variant``."""
-        return pooled_profile_share(self.replications[variant])
+    def profile(self, variant: str) -> dict[str, dict[str, float]]:
+        """The CPU profile over all replications of ``variant``, as shares of the job
+        cores' time: ``{"self": {symbol: share}, "children": {...}, "chains": {folded
+        chain: share}}`` (perf report --no-children, perf report, and the call chains)."""
+        ns, core = pooled_profile(self.replications[variant])
+        own, kids = perf_views(ns, core)
+        return {"self": own, "children": kids, "chains": {k: (v / core if core else 0.0) for k, v in ns.items()}}
 
     def metrics(self, direction: str | None = None) -> dict[str, dict[int, dict[str, float]]]:
         """Per variant, per replication index: that replication's metrics."""
@@ -108,7 +112,7 @@ class RunResult:
             "version": __version__,
             "variant": variant,
             "replications": len(reps),
-            "profile": self.profile_share(variant),
+            "profile": self.profile(variant),
             "pools": [[p.as_dict() for p in r.pools] for r in reps],
             "errors": self.errors.get(variant, []),
         })

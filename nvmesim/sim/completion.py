@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Generator
 
-from ..stats.records import L_IRQ, L_POLL
+from ..stats.records import IRQ_FREE, L_IRQ, L_POLL, PoolLabels
 from .cpu import Core
 from .driver import Driver
 from .engine import Clock, Engine, Event, Timeout
@@ -34,15 +34,17 @@ class CompletionPath:
     a pool lock, simulated time must catch up with the clock (returns False: call it
     again once time has reached ``clock.t``)."""
 
-    __slots__ = ("env", "driver", "cq", "clock", "core", "label", "catch_up", "cur", "hidx")
+    __slots__ = ("env", "driver", "cq", "clock", "core", "label", "free_labels", "catch_up", "cur", "hidx")
 
-    def __init__(self, driver: Driver, cq: deque, clock: Clock, core: Core, label: int, catch_up: bool) -> None:
+    def __init__(self, driver: Driver, cq: deque, clock: Clock, core: Core, label: int, free_labels: PoolLabels,
+                 catch_up: bool) -> None:
         self.env = driver.env
         self.driver = driver
         self.cq = cq
         self.clock = clock
         self.core = core
-        self.label = label
+        self.label = label  # the context's own work (nvme_irq, or nvme_poll)
+        self.free_labels = free_labels  # dma_pool_free under it
         self.catch_up = catch_up
         self.cur = None  # the io_u being completed, and its next list block
         self.hidx = 0
@@ -53,6 +55,7 @@ class CompletionPath:
         cqe_ns = driver.cqe_ns
         busy = clock.busy
         label = self.label
+        free_labels = self.free_labels
         measure_from = clock.measure_from
         while True:
             io_u = self.cur
@@ -69,7 +72,7 @@ class CompletionPath:
             while self.hidx < len(handles):
                 if self.catch_up and clock.t > env.now and not clock.in_sync():
                     return False  # let time catch up before the lock
-                driver.free_list(clock, core, io_u, handles[self.hidx])
+                driver.free_list(clock, core, io_u, handles[self.hidx], free_labels)
                 self.hidx += 1
             handles.clear()
             self.cur = None
@@ -99,7 +102,7 @@ class IrqHandler:
         # need not let time catch up before a lock: its own thread is preempted, and
         # nothing else scheduled before the handler's clock (device stages, CQE posts
         # that this invocation serves after the current one) touches the pools.
-        self.path = CompletionPath(driver, queue.cq, self.clock, self.core, L_IRQ, catch_up=lock_shared)
+        self.path = CompletionPath(driver, queue.cq, self.clock, self.core, L_IRQ, IRQ_FREE, catch_up=lock_shared)
         self.active = False
         self.busy_until = 0.0  # the last invocation runs until then
 

@@ -167,7 +167,8 @@ class SpinLock:
     hand-off.
     """
 
-    __slots__ = ("free_at", "last_core", "last_node", "handoff_ns", "remote_ns", "acquisitions", "contended")
+    __slots__ = ("free_at", "last_core", "last_node", "handoff_ns", "remote_ns", "acquisitions", "contended",
+                 "last_spin", "last_handoff")
 
     def __init__(self, handoff_ns: float, remote_ns: float) -> None:
         self.free_at = 0.0
@@ -177,22 +178,29 @@ class SpinLock:
         self.remote_ns = remote_ns
         self.acquisitions = 0
         self.contended = 0
+        self.last_spin = 0.0  # of the last take: waiting for another holder (the slowpath)
+        self.last_handoff = 0.0  # and pulling the lock's line from the last holder's CPU
 
     def take(self, now: float, core: Core, hold_ns: float) -> float:
         """Core ``core`` asks at ``now`` and holds the lock ``hold_ns`` once granted.
 
-        Returns the time it waits first: spinning while another holder finishes,
-        plus the lock line's hand-off when the last holder was another CPU.
+        Returns the time it waits first: spinning while another holder finishes
+        (``last_spin``), plus the lock line's hand-off when the last holder was another
+        CPU (``last_handoff``).
         """
-        wait = self.free_at - now if self.free_at > now else 0.0
-        if wait:
+        spin = self.free_at - now if self.free_at > now else 0.0
+        if spin:
             self.contended += 1
+        handoff = 0.0
         last = self.last_core
         if last != core.index:
             if last >= 0:
-                wait += self.handoff_ns if self.last_node == core.node else self.remote_ns
+                handoff = self.handoff_ns if self.last_node == core.node else self.remote_ns
             self.last_core = core.index
             self.last_node = core.node
         self.acquisitions += 1
+        self.last_spin = spin
+        self.last_handoff = handoff
+        wait = spin + handoff
         self.free_at = now + wait + hold_ns
         return wait

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..allocators import DmaPool
 from ..config import Config
-from ..stats.records import L_ALLOC, L_FREE, L_SPIN, PoolStats
+from ..stats.records import PoolLabels, PoolStats
 from .cpu import Core, SpinLock
 from .engine import Clock, Engine
 from .nvme import PAGE_POOL, SMALL_POOL, MapPlan
@@ -57,6 +57,8 @@ class Driver:
         post = c.io_uring_cqe_ns if cfg.workload.ioengine == "io_uring" else c.libaio_event_ns
         self.end_ns = c.end_request_ns + post
         self.doorbell_ns = c.doorbell_ns
+        # the lock's part of a locked pool operation's cost (cost model: lock_ns)
+        self.lock_ns = cfg.allocator.cost.lock_ns
         self.irq_entry_ns = c.irq_entry_ns
         self.poll_ns = c.poll_ns
 
@@ -66,7 +68,7 @@ class Driver:
 
     # Callers make sure their clock is in sync before each pool operation (the lock
     # must be asked for at the right instant), then call these plain functions.
-    def alloc_list(self, core: Core, io_u) -> None:
+    def alloc_list(self, core: Core, io_u, labels: PoolLabels) -> None:
         """dma_pool_alloc of one PRP/SGL list block under the pool's irqsave lock
         (nvme_pci_setup_prps / nvme_pci_setup_sgls, thread context).
 
@@ -77,27 +79,43 @@ class Driver:
         pool = self.list_pools[k]
         now = core.t if core.t > self.env.now else self.env.now  # core.local_now()
         handle, ns = pool.alloc(core.index)
-        wait = self.list_locks[k].take(now, core, ns) if pool.last.locked else 0.0
+        if pool.last.locked:
+            lock = self.list_locks[k]
+            wait = lock.take(now, core, ns)
+            self._book(core, now, labels, ns, lock)
+        else:
+            wait = 0.0
+            if now >= core.measure_from:
+                core.busy[labels.op] += ns
         core.irq_off_until = core.t = now + wait + ns
-        if now >= core.measure_from:
-            busy = core.busy
-            busy[L_SPIN] += wait
-            busy[L_ALLOC] += ns
         io_u.handles.append(handle)
 
-    def free_list(self, clock: Clock, core: Core, io_u, handle: int) -> None:
+    def free_list(self, clock: Clock, core: Core, io_u, handle: int, labels: PoolLabels) -> None:
         """dma_pool_free of one list block (nvme_unmap_data), under the pool's lock, on
         ``clock`` (the interrupt handler's, or the polling thread's) of ``core``."""
         k = io_u.poolset
         pool = self.list_pools[k]
         now = clock.t if clock.t > self.env.now else self.env.now  # clock.local_now()
         ns = pool.free(handle, core.index)
-        wait = self.list_locks[k].take(now, core, ns) if pool.last.locked else 0.0
+        if pool.last.locked:
+            lock = self.list_locks[k]
+            wait = lock.take(now, core, ns)
+            self._book(core, now, labels, ns, lock)
+        else:
+            wait = 0.0
+            if now >= core.measure_from:
+                core.busy[labels.op] += ns
         clock.t = now + wait + ns
+
+    def _book(self, core: Core, now: float, labels: PoolLabels, ns: float, lock: SpinLock) -> None:
+        """Book a locked pool operation as perf sees it: the lock's acquire and release
+        and its line's hand-off under ``_raw_spin_lock_irqsave``, waiting for another
+        holder under its slowpath, the rest under the dmapool function."""
         if now >= core.measure_from:
             busy = core.busy
-            busy[L_SPIN] += wait
-            busy[L_FREE] += ns
+            busy[labels.spin] += lock.last_spin
+            busy[labels.lock] += lock.last_handoff + self.lock_ns
+            busy[labels.op] += ns - self.lock_ns
 
     def pool_stats(self) -> list[PoolStats]:
         """Every pool that did any operation, with its lock's figures."""

@@ -30,7 +30,7 @@ import numpy as np
 from ..config import Config
 from ..stats.distributions import batch_map_index, depth_level_index
 from ..stats.fiotime import first_instant, mtime_since
-from ..stats.records import L_FIO, L_GETEVENTS, L_QUEUE_RQ, L_SUBMIT, L_URING, DirResult
+from ..stats.records import L_FIO, L_GETEVENTS, L_URING, DirResult, submit_labels
 from .completion import CompletionPath, poll
 from .cpu import Core
 from .device import Device
@@ -175,7 +175,8 @@ class FioJob:
         self.complete_ns = c.fio_complete_ns
         self.reap_ns = c.fio_reap_ns
         self.syscall_ns = c.syscall_ns
-        self.sub_label = L_URING if self.uring else L_SUBMIT
+        # io_submit or io_uring_enter, nvme_queue_rq under it, dma_pool_alloc under that
+        self.sub_label, self.queue_rq_label, self.alloc_labels = submit_labels(w.ioengine)
         self.wait_label = L_URING if self.uring else L_GETEVENTS
         self.per_req_ns = (c.io_uring_sqe_ns if self.uring else c.libaio_iocb_ns) + c.blk_mq_ns
         self.wakeup_ns = c.wakeup_ns
@@ -342,6 +343,7 @@ class FioJob:
         driver = self.driver
         lists = driver.plan.lists
         sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
+        rq_label, alloc_labels = self.queue_rq_label, self.alloc_labels
         busy = core.busy
         measure_from = core.measure_from
         t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
@@ -360,7 +362,7 @@ class FioJob:
             t = core.t if core.t > env.now else env.now
             if t >= measure_from:
                 busy[sub_label] += per_req_ns
-                busy[L_QUEUE_RQ] += queue_rq_ns
+                busy[rq_label] += queue_rq_ns
             core.t = t + per_req_ns + queue_rq_ns
             for _ in range(lists):
                 # ask for the pool lock at the right instant: at once if nothing can
@@ -368,10 +370,10 @@ class FioJob:
                 # could and none can
                 if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
                     yield from self._catch_up()
-                driver.alloc_list(core, io_u)
+                driver.alloc_list(core, io_u, alloc_labels)
         t = core.t if core.t > env.now else env.now  # one doorbell for the batch (core.charge, inlined)
         if t >= measure_from:
-            busy[L_QUEUE_RQ] += driver.doorbell_ns
+            busy[rq_label] += driver.doorbell_ns
         core.t = t + driver.doorbell_ns
         if not core.in_sync():
             yield from core.sync()
@@ -401,7 +403,7 @@ class FioJob:
         doorbell.  Returns how many requests of the batch have been sent."""
         core, queue, queued = self.core, self.queue, self.queued
         while queue.inflight >= queue.tags:
-            core.charge(L_QUEUE_RQ, self.driver.doorbell_ns)
+            core.charge(self.queue_rq_label, self.driver.doorbell_ns)
             if not core.in_sync():
                 yield from core.sync()
             t = core.local_now()

@@ -19,7 +19,7 @@ import numpy as np
 from ..allocators import get_variant
 from ..config import Config
 from ..stats.fiotime import mtime_since, runtime_ms, utime_since
-from ..stats.records import IDLE, L_POLL, PROFILE_LABELS, JobResult, ReplicationResult
+from ..stats.records import IDLE, L_FIO, L_POLL, POLL_FREE, PROFILE_LABELS, JobResult, ReplicationResult
 from .completion import CompletionPath, IrqHandler
 from .cpu import Core
 from .device import Device
@@ -79,7 +79,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=tags)
         if polled:
             handler = None
-            completion = CompletionPath(driver, queue.cq, core, core, L_POLL, catch_up=lock_shared)
+            completion = CompletionPath(driver, queue.cq, core, core, L_POLL, POLL_FREE, catch_up=lock_shared)
         else:
             handler = IrqHandler(driver, queue, lock_shared=lock_shared)
             completion = None
@@ -127,7 +127,7 @@ def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResul
     job.read.runtime_ms = runtime if job.read.io_bytes else 0
     job.write.runtime_ms = runtime if job.write.io_bytes else 0
     busy = sum(core.busy)
-    user = core.busy[PROFILE_LABELS.index("fio")]
+    user = core.busy[L_FIO]
     return JobResult(
         jobname=cfg.workload.name,
         groupid=0,

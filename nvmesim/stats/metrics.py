@@ -12,9 +12,14 @@ sweeps — reads its numbers from here:
   with replication ``r``);
 * :func:`delta_rows` — the deltas alone, in the form of the JSON's ``"deltas"`` list.
 
-Metric names: ``ios``, ``io_bytes``, ``iops``, ``bw_bytes``, ``{slat,clat,lat}_ns.{mean,p50,p99,p99.9}``,
-``cpu.<label>`` for every profile label and ``cpu.idle``, ``cpu_share_dma_pool``
-(alloc + free), ``cpu_share_spin_lock``, ``nodes_per_op``, ``mean_depth``.
+Metric names: ``ios``, ``io_bytes``, ``iops``, ``bw_bytes``, ``{slat,clat,lat}_ns.{mean,p50,p99,p99.9}``;
+the CPU profile in perf's two views, as shares of the job cores' measured time:
+``cpu.<symbol>`` (self time, ``perf report --no-children``) and ``cpu_children.<symbol>``
+(with callees, ``perf report``'s default) for every symbol, ``cpu.idle``;
+``cpu_share_dma_pool.self`` / ``.children`` (dma_pool_alloc + dma_pool_free in each view),
+``cpu_share_pool_lock`` (the pool locks: ``_raw_spin_lock_irqsave`` with its slowpath),
+``cpu_share_lock_spin`` (waiting for another holder: the slowpath alone);
+``nodes_per_op``, ``mean_depth``.
 
 The empty-data convention, everywhere: a count or a rate is 0 when nothing happened
 (no I/O: 0 IOPS; a label never charged: a share of 0); a statistic of a sample — a mean,
@@ -29,7 +34,7 @@ from typing import Mapping, Sequence
 
 from .hist import LatencyHist, percentile_key
 from .intervals import NAN, mean_interval, paired_interval
-from .records import IDLE, PROFILE_LABELS, ReplicationResult
+from .records import IDLE, PROFILE_LABELS, SYMBOLS, ReplicationResult, children_time, self_time
 
 LAT_TYPES: tuple[str, ...] = ("slat", "clat", "lat")
 #: latency statistics and the percentile each ``p`` stat reads (fio's percentile rule)
@@ -45,23 +50,35 @@ def lat_metric(kind: str, stat: str) -> str:
 #: The metrics variants are compared on (the JSON's deltas, the summary frame).
 COMPARED: tuple[str, ...] = (
     *(lat_metric(k, s) for k in LAT_TYPES for s in LAT_STATS),
-    "iops", "bw_bytes", "cpu_share_dma_pool", "cpu_share_spin_lock",
+    "iops", "bw_bytes", "cpu_share_dma_pool.self", "cpu_share_dma_pool.children", "cpu_share_pool_lock",
+    "cpu_share_lock_spin",
 )
 
 
 def profile_share(profile_ns: Mapping[str, float], core_ns: float) -> dict[str, float]:
-    """Each label's share of the job cores' measured time (``idle`` included); every label
-    present, 0 for one never charged."""
-    total = core_ns
-    return {k: (profile_ns.get(k, 0.0) / total if total else 0.0) for k in (*PROFILE_LABELS, IDLE)}
+    """Each call chain's share of the job cores' measured time (``idle`` included); every
+    chain present, 0 for one never charged."""
+    return {k: (profile_ns.get(k, 0.0) / core_ns if core_ns else 0.0) for k in (*PROFILE_LABELS, IDLE)}
 
 
-def pooled_profile_share(reps: Sequence[ReplicationResult]) -> dict[str, float]:
-    """The CPU profile over several replications: CPU time summed, divided by the summed
-    core-time of their windows."""
-    total = sum(r.core_ns for r in reps)
-    return {k: (sum(r.profile_ns.get(k, 0.0) for r in reps) / total if total else 0.0)
-            for k in (*PROFILE_LABELS, IDLE)}
+def pooled_profile(reps: Sequence[ReplicationResult]) -> tuple[dict[str, float], float]:
+    """The CPU profile of several replications: ns per chain summed, and their summed
+    core time (what shares divide)."""
+    ns = {k: sum(r.profile_ns.get(k, 0.0) for r in reps) for k in (*PROFILE_LABELS, IDLE)}
+    return ns, sum(r.core_ns for r in reps)
+
+
+def perf_views(profile_ns: Mapping[str, float], core_ns: float) -> tuple[dict[str, float], dict[str, float]]:
+    """perf's two views of a profile, as shares of the measured core time: per symbol its
+    self time (``perf report --no-children``) and its time with its callees (``perf
+    report``, the default); ``idle`` in both."""
+    idle = profile_ns.get(IDLE, 0.0) / core_ns if core_ns else 0.0
+    views = []
+    for view in (self_time(profile_ns), children_time(profile_ns)):
+        shares = {k: (v / core_ns if core_ns else 0.0) for k, v in view.items()}
+        shares[IDLE] = idle
+        views.append(shares)
+    return views[0], views[1]
 
 
 def direction_hists(rep: ReplicationResult, direction: str | None = None) -> dict[str, LatencyHist]:
@@ -103,11 +120,15 @@ def replication_metrics(rep: ReplicationResult, direction: str | None = None) ->
                 out[lat_metric(kind, stat)] = h.mean
             else:
                 out[lat_metric(kind, stat)] = float(pct[percentile_key(p)])
-    share = profile_share(rep.profile_ns, rep.core_ns)
-    for label, s in share.items():
-        out[f"cpu.{label}"] = s
-    out["cpu_share_dma_pool"] = share["dma_pool_alloc"] + share["dma_pool_free"]
-    out["cpu_share_spin_lock"] = share["spin_lock"]
+    own, kids = perf_views(rep.profile_ns, rep.core_ns)
+    for sym, share in own.items():
+        out[f"cpu.{sym}"] = share
+    for sym in SYMBOLS:
+        out[f"cpu_children.{sym}"] = kids[sym]
+    out["cpu_share_dma_pool.self"] = own["dma_pool_alloc"] + own["dma_pool_free"]
+    out["cpu_share_dma_pool.children"] = kids["dma_pool_alloc"] + kids["dma_pool_free"]
+    out["cpu_share_pool_lock"] = kids["_raw_spin_lock_irqsave"]
+    out["cpu_share_lock_spin"] = own["native_queued_spin_lock_slowpath"]
     ops = sum(p.ops for p in rep.pools)
     out["nodes_per_op"] = sum(p.nodes for p in rep.pools) / ops if ops else NAN
     out["mean_depth"] = sum(rep.mean_depth)
@@ -175,9 +196,10 @@ def summarize(metrics: Metrics, names: Sequence[str] = COMPARED) -> list[Summary
 
 
 def split_metric(name: str) -> tuple[str, str]:
-    """``"clat_ns.p99"`` -> ("clat_ns", "p99"); a scalar metric -> (name, "value")."""
+    """``"clat_ns.p99"`` -> ("clat_ns", "p99"), ``"cpu_share_dma_pool.self"`` ->
+    ("cpu_share_dma_pool", "self"); a scalar metric -> (name, "value")."""
     head, dot, stat = name.partition(".")
-    return (head, stat) if dot and head.endswith("_ns") else (name, "value")
+    return (head, stat) if dot else (name, "value")
 
 
 def delta_rows(rows: Sequence[SummaryRow]) -> list[dict[str, float | int | str]]:

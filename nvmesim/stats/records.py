@@ -13,29 +13,102 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .hist import LatencyHist, RunningStat
 
-#: CPU profile labels, in report order (kernel-function names as perf would show them).
-PROFILE_LABELS: tuple[str, ...] = (
-    "fio",
-    "io_uring_enter",
-    "io_submit",
-    "io_getevents",
-    "nvme_queue_rq",
-    "dma_pool_alloc",
-    "dma_pool_free",
-    "spin_lock",
-    "nvme_irq",
-    "nvme_poll",
+#: The call chains the simulator books CPU time into, each from the entry of its context
+#: (fio's own code, a syscall, the NVMe interrupt) down to the function that ran, by the
+#: kernel function names perf shows.  Coarse by design: a syscall's own work (entry and
+#: exit, iocb/SQE set-up, the block layer) is booked under its entry symbol; the pool's
+#: lock is perf's ``_raw_spin_lock_irqsave`` (acquire and release, the lock line's
+#: hand-off) and, when it has to wait for another holder, ``native_queued_spin_lock_slowpath``.
+_POOL_OP = ("_raw_spin_lock_irqsave", "native_queued_spin_lock_slowpath")
+
+
+def _with_pool(prefix: tuple[str, ...], op: str) -> tuple[tuple[str, ...], ...]:
+    return (prefix + (op,), prefix + (op, _POOL_OP[0]), prefix + (op,) + _POOL_OP)
+
+
+CALL_CHAINS: tuple[tuple[str, ...], ...] = (
+    ("fio",),
+    ("io_submit",),
+    ("io_submit", "nvme_queue_rq"),
+    *_with_pool(("io_submit", "nvme_queue_rq"), "dma_pool_alloc"),
+    ("io_getevents",),
+    ("io_uring_enter",),
+    ("io_uring_enter", "nvme_queue_rq"),
+    *_with_pool(("io_uring_enter", "nvme_queue_rq"), "dma_pool_alloc"),
+    ("io_uring_enter", "nvme_poll"),
+    *_with_pool(("io_uring_enter", "nvme_poll"), "dma_pool_free"),
+    ("nvme_irq",),
+    *_with_pool(("nvme_irq",), "dma_pool_free"),
 )
-#: Indices into a core's per-label CPU time list (the simulator charges by index).
-(L_FIO, L_URING, L_SUBMIT, L_GETEVENTS, L_QUEUE_RQ, L_ALLOC, L_FREE, L_SPIN, L_IRQ,
- L_POLL) = range(len(PROFILE_LABELS))
+#: Profile labels: the call chains folded as flame graphs write them (``a;b;c``).
+PROFILE_LABELS: tuple[str, ...] = tuple(";".join(c) for c in CALL_CHAINS)
+#: Every symbol of the chains, in first-appearance order.
+SYMBOLS: tuple[str, ...] = tuple(dict.fromkeys(sym for c in CALL_CHAINS for sym in c))
 #: The profile's share of time no label claimed.
 IDLE = "idle"
+#: The submitting syscall of each engine.
+SUBMIT_SYSCALL = {"libaio": "io_submit", "io_uring": "io_uring_enter"}
 
+
+def label(*chain: str) -> int:
+    """The index of a call chain in :data:`PROFILE_LABELS` (the simulator charges by index)."""
+    return PROFILE_LABELS.index(";".join(chain))
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLabels:
+    """Where one pool operation's time goes: the dmapool function itself, its lock, and
+    the spinning on that lock, under the context that called it."""
+
+    op: int
+    lock: int
+    spin: int
+
+    @classmethod
+    def under(cls, *caller: str, op: str) -> "PoolLabels":
+        return cls(label(*caller, op), label(*caller, op, _POOL_OP[0]), label(*caller, op, *_POOL_OP))
+
+
+L_FIO = label("fio")
+L_GETEVENTS = label("io_getevents")
+L_URING = label("io_uring_enter")
+L_IRQ = label("nvme_irq")
+L_POLL = label("io_uring_enter", "nvme_poll")
+#: dma_pool_free in the interrupt handler and in the poll loop
+IRQ_FREE = PoolLabels.under("nvme_irq", op="dma_pool_free")
+POLL_FREE = PoolLabels.under("io_uring_enter", "nvme_poll", op="dma_pool_free")
+
+
+def submit_labels(engine: str) -> tuple[int, int, PoolLabels]:
+    """The labels of a submission by ``engine``: the syscall's own, nvme_queue_rq under
+    it, and dma_pool_alloc under that."""
+    syscall = SUBMIT_SYSCALL[engine]
+    return label(syscall), label(syscall, "nvme_queue_rq"), PoolLabels.under(syscall, "nvme_queue_rq",
+                                                                              op="dma_pool_alloc")
+
+
+def self_time(profile: Mapping[str, float]) -> dict[str, float]:
+    """``perf report --no-children``: each symbol's own time, wherever it was called from."""
+    out = dict.fromkeys(SYMBOLS, 0.0)
+    for chain, ns in profile.items():
+        if chain != IDLE:
+            out[chain.rsplit(";", 1)[-1]] += ns
+    return out
+
+
+def children_time(profile: Mapping[str, float]) -> dict[str, float]:
+    """``perf report`` (the default, ``--children``): each symbol's time with everything it
+    called, counted once per chain it appears in."""
+    out = dict.fromkeys(SYMBOLS, 0.0)
+    for chain, ns in profile.items():
+        if chain != IDLE:
+            for sym in dict.fromkeys(chain.split(";")):
+                out[sym] += ns
+    return out
 
 @dataclass
 class DirResult:
