@@ -173,7 +173,7 @@ def poll(path: CompletionPath, core: Core, queue, ring: deque, need: int) -> Gen
                 yield from core.sync()
             if not cq:
                 queue.poll_waiter = ev = env.event()
-                t0 = env.now
+                t0 = core.t if core.t > env.now else env.now  # spinning starts when its work is done
                 yield ev
                 if t0 >= core.measure_from:
                     core.busy[L_POLL] += env.now - t0  # busy-polling is CPU time

@@ -168,7 +168,7 @@ class SpinLock:
     """
 
     __slots__ = ("free_at", "last_core", "last_node", "handoff_ns", "remote_ns", "acquisitions", "contended",
-                 "last_spin", "last_handoff")
+                 "last_spin", "last_handoff", "spin_total", "handoff_total")
 
     def __init__(self, handoff_ns: float, remote_ns: float) -> None:
         self.free_at = 0.0
@@ -180,6 +180,8 @@ class SpinLock:
         self.contended = 0
         self.last_spin = 0.0  # of the last take: waiting for another holder (the slowpath)
         self.last_handoff = 0.0  # and pulling the lock's line from the last holder's CPU
+        self.spin_total = 0.0  # over all takes (the whole run, ramp included)
+        self.handoff_total = 0.0
 
     def take(self, now: float, core: Core, hold_ns: float) -> float:
         """Core ``core`` asks at ``now`` and holds the lock ``hold_ns`` once granted.
@@ -201,6 +203,8 @@ class SpinLock:
         self.acquisitions += 1
         self.last_spin = spin
         self.last_handoff = handoff
+        self.spin_total += spin
+        self.handoff_total += handoff
         wait = spin + handoff
         self.free_at = now + wait + hold_ns
         return wait

@@ -127,5 +127,6 @@ class Driver:
                     lock = ps.locks[size]
                     out.append(PoolStats(node=node, block_size=size, ops=t.ops, nodes=t.nodes, ns=t.ns,
                                          pages=pool.nr_pages, lock_acquisitions=lock.acquisitions,
-                                         lock_contended=lock.contended))
+                                         lock_contended=lock.contended, lock_spin_ns=lock.spin_total,
+                                         lock_handoff_ns=lock.handoff_total))
         return out

@@ -250,6 +250,8 @@ class PoolStats:
     pages: int  # pages the pool holds at the end
     lock_acquisitions: int
     lock_contended: int  # acquisitions that found the lock held
+    lock_spin_ns: float = 0.0  # waiting for another holder, over all acquisitions
+    lock_handoff_ns: float = 0.0  # pulling the lock's line from another CPU
 
     @property
     def name(self) -> str:
@@ -272,6 +274,7 @@ class PoolStats:
         return {"name": self.name, "node": self.node, "block_size": self.block_size, "ops": self.ops,
                 "nodes": self.nodes, "ns": self.ns, "pages": self.pages,
                 "lock_acquisitions": self.lock_acquisitions, "lock_contended": self.lock_contended,
+                "lock_spin_ns": self.lock_spin_ns, "lock_handoff_ns": self.lock_handoff_ns,
                 "nodes_per_op": self.nodes_per_op, "ns_per_op": self.ns_per_op,
                 "lock_contended_pct": self.lock_contended_pct}
 
