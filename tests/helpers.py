@@ -50,11 +50,18 @@ def job_of(doc: dict, name: str) -> dict:
     return job
 
 
-def tiny_config(workload: dict[str, Any] | None = None, **sections: Any) -> Config:
+#: the ``host`` section's noise switched off: the exact deterministic model
+NOISE_OFF = {"noise": {"enabled": False}}
+
+
+def tiny_config(workload: dict[str, Any] | None = None, *, noise: bool = True, **sections: Any) -> Config:
     """A short run (20 ms after a 2 ms warm-up) of the default config, with the given
-    workload fields and whole sections (``sim={"replications": 3}``) on top."""
+    workload fields and whole sections (``sim={"replications": 3}``) on top;
+    ``noise=False`` switches the host noise off (the deterministic model)."""
     base: dict[str, Any] = {"workload": {"runtime": "20ms", "ramp_time": "2ms", **(workload or {})}}
     base.update(sections)
+    if not noise:
+        base["host"] = {**base.get("host", {}), **NOISE_OFF}
     return load(base)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import tiny_config
+from helpers import NOISE_OFF, tiny_config
 from nvmesim.api import load, run
 from nvmesim.stats.intervals import t975
 from nvmesim.stats.metrics import replication_metrics
@@ -78,7 +78,7 @@ def test_mmc_finite_source(N, c, think_us):
         {
             "workload": {"bs": "4k", "iodepth": 1, "numjobs": N, "thinktime": think_us,
                          "runtime": "40ms", "ramp_time": "2ms"},
-            "host": {"cores": N, "costs": ZERO_HOST},
+            "host": {"cores": N, "costs": ZERO_HOST, **NOISE_OFF},
             "device": {"parallel_units": c, "read": {"dist": "exponential", "mean_us": mean_us}, **FAST_DEVICE},
             "allocator": {"variants": ["stack"]},
             "sim": {"replications": 6},
@@ -114,6 +114,7 @@ def test_depth1_latency_is_device_plus_software_path():
             "workload": {"bs": "4k", "iodepth": 1, "runtime": "5ms", "ramp_time": "1ms"},
             "device": {"read": {"dist": "constant", "mean_us": service_us}, "fetch_ns": 700,
                        "internal_gbps": 4.0, "link_gbps": 8.0},
+            "host": NOISE_OFF,  # the exact costs, no ticks
         }
     )
     rep = run_replication(cfg, "legacy", 0)

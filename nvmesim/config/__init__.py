@@ -22,6 +22,7 @@ from .schema import (
     DriverConfig,
     Host,
     HostCosts,
+    HostNoise,
     ServiceTime,
     Sim,
     Workload,
@@ -30,6 +31,6 @@ from .schema import (
 
 __all__ = [
     "DEFAULT_PERCENTILES", "Allocator", "Axis", "Coalescing", "Config", "ConfigError", "DeviceConfig",
-    "DriverConfig", "Host", "HostCosts", "ServiceTime", "Sim", "Workload", "apply_overrides", "config_from_dict",
+    "DriverConfig", "Host", "HostCosts", "HostNoise", "ServiceTime", "Sim", "Workload", "apply_overrides", "config_from_dict",
     "load", "load_config", "parse_assignment", "parse_assignments", "parse_cpus", "parse_vary", "read_yaml",
 ]

@@ -262,6 +262,37 @@ class HostCosts(_Section):
     )
 
 
+class HostNoise(_Section):
+    """What makes a real core's timing vary, as mechanisms (``enabled: false`` gives the
+    exact deterministic model the theory tests use)."""
+
+    enabled: bool = Field(True, description="host-side variability on; off: every host cost a constant")
+    cost_cv: float = Field(
+        0.3, ge=0, le=2,
+        description="coefficient of variation of a CPU step's cost (cache, TLB and branch state): a lognormal "
+        "multiplier of mean 1, one per I/O for its own steps and one per batch-level step (assumption, after the "
+        "shape of kernel-function latency histograms: most calls in one power-of-two bucket, a right tail over "
+        "the next two or three, bcc tools/funclatency_example.txt)",
+    )
+    tick_hz: float = Field(
+        1000.0, ge=0,
+        description="timer interrupts per second on a busy core (CONFIG_HZ=1000; 0 = none): the rtla "
+        "osnoise-top example in Linux's Documentation/tools/rtla counts 53,110-53,156 IRQs in 53.1 s per CPU",
+    )
+    tick_mean_us: float = Field(
+        5.4, ge=0,
+        description="mean time one tick and the softirq work it raises take from the core, exponentially "
+        "distributed: the same example's noise, 0.39-0.64% of each CPU (5.4 us per interrupt on average), and "
+        "its largest single noise of 24-56 us is what an exponential of that mean gives over 53k ticks",
+    )
+    freq_cv: float = Field(
+        0.01, ge=0, le=0.5,
+        description="run-to-run variation of a core's speed (turbo, thermal and power limits): a lognormal "
+        "factor on every CPU cost, drawn per replication and core (assumption: 1%; SPEC's HPG accepts 5% "
+        "run-to-run variation of whole benchmarks as the tolerance a system should meet)",
+    )
+
+
 class Host(_Section):
     cores: int = Field(8, ge=1, description="CPU cores")
     numa_nodes: int = Field(1, ge=1, description="NUMA nodes; cores are split evenly, node = core // (cores/nodes)")
@@ -272,6 +303,7 @@ class Host(_Section):
         "on a core: the cache pressure between pool operations (assumption: ~128 lines)",
     )
     costs: HostCosts = Field(default_factory=HostCosts)
+    noise: HostNoise = Field(default_factory=HostNoise)
 
     @model_validator(mode="after")
     def _nodes(self) -> "Host":

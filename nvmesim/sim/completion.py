@@ -65,9 +65,10 @@ class CompletionPath:
                 self.cur = io_u = cq.popleft()
                 self.hidx = 0
                 t = clock.t if clock.t > env.now else env.now  # (clock.charge, inlined)
+                ns = cqe_ns * io_u.m
                 if t >= measure_from:
-                    busy[label] += cqe_ns
-                clock.t = t + cqe_ns
+                    busy[label] += ns
+                clock.t = t + ns
             handles = io_u.handles
             while self.hidx < len(handles):
                 if self.catch_up and clock.t > env.now and not clock.in_sync():
@@ -129,7 +130,8 @@ class IrqHandler:
         clock = self.clock
         core.irq_enter(start)
         if start > busy_until:
-            entry = self.driver.irq_entry_ns  # (clock.charge, inlined)
+            jitter = core.jitter
+            entry = self.driver.irq_entry_ns * (jitter.buf.pop() if jitter.buf else jitter.more())  # (clock.charge)
             if start >= clock.measure_from:
                 clock.busy[L_IRQ] += entry
             start += entry
@@ -174,9 +176,10 @@ def poll(path: CompletionPath, core: Core, queue, ring: deque, need: int) -> Gen
             if not cq:
                 queue.poll_waiter = ev = env.event()
                 t0 = core.t if core.t > env.now else env.now  # spinning starts when its work is done
+                ticks0 = core.tick_total
                 yield ev
-                if t0 >= core.measure_from:
-                    core.busy[L_POLL] += env.now - t0  # busy-polling is CPU time
+                if t0 >= core.measure_from:  # busy-polling is CPU time (but not the ticks in it)
+                    core.busy[L_POLL] += env.now - t0 - (core.tick_total - ticks0)
                 core.t = env.now
         core.charge(L_POLL, poll_ns)  # one pass
         while True:

@@ -23,6 +23,7 @@ from typing import Generator
 
 from ..stats.records import PROFILE_LABELS
 from .engine import Clock, Engine, Event, Timeout
+from .noise import Multipliers
 
 
 class Core(Clock):
@@ -42,9 +43,15 @@ class Core(Clock):
         "_preempt_rem",
         "irq_end",
         "handler_clocks",
+        "scale",
+        "jitter",
+        "next_tick",
+        "tick_total",
+        "retired",
     )
 
-    def __init__(self, env: Engine, index: int, node: int, measure_from: float = 0.0) -> None:
+    def __init__(self, env: Engine, index: int, node: int, measure_from: float = 0.0,
+                 jitter: Multipliers | None = None) -> None:
         self.env = env
         self.index = index
         self.node = node
@@ -58,6 +65,28 @@ class Core(Clock):
         self.busy = [0.0] * len(PROFILE_LABELS)  # ns per profile label inside the measurement window
         self.measure_from = measure_from  # CPU work starting before this is not booked
         self.handler_clocks: list[HandlerClock] = []
+        # host noise (sim/noise.py): the speed factor on every CPU cost, the per-step
+        # multipliers (buffer: jitter.buf), the next timer tick, ticks' time so far
+        self.jitter = jitter or Multipliers(None, 0.0, 1.0)
+        self.scale = self.jitter.scale
+        self.next_tick = float("inf")
+        self.tick_total = 0.0
+        self.retired = False  # the thread has finished: no more ticks
+
+    def charge(self, label: int, ns: float) -> None:
+        """Add ``ns`` of CPU work, times the next per-step multiplier, under ``label``."""
+        buf = self.jitter.buf
+        ns *= buf.pop() if buf else self.jitter.more()
+        now = self.env.now
+        base = self.t if self.t > now else now
+        if base >= self.measure_from:
+            self.busy[label] += ns
+        self.t = base + ns
+
+    def retire(self) -> None:
+        """The thread has ended: the core idles from now on."""
+        self.thread_running = False
+        self.retired = True
 
     def handler_clock(self) -> "HandlerClock":
         """A clock for interrupt-handler code on this core (booking into its profile)."""

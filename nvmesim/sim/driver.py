@@ -79,6 +79,7 @@ class Driver:
         pool = self.list_pools[k]
         now = core.t if core.t > self.env.now else self.env.now  # core.local_now()
         handle, ns = pool.alloc(core.index)
+        ns *= core.scale  # the core's speed (host noise); the cost model prices the rest
         if pool.last.locked:
             lock = self.list_locks[k]
             wait = lock.take(now, core, ns)
@@ -96,7 +97,7 @@ class Driver:
         k = io_u.poolset
         pool = self.list_pools[k]
         now = clock.t if clock.t > self.env.now else self.env.now  # clock.local_now()
-        ns = pool.free(handle, core.index)
+        ns = pool.free(handle, core.index) * core.scale
         if pool.last.locked:
             lock = self.list_locks[k]
             wait = lock.take(now, core, ns)
@@ -114,8 +115,9 @@ class Driver:
         if now >= core.measure_from:
             busy = core.busy
             busy[labels.spin] += lock.last_spin
-            busy[labels.lock] += lock.last_handoff + self.lock_ns
-            busy[labels.op] += ns - self.lock_ns
+            lock_ns = self.lock_ns * core.scale
+            busy[labels.lock] += lock.last_handoff + lock_ns
+            busy[labels.op] += ns - lock_ns
 
     def pool_stats(self) -> list[PoolStats]:
         """Every pool that did any operation, with its lock's figures."""

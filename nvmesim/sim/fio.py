@@ -36,6 +36,7 @@ from .cpu import Core
 from .device import Device
 from .driver import Driver
 from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
+from .noise import Multipliers
 from .queue import Queue
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
@@ -48,7 +49,7 @@ class IoU(ReusableEvent):
     stage and every I/O (the device sets ``callbacks`` and pushes it).
     """
 
-    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue")
+    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue", "m")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         super().__init__(job.env)
@@ -61,19 +62,25 @@ class IoU(ReusableEvent):
         self.handles: list[int] = []
         self.poolset = job.poolset  # which of the driver's poolsets its list blocks come from
         self.queue = job.queue  # the NVMe queue its command is submitted on
+        self.m = 1.0  # the multiplier of its own CPU steps (host noise)
 
 
 class Streams:
     """A job's random sources, each its own numpy Generator (common random numbers:
     the k-th read of job j gets the same service time under every variant)."""
 
-    def __init__(self, cfg: Config, seeds: list[np.random.SeedSequence]) -> None:
+    def __init__(self, cfg: Config, seeds: list[np.random.SeedSequence], scale: float = 1.0) -> None:
         self._rw = np.random.default_rng(seeds[0])
         self._svc = {True: np.random.default_rng(seeds[1]), False: np.random.default_rng(seeds[2])}
         self._dist = {True: cfg.device.read, False: cfg.device.write}
         self._buf: dict[bool, list[float]] = {True: [], False: []}
         self._rwbuf: list[bool] = []
         self.read_fraction = cfg.workload.read_fraction
+        # the cost multiplier of each I/O's own CPU steps (host noise): the k-th I/O of the
+        # job gets the same one in every variant
+        noise = cfg.host.noise
+        self.io_costs = Multipliers(np.random.default_rng(seeds[3]) if noise.enabled else None,
+                                    noise.cost_cv, scale)
 
     def is_read(self) -> bool:
         f = self.read_fraction
@@ -257,6 +264,8 @@ class FioJob:
         queued = self.queued
         read_fraction = streams.read_fraction
         svc_buf = streams._buf  # service times drawn ahead, per direction
+        io_costs = streams.io_costs
+        mbuf = io_costs.buf  # the I/Os' cost multipliers, drawn ahead
         prep_ns = self.prep_ns
         busy = core.busy
         rd, wr = self.read, self.write
@@ -269,9 +278,11 @@ class FioJob:
             if free:
                 self.running = self.ramp_over  # td_set_runstate: RUNNING, or RAMP in the ramp
                 io_u = free.pop()
+                io_u.m = m = mbuf.pop() if mbuf else io_costs.more()
+                ns = prep_ns * m
                 if t >= core.measure_from:  # (core.charge, inlined)
-                    busy[L_FIO] += prep_ns
-                io_u.start = start = core.t = t + prep_ns
+                    busy[L_FIO] += ns
+                io_u.start = start = core.t = t + ns
                 if read_fraction >= 1.0:
                     r = True
                 elif read_fraction <= 0.0:
@@ -307,7 +318,7 @@ class FioJob:
         if self.cur_depth:
             yield from self.getevents(self.cur_depth)
         yield from core.sync()
-        core.sleep()
+        core.retire()
         self.finished_at = core.local_now()
 
     def _issue_exceeded(self) -> bool:
@@ -346,10 +357,13 @@ class FioJob:
         rq_label, alloc_labels = self.queue_rq_label, self.alloc_labels
         busy = core.busy
         measure_from = core.measure_from
+        jitter = core.jitter
+        jbuf = jitter.buf  # the batch-level steps' cost multipliers
         t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
+        ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
         if t >= measure_from:
-            busy[sub_label] += self.syscall_ns
-        core.t = t + self.syscall_ns
+            busy[sub_label] += ns
+        core.t = t + ns
         queue = self.queue
         lone = self.lone
         sent = 0  # requests of the batch already handed to the device
@@ -360,10 +374,11 @@ class FioJob:
             # SQE/iocb + block layer, then nvme_queue_rq: command, DMA map, PRP/SGL
             # build (Core.charge twice, inlined: this runs once per request)
             t = core.t if core.t > env.now else env.now
+            m = io_u.m
             if t >= measure_from:
-                busy[sub_label] += per_req_ns
-                busy[rq_label] += queue_rq_ns
-            core.t = t + per_req_ns + queue_rq_ns
+                busy[sub_label] += per_req_ns * m
+                busy[rq_label] += queue_rq_ns * m
+            core.t = t + per_req_ns * m + queue_rq_ns * m
             for _ in range(lists):
                 # ask for the pool lock at the right instant: at once if nothing can
                 # come before the thread's clock, or if only this core's interrupts
@@ -372,9 +387,10 @@ class FioJob:
                     yield from self._catch_up()
                 driver.alloc_list(core, io_u, alloc_labels)
         t = core.t if core.t > env.now else env.now  # one doorbell for the batch (core.charge, inlined)
+        ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
         if t >= measure_from:
-            busy[rq_label] += driver.doorbell_ns
-        core.t = t + driver.doorbell_ns
+            busy[rq_label] += ns
+        core.t = t + ns
         if not core.in_sync():
             yield from core.sync()
         issue = core.t if core.t > env.now else env.now  # the doorbell, then the syscall returns
@@ -451,14 +467,18 @@ class FioJob:
         env = self.env
         busy = core.busy
         measure_from = core.measure_from
+        jitter = core.jitter
+        jbuf = jitter.buf  # the batch-level steps' cost multipliers
         t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
+        ns = self.reap_ns * (jbuf.pop() if jbuf else jitter.more())
         if t >= measure_from:
-            busy[L_FIO] += self.reap_ns
-        t += self.reap_ns
+            busy[L_FIO] += ns
+        t += ns
         if not self.uring:  # io_getevents is always a syscall
+            ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
             if t >= measure_from:
-                busy[L_GETEVENTS] += self.syscall_ns
-            t += self.syscall_ns
+                busy[L_GETEVENTS] += ns
+            t += ns
         core.t = t
         if not core.in_sync():  # look at the ring at the right instant
             yield from core.sync()
@@ -470,9 +490,10 @@ class FioJob:
             # with hipri the thread spins in nvme_poll instead
             if self.uring:  # io_uring_enter(GETEVENTS) (core.charge, inlined)
                 t = core.t if core.t > env.now else env.now
+                ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
                 if t >= measure_from:
-                    busy[L_URING] += self.syscall_ns
-                core.t = t + self.syscall_ns
+                    busy[L_URING] += ns
+                core.t = t + ns
             if self.completion is not None:
                 yield from poll(self.completion, core, self.queue, ring, min_evts)
             else:
@@ -486,9 +507,10 @@ class FioJob:
                 else:
                     core.woken()
                 t = core.t if core.t > env.now else env.now  # the switch back (core.charge, inlined)
+                ns = self.wakeup_ns * (jbuf.pop() if jbuf else jitter.more())
                 if t >= measure_from:
-                    busy[self.wait_label] += self.wakeup_ns
-                core.t = t + self.wakeup_ns
+                    busy[self.wait_label] += ns
+                core.t = t + ns
         n = len(ring)
         if n > mx:
             n = mx
@@ -524,9 +546,10 @@ class FioJob:
             self.write.io_bytes += (n - nread) * self.bs
         self.completed += n
         measure_from = core.measure_from  # (the reap may have ended the ramp)
+        ns = n * self.complete_ns * (jbuf.pop() if jbuf else jitter.more())
         if reap >= measure_from:  # fio's io_completed, per io_u (core.charge, inlined)
-            busy[L_FIO] += n * self.complete_ns
-        core.t = reap + n * self.complete_ns
+            busy[L_FIO] += ns
+        core.t = reap + ns
         if reap > self._depth_t:  # fio's cur_depth and Little's integral
             self.depth_area += self.cur_depth * (reap - self._depth_t)
             self._depth_t = reap
@@ -537,7 +560,7 @@ class FioJob:
     def kernel_complete(self, io_u: IoU, clock, label: int) -> None:
         """The request is done in the kernel: post its CQE / io_event, free its tag,
         wake fio if it waits for this one."""
-        ns = self.end_ns
+        ns = self.end_ns * io_u.m
         now = self.env.now
         t = clock.t if clock.t > now else now  # (clock.charge, inlined)
         if t >= clock.measure_from:

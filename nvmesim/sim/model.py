@@ -26,16 +26,20 @@ from .device import Device
 from .driver import Driver
 from .engine import Engine
 from .fio import FioJob, Streams
+from .noise import Multipliers, Ticks, speed_factor
 from .nvme import map_plan, segments
 from .queue import Queue
 
-#: streams per job, spawned from the root SeedSequence as (replication, job, k)
-STREAM_RW, STREAM_READ_SVC, STREAM_WRITE_SVC = range(3)
+#: streams per job, spawned from the root SeedSequence as (replication, job, k): the
+#: read/write mix, read and write service times, then the host noise of its core: each
+#: I/O's cost multiplier, the batch-level steps' multipliers, the timer ticks, the speed
+(STREAM_RW, STREAM_READ_SVC, STREAM_WRITE_SVC, STREAM_IO_COSTS, STREAM_STEP_COSTS, STREAM_TICKS,
+ STREAM_SPEED) = range(7)
 
 
 def job_seeds(cfg: Config, replication: int, job: int) -> list[np.random.SeedSequence]:
     """The job's random streams: identical for every variant (common random numbers)."""
-    return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, k)) for k in range(3)]
+    return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, k)) for k in range(7)]
 
 
 def run_replication(cfg: Config, variant: str, replication: int = 0) -> ReplicationResult:
@@ -71,8 +75,13 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         users[k] = users.get(k, 0) + 1
     jobs: list[FioJob] = []
     cores: list[Core] = []
+    noise = cfg.host.noise
     for j, cpu in enumerate(job_cpus):
-        core = Core(env, cpu, cfg.host.node_of(cpu), measure_from)
+        seeds = job_seeds(cfg, replication, j)
+        scale = speed_factor(noise, np.random.default_rng(seeds[STREAM_SPEED]))
+        steps = Multipliers(np.random.default_rng(seeds[STREAM_STEP_COSTS]) if noise.enabled else None,
+                            noise.cost_cv, scale)
+        core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
         cores.append(core)
         poolset = driver.poolset_index(core.node)
         lock_shared = users[poolset] > 1
@@ -85,9 +94,11 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
             completion = None
         # a thread only its own queue's interrupt handler can preempt
         lone = not polled and not lock_shared and not co.threshold
-        job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, job_seeds(cfg, replication, j)),
+        job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, seeds, scale),
                      lone=lone, completion=completion, poolset=poolset)
         queue.connect(handler, job.start())
+        if noise.enabled and noise.tick_hz > 0:
+            Ticks(env, core, queue, handler, noise, np.random.default_rng(seeds[STREAM_TICKS]))
         jobs.append(job)
     env.run()  # until every job has drained and nothing is left to happen
 

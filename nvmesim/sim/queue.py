@@ -89,9 +89,9 @@ class Queue:
 
     def no_irq_before(self, t: float) -> bool:
         """No interrupt can start on this queue's core before ``t``: no CQE can land
-        by then and no handler invocation is pending."""
+        by then, no handler invocation is pending, and no timer tick is due."""
         a, b = self.service_bounds, self.post_times
-        return not ((a and a[0] <= t) or (b and b[0] <= t) or self.handler.active)
+        return not ((a and a[0] <= t) or (b and b[0] <= t) or self.handler.active or self.core.next_tick <= t)
 
     def await_thread_clock(self) -> None:
         """The core's thread yields :data:`~nvmesim.sim.engine.SLEEP` until simulated time
@@ -114,7 +114,7 @@ class Queue:
             return
         t = self.core.t
         a, b = self.service_bounds, self.post_times  # (no_irq_before, inlined: every handler end)
-        if (a and a[0] <= t) or (b and b[0] <= t) or self.handler.active:
+        if (a and a[0] <= t) or (b and b[0] <= t) or self.handler.active or self.core.next_tick <= t:
             return
         self.wake_armed = True
         env = self.env

@@ -43,6 +43,7 @@ CALL_CHAINS: tuple[tuple[str, ...], ...] = (
     *_with_pool(("io_uring_enter", "nvme_poll"), "dma_pool_free"),
     ("nvme_irq",),
     *_with_pool(("nvme_irq",), "dma_pool_free"),
+    ("__sysvec_apic_timer_interrupt",),  # the timer tick and the softirq work it raises (host noise)
 )
 #: Profile labels: the call chains folded as flame graphs write them (``a;b;c``).
 PROFILE_LABELS: tuple[str, ...] = tuple(";".join(c) for c in CALL_CHAINS)
@@ -78,6 +79,7 @@ L_GETEVENTS = label("io_getevents")
 L_URING = label("io_uring_enter")
 L_IRQ = label("nvme_irq")
 L_POLL = label("io_uring_enter", "nvme_poll")
+L_TICK = label("__sysvec_apic_timer_interrupt")
 #: dma_pool_free in the interrupt handler and in the poll loop
 IRQ_FREE = PoolLabels.under("nvme_irq", op="dma_pool_free")
 POLL_FREE = PoolLabels.under("io_uring_enter", "nvme_poll", op="dma_pool_free")
