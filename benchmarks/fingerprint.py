@@ -61,6 +61,14 @@ CONFIGS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "coalescing-thinktime": (None, {
         "driver.irq_coalescing.threshold": 8, "driver.irq_coalescing.time_us": 100, "workload.bs": "16k",
         "workload.iodepth": 16, "workload.thinktime": 50, "workload.thinktime_blocks": 64, **SMALL}),
+    # the deterministic model (host.noise off), on the shapes that exercise the exact waits
+    "quiet-libaio-4jobs": ("configs/highdepth.yaml", {
+        "host.noise.enabled": False, "workload.numjobs": 4, "workload.iodepth": 1023,
+        "workload.iodepth_batch_submit": 256, "workload.iodepth_batch_complete_min": 256,
+        "workload.iodepth_batch_complete_max": 256, "driver.queue_depth": 1024, **SMALL}),
+    "quiet-hipri-2jobs": (None, {
+        "host.noise.enabled": False, "workload.hipri": True, "driver.poll_queues": 1, "workload.bs": "32k",
+        "workload.iodepth": 32, "workload.iodepth_batch_submit": 8, "workload.numjobs": 2, **SMALL}),
     "sgl-6.2": (None, {
         "driver.kernel": "6.2", "workload.bs": "256k", "workload.iodepth": 32,
         "workload.iodepth_batch_submit": 8, "workload.ioengine": "libaio", "driver.sgl_threshold": 4096,
