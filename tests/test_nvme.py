@@ -74,3 +74,42 @@ def test_per_numa_pools_in_6_16():
     spin = lambda rep: replication_metrics(rep)["cpu_share_lock_spin"]  # noqa: E731
     assert spin(shared) > 0
     assert spin(split) == 0
+
+
+def test_iommu_maps_a_request_to_one_segment_for_sgls_not_for_prps():
+    """With an IOMMU the request is one IOVA range (6.17 blk_rq_dma_map; 6.4
+    iommu_dma_map_sg merging): an SGL-capable device takes one inline SGL, no pool,
+    while PRPs still need an entry per 4 KiB page, so the same list as without."""
+    for kernel in ("6.4", "6.17"):
+        direct = map_plan(128 * KIB, 32, sgl_supported=True, sgl_threshold=4 * KIB, kernel=kernel)
+        mapped = map_plan(128 * KIB, 32, sgl_supported=True, sgl_threshold=4 * KIB, kernel=kernel, iommu=True)
+        assert (direct.method, direct.pool) == ("sgl", PAGE_POOL)
+        assert (mapped.method, mapped.pool, mapped.lists) == ("sgl-inline", 0, 0)
+        prp = map_plan(128 * KIB, 32, kernel=kernel, iommu=True)
+        assert (prp.method, prp.pool, prp.entries) == ("prp", SMALL_POOL, 31)
+    # 6.3 made the SGL decision average over mapped segments (ae5829350324): before, the
+    # 32 KiB average of 4 KiB physical segments decides for PRPs even though they merge
+    assert map_plan(128 * KIB, 32, sgl_supported=True, sgl_threshold=32 * KIB, kernel="6.4",
+                    iommu=True).method == "sgl-inline"
+    assert map_plan(128 * KIB, 32, sgl_supported=True, sgl_threshold=32 * KIB, kernel="6.2",
+                    iommu=True).method == "prp"
+
+
+def test_6_17_takes_the_inline_sgl_even_with_sgl_threshold_0():
+    # nvme_pci_setup_data_simple: a single segment beyond PRP1+PRP2 takes the inline SGL
+    # if the device supports SGLs; before 6.17 that needed a non-zero threshold
+    assert map_plan(64 * KIB, 1, sgl_supported=True, sgl_threshold=0, kernel="6.16").method == "prp"
+    assert map_plan(64 * KIB, 1, sgl_supported=True, sgl_threshold=0, kernel="6.17").method == "sgl-inline"
+
+
+def test_huge_page_segments_follow_2_mib_pages():
+    assert segments(128 * KIB, "mmaphuge") == 1
+    assert segments(4 * 1024 * KIB, "mmaphuge") == 2
+
+
+@pytest.mark.parametrize("kernel,kb", [("6.2", 4096), ("6.4", 8192), ("6.17", 8192)])
+def test_max_transfer_per_kernel(kernel, kb):
+    cfg = load({"driver": {"kernel": kernel}, "workload": {"iomem": "mmaphuge"}})
+    assert cfg.max_transfer() == kb * KIB
+    iommu = load({"driver": {"kernel": kernel}, "host": {"iommu": True}})
+    assert iommu.max_transfer() == 128 * KIB

@@ -27,6 +27,7 @@ from pydantic import (
 
 from ..allocators import PoolError, get_variant
 from ..allocators.costmodel import PAGE, CostModel
+from .kernels import IOMMU_MAX_KB, KERNELS, KernelName, KernelRules
 from .presets import DEVICE_PRESETS
 from .units import parse_size, parse_time_ns
 
@@ -57,8 +58,6 @@ Size = Annotated[int, BeforeValidator(_size)]
 Micros = Annotated[float, BeforeValidator(_usecs)]
 Seconds = Annotated[float, BeforeValidator(_seconds)]
 
-NVME_MAX_KB_SZ = 4096  # drivers/nvme/host/pci.c: max transfer in KiB (kernel.md §5)
-NVME_MAX_SEGS = 127  # drivers/nvme/host/pci.c: max scatterlist segments (kernel.md §5)
 
 #: fio's default ``percentile_list`` (options.c, HOWTO)
 DEFAULT_PERCENTILES: tuple[float, ...] = (
@@ -239,6 +238,13 @@ class HostCosts(_Section):
         60, ge=0, description="dma_map_sg per segment, direct mapping, no IOMMU (assumption; cf. pre-mapped buffers +4% IOPS)"
     )
     prp_entry_ns: float = Field(2, ge=0, description="writing one PRP entry / SGL descriptor (assumption)")
+    iommu_map_ns: float = Field(
+        150, ge=0, description="with an IOMMU: allocate a request's IOVA range from the per-CPU rcache and sync "
+        "(assumption; Peleg et al., USENIX ATC'15, show IOVA allocation dominating before per-CPU caches)")
+    iommu_page_ns: float = Field(20, ge=0, description="with an IOMMU: one IO page-table entry per 4 KiB (assumption)")
+    iommu_unmap_ns: float = Field(
+        200, ge=0, description="with an IOMMU: clear the PTEs, free the IOVA, queue the IOTLB flush (lazy mode; "
+        "assumption)")
     doorbell_ns: float = Field(
         150, ge=0, description="MMIO doorbell write, per batch: 'tens to hundreds of ns' (calibration.md)"
     )
@@ -302,6 +308,10 @@ class Host(_Section):
         description="bytes of other data (io_u, request, bio, iod, SQE/CQE, stack) the I/O path touches per I/O "
         "on a core: the cache pressure between pool operations (assumption: ~128 lines)",
     )
+    iommu: bool = Field(
+        False, description="an IOMMU in DMA-translated mode (not passthrough): a request's pages are mapped to one "
+        "contiguous IOVA range (6.17 blk_rq_dma_map; before, iommu_dma_map_sg merges them), so an SGL-capable "
+        "device takes one inline SGL; requests are capped at 128 KiB (dma_opt_mapping_size)")
     costs: HostCosts = Field(default_factory=HostCosts)
     noise: HostNoise = Field(default_factory=HostNoise)
 
@@ -323,17 +333,20 @@ class Coalescing(_Section):
 class DriverConfig(_Section):
     """nvme-pci: kernel generation, module parameters, interrupt coalescing."""
 
-    kernel: Literal["6.2", "6.4", "6.16"] = Field(
+    kernel: KernelName = Field(
         "6.4",
-        description="nvme-pci behaviour: 6.2 chains SGL lists per 256 descriptors; 6.4 (6.3+) one list; "
-        "6.16 also splits the PRP pools per NUMA node",
+        description="kernel generation; what each changes is nvmesim/config/kernels.py (6.2: SGL lists chain, "
+        "libaio wakes per event; 6.4: one SGL list, io_uring's lazy wake; 6.8: libaio obeys min_nr; 6.16: "
+        "per-node pools, FIFO plug, task-work cap, -EAGAIN re-issue at completion; 6.17: blk_rq_dma_map)",
     )
     queue_depth: int = Field(1024, ge=2, le=65536, description="io_queue_depth module parameter")
     sgl: bool = Field(True, description="use SGLs when the device supports them")
     sgl_threshold: Size = Field(32768, description="sgl_threshold module parameter; 0 disables SGLs")
     irq_coalescing: Coalescing = Field(default_factory=Coalescing)
     poll_queues: int = Field(0, ge=0, description="poll_queues module parameter (hipri needs > 0)")
-    max_transfer_kb: int = Field(NVME_MAX_KB_SZ, ge=4, description="NVME_MAX_KB_SZ")
+    max_transfer_kb: int | None = Field(
+        None, ge=4, description="largest request in KiB; default the kernel's NVME_MAX_KB_SZ / NVME_MAX_BYTES "
+        "(4096 on 6.2, 8192 from 6.4), and 128 with an IOMMU (dma_opt_mapping_size)")
 
 
 class ServiceTime(_Section):
@@ -445,13 +458,10 @@ class Config(_Section):
                 f"{w.numjobs} jobs need {w.numjobs} distinct CPUs, only {len(cpus)} allowed "
                 f"(cpus_allowed={w.cpus_allowed or 'all'}, host.cores={h.cores})",
             )
-        limit = self.max_transfer()
+        limit, why = self._transfer_limit()
         if w.bs > limit:
-            why = (
-                f"{NVME_MAX_SEGS} segments x 4 KiB buffer pages" if w.iomem == "malloc" and limit < d.max_transfer_kb * 1024
-                else f"NVME_MAX_KB_SZ = {d.max_transfer_kb} KiB"
-            )
-            raise CrossFieldError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why})")
+            raise CrossFieldError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why}; "
+                                  f"the block layer would split it, which is not modelled)")
         qd = self.effective_queue_depth()
         if w.iodepth > qd - 1 and (w.ioengine != "libaio" or w.hipri):
             raise CrossFieldError(
@@ -465,11 +475,24 @@ class Config(_Section):
         return self
 
     # ---- derived facts the model uses --------------------------------------
+    def kernel(self) -> KernelRules:
+        """The rules of the configured kernel generation."""
+        return KERNELS[self.driver.kernel]
+
     def max_transfer(self) -> int:
-        limit = self.driver.max_transfer_kb * 1024
-        if self.workload.iomem == "malloc":
-            limit = min(limit, NVME_MAX_SEGS * PAGE)
-        return limit
+        """The largest request the driver takes whole, in bytes."""
+        return self._transfer_limit()[0]
+
+    def _transfer_limit(self) -> tuple[int, str]:
+        k = self.kernel()
+        kb, why = (self.driver.max_transfer_kb, "driver.max_transfer_kb") if self.driver.max_transfer_kb else (
+            k.max_kb, f"NVME_MAX_KB_SZ = {k.max_kb} KiB on {k.name}")
+        if self.host.iommu and kb > IOMMU_MAX_KB:
+            kb, why = IOMMU_MAX_KB, f"{IOMMU_MAX_KB} KiB with an IOMMU: dma_opt_mapping_size"
+        limit = kb * 1024
+        if self.workload.iomem == "malloc" and not self.host.iommu and k.max_segs * PAGE < limit:
+            limit, why = k.max_segs * PAGE, f"NVME_MAX_SEGS = {k.max_segs} segments x 4 KiB buffer pages on {k.name}"
+        return limit, why
 
     def effective_queue_depth(self) -> int:
         return min(self.driver.queue_depth, self.device.max_queue_entries)

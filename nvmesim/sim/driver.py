@@ -42,7 +42,7 @@ class Driver:
     def __init__(self, env: Engine, cfg: Config, variant: type[DmaPool], plan: MapPlan, nsegs: int) -> None:
         self.env = env
         c = cfg.host.costs
-        nodes = cfg.host.numa_nodes if cfg.driver.kernel == "6.16" else 1
+        nodes = cfg.host.numa_nodes if cfg.kernel().per_node_pools else 1
         self.poolsets = [PoolSet(variant, cfg) for _ in range(nodes)]
         self.per_node = nodes > 1
         # the one pool (and its lock) this run's lists come from, per poolset
@@ -51,8 +51,13 @@ class Driver:
         self.plan = plan
         self.nsegs = nsegs
         # per-request CPU work that does not interact with anything shared
-        self.queue_rq_ns = c.nvme_queue_rq_ns + nsegs * c.dma_map_segment_ns + plan.entries * c.prp_entry_ns
-        self.cqe_ns = c.nvme_cqe_ns + nsegs * c.dma_unmap_segment_ns
+        pages = -(-cfg.workload.bs // 4096)
+        if cfg.host.iommu:  # one IOVA range: allocate it, write a PTE per page; free it (lazy IOTLB flush)
+            map_ns, unmap_ns = c.iommu_map_ns + pages * c.iommu_page_ns, c.iommu_unmap_ns
+        else:  # direct mapping: one dma_map_page per physically contiguous run
+            map_ns, unmap_ns = nsegs * c.dma_map_segment_ns, nsegs * c.dma_unmap_segment_ns
+        self.queue_rq_ns = c.nvme_queue_rq_ns + map_ns + plan.entries * c.prp_entry_ns
+        self.cqe_ns = c.nvme_cqe_ns + unmap_ns
         # blk_mq_end_request + bio_endio + posting the CQE / io_event
         post = c.io_uring_cqe_ns if cfg.workload.ioengine == "io_uring" else c.libaio_event_ns
         self.end_ns = c.end_request_ns + post

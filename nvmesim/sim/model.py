@@ -59,6 +59,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         sgl_supported=cfg.device.sgl_support and cfg.driver.sgl,
         sgl_threshold=cfg.driver.sgl_threshold,
         kernel=cfg.driver.kernel,
+        iommu=cfg.host.iommu,
     )
     driver = Driver(env, cfg, get_variant(variant), plan, nsegs)
     device = Device(env, cfg.device)
