@@ -126,9 +126,12 @@ def test_depth1_latency_is_device_plus_software_path():
         + 1 * c.prp_entry_ns + c.doorbell_ns
     xfer = 4096 / 4.0 + 4096 / 8.0
     # command fetch, service, data over the internal path and the link; then the
-    # interrupt: entry, the CQE, unmap, end of request + CQE post; then fio is woken
-    clat = 700 + service_us * 1000 + xfer + c.irq_entry_ns + c.nvme_cqe_ns + c.dma_unmap_segment_ns \
-        + c.end_request_ns + c.io_uring_cqe_ns + c.wakeup_ns
+    # interrupt: entry, the CQE, the CQ head doorbell, unmap, end of request + queueing the
+    # task work; then fio is woken (DEFER_TASKRUN's lazy wake: one is enough) and its
+    # io_uring_enter runs the task work, which posts the CQE
+    clat = 700 + service_us * 1000 + xfer + c.irq_entry_ns + c.nvme_cqe_ns + c.doorbell_ns \
+        + c.dma_unmap_segment_ns + c.end_request_ns + c.io_uring_tw_add_ns + c.wakeup_ns \
+        + c.task_work_run_ns + c.io_uring_cqe_ns
     assert d.slat.min == d.slat.max == int(slat)
     assert d.clat.mean == pytest.approx(clat, abs=1)
     assert d.clat.max - d.clat.min <= 1
@@ -255,11 +258,12 @@ def test_libaio_beyond_the_tag_depth_waits_in_io_submit():
     assert L == pytest.approx(iops * job.read.lat.mean / 1e9, rel=0.02)
 
 
-def test_io_uring_beyond_the_tag_depth_is_refused():
+def test_polled_io_beyond_the_tag_depth_is_refused():
+    """(io_uring beyond the tags goes to io-wq: tests/test_kernel_path.py)"""
     from nvmesim.config import ConfigError
 
-    with pytest.raises(ConfigError, match="workload.iodepth: 2000 exceeds the 1023 tags"):
-        load({"workload": {"iodepth": 2000}})
+    with pytest.raises(ConfigError, match="workload.iodepth: 2000 exceeds the 1023 tags.*hipri"):
+        load({"workload": {"iodepth": 2000, "hipri": True}, "driver": {"poll_queues": 1}})
 
 
 def test_tag_wait_is_not_lost_when_tags_free_while_flushing():
@@ -328,7 +332,7 @@ def test_exact_thread_wake_equals_catching_up_step_by_step(variant, extra, monke
 
     monkeypatch.setattr(fio.FioJob, "__init__", general)
     slow = run_replication(cfg, variant, 0)
-    assert fast.events < 0.8 * slow.events
+    assert fast.events < slow.events
     assert fast.profile_ns == slow.profile_ns and fast.pools == slow.pools
     for a, b in zip(fast.jobs, slow.jobs):
         for h in ("slat", "clat", "lat"):

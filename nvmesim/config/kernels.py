@@ -45,6 +45,9 @@ class KernelRules:
     #: the plug list is FIFO (6.13, e70c301faece "block: don't reorder requests in
     #: blk_add_rq_to_plug"); before, LIFO: a flush writes the SQEs in reverse order
     plug_fifo: bool
+    #: the completion batch is FIFO (6.13, 00e8d290b55f "block: don't reorder requests in
+    #: blk_mq_add_to_batch"); before, requests are added at its head
+    batch_fifo: bool
     # ---- fs/aio.c
     #: aio_complete wakes an io_getevents waiter only once min_nr events are available
     #: (6.8, 71eb6b6b0ba9 "fs/aio: obey min_nr when doing wakeups"); before, every event
@@ -60,6 +63,10 @@ class KernelRules:
     #: a request that got -EAGAIN (no free tag) is re-issued from io-wq when its
     #: completion task work runs (6.14, d803d123948f); before, inline during the submit
     reissue_at_completion: bool
+    #: io-wq workers are bound to the NUMA node of the CPU that queued the work (6.2's
+    #: io_init_new_worker: cpumask_of_node); from 6.4 any CPU (cpu_possible_mask), from
+    #: 6.12 the cgroup cpuset (84eacf177faa) -- never fio's own cpus_allowed
+    iowq_node_bound: bool
 
 
 def _rules(name: str, **kw) -> KernelRules:
@@ -67,15 +74,16 @@ def _rules(name: str, **kw) -> KernelRules:
 
 
 _62 = dict(sgl_chaining=True, sgl_avg_mapped=False, per_node_pools=False, dma_map="sg",
-           inline_sgl_without_threshold=False, max_kb=4096, max_segs=127, plug_fifo=False,
-           aio_wake_min_nr=False, defer_lazy_wake=False, local_tw_cap=0, reissue_at_completion=False)
+           inline_sgl_without_threshold=False, max_kb=4096, max_segs=127, plug_fifo=False, batch_fifo=False,
+           aio_wake_min_nr=False, defer_lazy_wake=False, local_tw_cap=0, reissue_at_completion=False,
+           iowq_node_bound=True)
 # 6.4: 6.3's SGL changes; NVME_MAX_KB_SZ 8192 and NVME_MAX_SEGS 128 (read in 6.4.6)
 _64 = {**_62, "sgl_chaining": False, "sgl_avg_mapped": True, "max_kb": 8192, "max_segs": 128,
-       "defer_lazy_wake": True}
+       "defer_lazy_wake": True, "iowq_node_bound": False}
 _68 = {**_64, "aio_wake_min_nr": True}
 # 6.16 (inferred from 6.17 and the commits' release tags): per-node pools; 6.13's FIFO
 # plug and task-work cap; 6.14's re-issue at completion
-_616 = {**_68, "per_node_pools": True, "plug_fifo": True, "local_tw_cap": 20, "reissue_at_completion": True}
+_616 = {**_68, "per_node_pools": True, "plug_fifo": True, "batch_fifo": True, "local_tw_cap": 20, "reissue_at_completion": True}
 # 6.17: blk_rq_dma_map; NVME_MAX_BYTES 8 MiB, NVME_MAX_SEGS 256 (data SGLs never chain)
 _617 = {**_616, "dma_map": "iova", "inline_sgl_without_threshold": True, "max_segs": 256}
 

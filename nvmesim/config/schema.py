@@ -136,6 +136,14 @@ class Workload(_Section):
     bw_avg_time: int = Field(500, ge=1, description="ms between bandwidth samples (bw_min/max/mean/dev)")
     iops_avg_time: int = Field(500, ge=1, description="ms between IOPS samples (iops_min/max/mean/stddev)")
     hipri: bool = Field(False, description="polled completions (needs driver.poll_queues > 0)")
+    ring_taskrun: Literal["DEFER_TASKRUN", "COOP_TASKRUN", "none"] = Field(
+        "DEFER_TASKRUN",
+        description="io_uring: where completions' task work runs (IORING_SETUP_* of fio's ring). fio >= 3.33 "
+        "sets COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN (engines/io_uring.c, 4d22c1037daf, e453f369ecf4): CQEs are "
+        "posted inside the submitter's io_uring_enter. COOP_TASKRUN (fio's fallback without DEFER): task work at "
+        "the next return to user mode, no IPI. none (fio < 3.33): TWA_SIGNAL, the task is woken or kicked at the "
+        "first completion. Ignored with hipri (IOPOLL: the poller posts)",
+    )
     thinktime: Micros = Field(
         0.0, ge=0, description="fio's thinktime in microseconds (or with a unit, '2ms'): stall after every "
         "thinktime_blocks I/Os"
@@ -228,6 +236,18 @@ class HostCosts(_Section):
     )
     io_uring_sqe_ns: float = Field(100, ge=0, description="io_uring: consume one SQE, prep the kiocb (assumption)")
     io_uring_cqe_ns: float = Field(60, ge=0, description="io_uring: post one CQE (assumption)")
+    io_uring_tw_add_ns: float = Field(
+        30, ge=0, description="io_uring: queue a completion's task work (an atomic llist add; assumption)")
+    task_work_run_ns: float = Field(
+        150, ge=0, description="io_uring: one run of task work (tctx_task_work / io_run_local_work: take the "
+        "list, reverse it, lock the ring; assumption)")
+    iowq_punt_ns: float = Field(
+        500, ge=0, description="io_uring: a request that found no tag under NOWAIT: its bio ended with "
+        "BLK_STS_AGAIN, REQ_F_REISSUE, io_queue_async's async prep and io_wq_enqueue with the worker's "
+        "wake_up_process (assumption: no published figure; about two SQE issues' worth)")
+    iowq_work_ns: float = Field(
+        300, ge=0, description="io-wq worker: io_worker_handle_work + io_wq_submit_work + the blocking "
+        "io_read's kiocb set-up, per request, before the block layer (assumption)")
     libaio_iocb_ns: float = Field(250, ge=0, description="libaio: copy + set up one iocb (assumption)")
     libaio_event_ns: float = Field(150, ge=0, description="libaio: aio_complete + copy one event (assumption)")
     blk_mq_ns: float = Field(
@@ -257,7 +277,9 @@ class HostCosts(_Section):
         250, ge=0, description="blk_mq_end_request + bio_endio + iocb completion per request (assumption)"
     )
     wakeup_ns: float = Field(
-        1200, ge=0, description="wake the waiting fio thread and switch back to it (assumption: ~1 us)"
+        1200, ge=0, description="wake a sleeping thread and switch to it and back: one sleep/wake cycle (perf "
+        "bench sched pipe pinned to one CPU: 2.79 us per round trip of 2 wake-ups + 2 switches + 4 syscalls, "
+        "Ingo Molnar, LKML 2025-05-31; so <= ~1.4 us)"
     )
     poll_ns: float = Field(100, ge=0, description="one nvme_poll pass finding a CQE (hipri; assumption)")
     lock_handoff_ns: float = Field(
@@ -463,12 +485,20 @@ class Config(_Section):
             raise CrossFieldError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why}; "
                                   f"the block layer would split it, which is not modelled)")
         qd = self.effective_queue_depth()
-        if w.iodepth > qd - 1 and (w.ioengine != "libaio" or w.hipri):
+        if w.iodepth > qd - 1 and w.hipri:
             raise CrossFieldError(
                 "workload.iodepth",
                 f"{w.iodepth} exceeds the {qd - 1} tags of an I/O queue "
-                f"(min(driver.queue_depth, device.max_queue_entries) - 1); beyond them only libaio without "
-                f"hipri is modelled (io_submit sleeps for a tag; io_uring would punt to io-wq)",
+                f"(min(driver.queue_depth, device.max_queue_entries) - 1); beyond them polled I/O (hipri) is not "
+                f"modelled (io-wq re-issues of IOPOLL requests spin on -EAGAIN up to 6.4: 2bc057692599)",
+            )
+        if w.iodepth > qd - 1 and w.ioengine == "io_uring" and not all(self.iowq_cpus()):
+            node = "of the job's NUMA node " if self.kernel().iowq_node_bound else ""
+            raise CrossFieldError(
+                "workload.iodepth",
+                f"{w.iodepth} exceeds the {qd - 1} tags of an I/O queue: io_uring hands the requests that find "
+                f"no tag to io-wq, whose workers need a CPU {node}that no fio job runs on (host.cores = {h.cores}, "
+                f"numjobs = {w.numjobs}); workers sharing a job's CPU are not modelled",
             )
         if w.hipri and d.poll_queues == 0:
             raise CrossFieldError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
@@ -501,6 +531,30 @@ class Config(_Section):
         """CPU of each job (fio's cpus_allowed with cpus_allowed_policy=split)."""
         cpus = parse_cpus(self.workload.cpus_allowed) if self.workload.cpus_allowed else list(range(self.host.cores))
         return cpus[: self.workload.numjobs]
+
+    def iowq_cpus(self) -> list[list[int]]:
+        """The CPUs each job's io-wq workers run on (``sim/iowq.py``): none unless io_uring
+        without hipri can find no tag (iodepth beyond the tags); else the CPUs no job runs
+        on, shared out between the jobs, each to the job with the fewest so far among
+        those on its NUMA node (the scheduler's wake-up placement prefers the waker's
+        node: an assumption), else -- not on 6.2, whose workers are node-bound -- among
+        all jobs."""
+        w = self.workload
+        jobs = self.job_cpus()
+        out: list[list[int]] = [[] for _ in jobs]
+        if w.ioengine != "io_uring" or w.hipri or w.iodepth <= self.effective_queue_depth() - 1:
+            return out
+        bound = self.kernel().iowq_node_bound
+        node_of = self.host.node_of
+        for c in range(self.host.cores):
+            if c in jobs:
+                continue
+            cands = [j for j, cpu in enumerate(jobs) if node_of(cpu) == node_of(c)]  # the waker's node first
+            if not cands and not bound:
+                cands = list(range(len(jobs)))
+            if cands:
+                out[min(cands, key=lambda j: len(out[j]))].append(c)
+        return out
 
     def effective(self) -> dict[str, Any]:
         """Every field, defaults filled in, as plain JSON-able data."""

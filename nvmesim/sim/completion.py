@@ -1,12 +1,16 @@
-"""The completion path: one per-CQE routine for interrupt and polled completion.
+"""The completion path: one per-pass routine for interrupt and polled completion.
 
-Per CQE, nvme-pci does ``nvme_handle_cqe`` -> ``nvme_pci_complete_rq`` ->
-``nvme_unmap_data`` (DMA unmap, ``dma_pool_free`` of each list block under the pool
-lock) -> ``blk_mq_end_request`` -> the engine posts the completion to the job's ring
-(``FioJob.kernel_complete``).  :class:`CompletionPath` is that routine, for one queue,
-with one lock discipline: before a pool lock, the code lets simulated time catch up
-with its clock if another core can take that lock (``catch_up``), so locks are granted
-in true time order; a lock only this core takes needs no catching up.
+A pass is ``nvme_poll_cq`` with an ``io_comp_batch`` (6.x): for each CQE
+``nvme_handle_cqe`` adds the request to the batch; after the loop the CQ head doorbell
+is written once; then ``nvme_pci_complete_batch`` unmaps every request
+(``nvme_unmap_data``: DMA unmap, ``dma_pool_free`` of each list block under the pool
+lock) and ``blk_mq_end_request_batch`` ends them — each posts its completion
+(``FioJob.kernel_complete``: the aio event, or io_uring's task work) — freeing their
+tags in groups of ``TAG_COMP_BATCH`` (32), one sbitmap wake-up per group.
+:class:`CompletionPath` is that routine, for one queue, with one lock discipline:
+before a pool lock, the code lets simulated time catch up with its clock if another
+core can take that lock (``catch_up``), so locks are granted in true time order; a lock
+only this core takes needs no catching up.
 
 It runs in two contexts:
 
@@ -27,73 +31,127 @@ from .driver import Driver
 from .engine import Clock, Engine, Event, Timeout
 
 
+TAG_COMP_BATCH = 32  # include/linux/blk-mq.h: tags blk_mq_end_request_batch frees at once
+
+
 class CompletionPath:
-    """The per-CQE work of one queue on one clock, resumable when a lock must wait.
+    """One pass's work on one queue's CQ, on one clock, resumable when a lock must wait.
 
-    :meth:`drain` completes CQEs until the CQ is empty (returns True) or until, before
-    a pool lock, simulated time must catch up with the clock (returns False: call it
-    again once time has reached ``clock.t``)."""
+    :meth:`drain` runs a pass over the CQEs posted so far (returns True when done) or
+    stops before a pool lock when simulated time must catch up with the clock (returns
+    False: call it again once time has reached ``clock.t``)."""
 
-    __slots__ = ("env", "driver", "cq", "clock", "core", "label", "free_labels", "catch_up", "cur", "hidx")
+    __slots__ = ("env", "driver", "cq", "queue", "clock", "core", "label", "free_labels", "catch_up", "batch",
+                 "phase", "idx", "hidx", "fifo", "loop_end", "late")
 
-    def __init__(self, driver: Driver, cq: deque, clock: Clock, core: Core, label: int, free_labels: PoolLabels,
-                 catch_up: bool) -> None:
+    def __init__(self, driver: Driver, queue, clock: Clock, core: Core, label: int, free_labels: PoolLabels,
+                 catch_up: bool, fifo: bool) -> None:
         self.env = driver.env
         self.driver = driver
-        self.cq = cq
+        self.queue = queue
+        self.cq = queue.cq
         self.clock = clock
         self.core = core
         self.label = label  # the context's own work (nvme_irq, or nvme_poll)
         self.free_labels = free_labels  # dma_pool_free under it
         self.catch_up = catch_up
-        self.cur = None  # the io_u being completed, and its next list block
+        self.fifo = fifo  # the batch list is FIFO (6.13+); before, requests were added at its head
+        self.batch: list = []  # the io_comp_batch of the pass under way
+        self.phase = 0  # 0: the CQ loop, 1: unmap and free, 2: end the requests
+        self.idx = 0  # the request of the batch being unmapped, and its next list block
         self.hidx = 0
+        self.loop_end = -1.0  # when the last pass's CQ loop ended (its CQ doorbell)
+        self.late = False  # a CQE was posted after it: the next pass is a new one (Queue.post sets it)
 
-    def drain(self) -> bool:
-        driver, clock, core, env = self.driver, self.clock, self.core, self.env
-        cq = self.cq
-        cqe_ns = driver.cqe_ns
+    def drain(self, doorbell: bool = True) -> bool:
+        """One pass: the CQ loop over what has been posted, the CQ doorbell (unless this
+        pass continues a loop, see :class:`IrqHandler`), the batch's unmaps and frees,
+        the end of each request."""
+        driver, clock, env = self.driver, self.clock, self.env
         busy = clock.busy
         label = self.label
-        free_labels = self.free_labels
-        measure_from = clock.measure_from
-        while True:
-            io_u = self.cur
-            if io_u is None:
-                if not cq:
-                    return True
-                self.cur = io_u = cq.popleft()
-                self.hidx = 0
-                t = clock.t if clock.t > env.now else env.now  # (clock.charge, inlined)
-                ns = cqe_ns * io_u.m
-                if t >= measure_from:
-                    busy[label] += ns
-                clock.t = t + ns
-            handles = io_u.handles
-            while self.hidx < len(handles):
-                if self.catch_up and clock.t > env.now and not clock.in_sync():
-                    return False  # let time catch up before the lock
-                driver.free_list(clock, core, io_u, handles[self.hidx], free_labels)
-                self.hidx += 1
-            handles.clear()
-            self.cur = None
+        batch = self.batch
+        if self.phase == 0:
+            cq = self.cq
+            if not cq:
+                return True
+            ns = driver.handle_cqe_ns
+            t = clock.t if clock.t > env.now else env.now  # (clock.charge, inlined)
+            measure = t >= clock.measure_from
+            while cq:
+                io_u = cq.popleft()
+                c = ns * io_u.m
+                if measure:
+                    busy[label] += c
+                t += c
+                batch.append(io_u)
+            if doorbell:  # nvme_ring_cq_doorbell, once per pass
+                jitter = self.core.jitter
+                c = driver.doorbell_ns * (jitter.buf.pop() if jitter.buf else jitter.more())
+                if measure:
+                    busy[label] += c
+                t += c
+            clock.t = self.loop_end = t
+            if not self.fifo:
+                batch.reverse()
+            self.phase = 1
+            self.idx = 0
+            self.hidx = -1
+        if self.phase == 1:
+            unmap_ns = driver.unmap_ns
+            free_labels = self.free_labels
+            core = self.core
+            while self.idx < len(batch):
+                io_u = batch[self.idx]
+                handles = io_u.handles
+                if self.hidx < 0:  # the request's DMA unmap, then its list blocks
+                    t = clock.t if clock.t > env.now else env.now
+                    c = unmap_ns * io_u.m
+                    if t >= clock.measure_from:
+                        busy[label] += c
+                    clock.t = t + c
+                    self.hidx = 0
+                while self.hidx < len(handles):
+                    if self.catch_up and clock.t > env.now and not clock.in_sync():
+                        return False  # let time catch up before the lock
+                    driver.free_list(clock, core, io_u, handles[self.hidx], free_labels)
+                    self.hidx += 1
+                handles.clear()
+                self.idx += 1
+                self.hidx = -1
+            self.phase = 2
+        # blk_mq_end_request_batch: each request's completion, its tag freed in groups
+        queue = self.queue
+        n = 0
+        for io_u in batch:
             io_u.job.kernel_complete(io_u, clock, label)
+            n += 1
+            if n == TAG_COMP_BATCH:
+                queue.free_tags(n, clock)
+                n = 0
+        if n:
+            queue.free_tags(n, clock)
+        batch.clear()
+        self.phase = 0
+        return True
 
 
 class IrqHandler:
-    """The MSI-X handler of one queue (nvme_irq): drains the CQ, one invocation per
-    interrupt, on the queue's core.
+    """The MSI-X handler of one queue (nvme_irq): one pass per invocation, on the
+    queue's core.
 
     A callback-driven state machine rather than a SimPy process: an interrupt runs it
-    straight from the device's completion event, and it only schedules an event of its
-    own when it must wait (interrupts off on the core, or its clock ahead of other
-    activity before a shared pool lock).  A CQE posted while an invocation is still
-    running is served by it: the next start finds ``busy_until`` ahead and pays no entry.
+    straight from the device's CQE event, and it only schedules an event of its own
+    when it must wait (interrupts off on the core, or its clock ahead of other activity
+    before a shared pool lock).  A CQE posted while an invocation runs is served after
+    it: if it was posted before the invocation's CQ loop ended, the loop would have
+    picked it up (a continuation: no new entry, no second CQ doorbell); if after,
+    the MSI-X it raised is taken when the handler returns (``path.late``: a new entry).
     """
 
-    __slots__ = ("env", "driver", "queue", "core", "clock", "path", "active", "busy_until")
+    __slots__ = ("env", "driver", "queue", "core", "clock", "path", "active", "busy_until", "entry")
 
-    def __init__(self, driver: Driver, queue, lock_shared: bool) -> None:
+    def __init__(self, driver: Driver, queue, lock_shared: bool, fifo: bool) -> None:
         self.env = driver.env
         self.driver = driver
         self.queue = queue
@@ -103,12 +161,15 @@ class IrqHandler:
         # need not let time catch up before a lock: its own thread is preempted, and
         # nothing else scheduled before the handler's clock (device stages, CQE posts
         # that this invocation serves after the current one) touches the pools.
-        self.path = CompletionPath(driver, queue.cq, self.clock, self.core, L_IRQ, IRQ_FREE, catch_up=lock_shared)
+        self.path = CompletionPath(driver, queue, self.clock, self.core, L_IRQ, IRQ_FREE, catch_up=lock_shared,
+                                   fifo=fifo)
         self.active = False
         self.busy_until = 0.0  # the last invocation runs until then
+        self.entry = True  # the invocation under way entered the handler (it is not a continuation)
 
     def interrupt(self) -> None:
-        """An MSI-X for this queue arrives now."""
+        """An MSI-X for this queue arrives now (the coalescing timer's)."""
+        self.path.late = True
         if not self.active:
             self.active = True
             self.start()
@@ -117,9 +178,8 @@ class IrqHandler:
         """Begin an invocation (``active`` is set): now, or when the core can take it."""
         env, core = self.env, self.core
         now = env.now
-        # A CQE posted while the previous invocation was still running is served
-        # by it (no new entry); interrupts may also be off on this core (a pool
-        # lock taken with irqsave), which delays the start.
+        # interrupts may be off on this core (a pool lock taken with irqsave), and a
+        # running invocation finishes first: both delay the start
         start = core.irq_off_until if core.irq_off_until > now else now
         busy_until = self.busy_until
         if busy_until > start:
@@ -129,22 +189,24 @@ class IrqHandler:
             return
         clock = self.clock
         core.irq_enter(start)
-        if start > busy_until:
+        path = self.path
+        self.entry = entry = path.late or start > busy_until
+        path.late = False
+        if entry:
             jitter = core.jitter
-            entry = self.driver.irq_entry_ns * (jitter.buf.pop() if jitter.buf else jitter.more())  # (clock.charge)
+            ns = self.driver.irq_entry_ns * (jitter.buf.pop() if jitter.buf else jitter.more())  # (clock.charge)
             if start >= clock.measure_from:
-                clock.busy[L_IRQ] += entry
-            start += entry
+                clock.busy[L_IRQ] += ns
+            start += ns
         clock.t = start
         self._drain()
 
     def _drain(self, _ev: Event | None = None) -> None:
-        if not self.path.drain():
+        if not self.path.drain(self.entry):
             env = self.env
             Timeout(env, self.clock.t - env.now).callbacks.append(self._drain)
             return
-        # The invocation ends at its own clock; nothing needs to wait for that
-        # instant: a CQE posted before it re-enters at no cost.
+        # The invocation ends at its own clock; nothing needs to wait for that instant.
         env, clock = self.env, self.clock
         end = clock.t if clock.t > env.now else env.now
         self.core.irq_exit(end)
@@ -157,15 +219,19 @@ class IrqHandler:
             woken, clock.to_wake = clock.to_wake, []
             for runner in woken:
                 runner.resume()
+        if queue.cq and not self.active:  # posted while a pass that waited for a lock ran
+            self.active = True
+            self.start()
 
 
 def poll(path: CompletionPath, core: Core, queue, ring: deque, need: int) -> Generator[Event, None, None]:
     """hipri: spin in io_uring_enter until ``ring`` holds ``need`` completions, completing
     the poll queue's CQEs in thread context; spinning is CPU time.
 
-    Each pass (nvme_poll -> nvme_poll_cq) completes CQEs while the queue has any, so a
-    CQE posted while the pass runs is completed by it: the pass ends once the CQ is
-    empty at the pass's own clock (an interrupt handler's invocation ends the same way)."""
+    Each pass (nvme_poll -> nvme_poll_cq) loops while the CQ has entries, so a CQE
+    posted before its loop ends is completed by it (no second doorbell); one posted
+    after is left for the next nvme_poll, as the interrupt path leaves it for the
+    next interrupt."""
     env = core.env
     poll_ns = path.driver.poll_ns
     cq = queue.cq
@@ -182,10 +248,13 @@ def poll(path: CompletionPath, core: Core, queue, ring: deque, need: int) -> Gen
                     core.busy[L_POLL] += env.now - t0 - (core.tick_total - ticks0)
                 core.t = env.now
         core.charge(L_POLL, poll_ns)  # one pass
+        path.late = False
+        doorbell = True
         while True:
-            while not path.drain():
+            while not path.drain(doorbell):
                 yield from core.sync()
-            if not core.in_sync():  # CQEs posted before the pass's end are its own
+            if not core.in_sync():  # were CQEs posted before the loop ended?
                 yield from core.sync()
-            if not cq:
+            if not cq or path.late:
                 break
+            doorbell = False  # they were: the same pass's loop takes them

@@ -83,6 +83,10 @@ class Core(Clock):
             self.busy[label] += ns
         self.t = base + ns
 
+    #: Add an I/O's own step of CPU work: the caller has applied that I/O's multiplier
+    #: (``io_u.m``), so no per-step one is drawn.
+    charge_io = Clock.charge
+
     def retire(self) -> None:
         """The thread has ended: the core idles from now on."""
         self.thread_running = False

@@ -57,10 +57,8 @@ class Driver:
         else:  # direct mapping: one dma_map_page per physically contiguous run
             map_ns, unmap_ns = nsegs * c.dma_map_segment_ns, nsegs * c.dma_unmap_segment_ns
         self.queue_rq_ns = c.nvme_queue_rq_ns + map_ns + plan.entries * c.prp_entry_ns
-        self.cqe_ns = c.nvme_cqe_ns + unmap_ns
-        # blk_mq_end_request + bio_endio + posting the CQE / io_event
-        post = c.io_uring_cqe_ns if cfg.workload.ioengine == "io_uring" else c.libaio_event_ns
-        self.end_ns = c.end_request_ns + post
+        self.handle_cqe_ns = c.nvme_cqe_ns  # nvme_handle_cqe, in the CQ loop
+        self.unmap_ns = unmap_ns  # nvme_pci_unmap_rq's DMA unmap, in the batch after the loop
         self.doorbell_ns = c.doorbell_ns
         # the lock's part of a locked pool operation's cost (cost model: lock_ns)
         self.lock_ns = cfg.allocator.cost.lock_ns

@@ -30,16 +30,24 @@ import numpy as np
 from ..config import Config
 from ..stats.distributions import batch_map_index, depth_level_index
 from ..stats.fiotime import first_instant, mtime_since
-from ..stats.records import L_FIO, L_GETEVENTS, L_URING, DirResult, submit_labels
+from ..stats.records import (KBLOCKD_ALLOC, L_FIO, L_GETEVENTS, L_KBLOCKD, L_KBLOCKD_RQ, L_PUNT, L_PUNT_TW, L_TCTX, L_TW_ENTER,
+                             L_TW_USER, L_URING, DirResult, submit_labels)
 from .completion import CompletionPath, poll
 from .cpu import Core
 from .device import Device
 from .driver import Driver
 from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
 from .noise import Multipliers
+from .iowq import IoWq
 from .queue import Queue
+from .submit import dispatch
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
+#: a batch of more than this many requests is plugged (fs/aio.c AIO_PLUG_THRESHOLD;
+#: io_uring's io_submit_state_start: need_plug = max_ios > 2)
+PLUG_THRESHOLD = 2
+BLK_MAX_REQUEST_COUNT = 32  # block/blk.h: a plug holds at most this many (one request queue)
+BLK_PLUG_FLUSH_SIZE = 128 * 1024  # block/blk.h: a request this large flushes the plug at the next add
 
 
 class IoU(ReusableEvent):
@@ -49,7 +57,8 @@ class IoU(ReusableEvent):
     stage and every I/O (the device sets ``callbacks`` and pushes it).
     """
 
-    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue", "m")
+    __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue", "m",
+                 "ready")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         super().__init__(job.env)
@@ -63,6 +72,7 @@ class IoU(ReusableEvent):
         self.poolset = job.poolset  # which of the driver's poolsets its list blocks come from
         self.queue = job.queue  # the NVMe queue its command is submitted on
         self.m = 1.0  # the multiplier of its own CPU steps (host noise)
+        self.ready = 0.0  # when it was handed to io-wq (if it was)
 
 
 class Streams:
@@ -134,7 +144,7 @@ class FioJob:
 
     def __init__(self, env: Engine, cfg: Config, index: int, core: Core, queue: Queue, driver: Driver,
                  device: Device, streams: Streams, *, lone: bool, completion: CompletionPath | None,
-                 poolset: int) -> None:
+                 poolset: int, iowq: IoWq | None = None) -> None:
         w = cfg.workload
         c = cfg.host.costs
         self.env = env
@@ -158,13 +168,14 @@ class FioJob:
         self.poolset = poolset
         self.free = [IoU(self, w.bs) for _ in range(w.iodepth)]
         self.queued: list[IoU] = []
+        self.plug: list[IoU] = []  # the task's blk_plug: requests set up, not yet dispatched
+        self.plug_fifo = cfg.kernel().plug_fifo
         self.ring: deque[IoU] = deque()  # completed by the kernel, not yet reaped by fio
         self.cur_depth = 0  # queued or in flight (fio's cur_depth)
         self.issued = 0  # since the job started (fio's io_issue_bytes / bs: the ramp counts)
         self.lone = lone
         self.runner: ThreadRunner | None = None  # set by start()
         self.sleeping = False  # blocked in the kernel until wait_need events are in the ring
-        self.tag_wait = False  # blocked in blk_mq_get_tag until a request completes
         self.wait_need = 0
         # the end rules (times as fio checks them: in µs since the epoch)
         self.timeout_us = int(round(w.runtime * 1e6))
@@ -187,7 +198,25 @@ class FioJob:
         self.wait_label = L_URING if self.uring else L_GETEVENTS
         self.per_req_ns = (c.io_uring_sqe_ns if self.uring else c.libaio_iocb_ns) + c.blk_mq_ns
         self.wakeup_ns = c.wakeup_ns
-        self.end_ns = driver.end_ns
+        k = cfg.kernel()
+        # io_uring beyond the tags: requests that find none go to io-wq (sim/iowq.py)
+        self.iowq = iowq
+        self.punt_ns = c.iowq_punt_ns
+        self.reissue_late = k.reissue_at_completion
+        self.reissue: list[IoU] = []  # (6.14+) handed over when the task work runs
+        # where completions are posted: task work (io_uring without IOPOLL), or directly
+        self.tw: deque[IoU] | None = deque() if self.uring and not w.hipri else None
+        self.defer = self.tw is not None and w.ring_taskrun == "DEFER_TASKRUN"
+        self.tw_cap = k.local_tw_cap
+        self.tw_run_ns = c.task_work_run_ns
+        self.cqe_post_ns = c.io_uring_cqe_ns
+        # the wake rule: every completion wakes a waiter (libaio before 6.8; DEFER_TASKRUN
+        # on 6.2), or only enough of them
+        self.wake_every = (not k.aio_wake_min_nr) if not self.uring else (self.defer and not k.defer_lazy_wake)
+        if self.tw is not None:  # blk end + queueing the task work; the CQE is posted later
+            self.end_ns = c.end_request_ns + c.io_uring_tw_add_ns
+        else:  # blk end + aio_complete's event, or IOPOLL's CQE
+            self.end_ns = c.end_request_ns + (c.io_uring_cqe_ns if self.uring else c.libaio_event_ns)
         # results: fio's thread_stat, from the end of the ramp
         self.read = DirResult()
         self.write = DirResult()
@@ -250,6 +279,8 @@ class FioJob:
         self.depth_area = 0.0
         self._depth_t = t
         self.core.open_window(t)
+        if self.iowq is not None:
+            self.iowq.open_window(t)
         for sampler in self.samplers:
             sampler.start(t)
 
@@ -319,6 +350,8 @@ class FioJob:
             yield from self.getevents(self.cur_depth)
         yield from core.sync()
         core.retire()
+        if self.iowq is not None:
+            self.iowq.retire()
         self.finished_at = core.local_now()
 
     def _issue_exceeded(self) -> bool:
@@ -347,14 +380,22 @@ class FioJob:
         yield from core.wake()
 
     def commit(self) -> Generator[Event, None, None]:
-        """io_uring_enter(to_submit=n) / io_submit(n): the whole batch in one syscall."""
+        """io_uring_enter(to_submit=n) / io_submit(n): the whole batch in one syscall.
+
+        Per request the syscall sets up the SQE/iocb, the bio and the blk-mq request
+        with its tag (sleeping in ``blk_mq_get_tag`` when none is free), then adds the
+        request to the task's plug when the batch has more than two (fs/aio.c
+        ``AIO_PLUG_THRESHOLD``; io_uring's ``io_submit_state_start``), or issues it
+        directly (``blk_mq_try_issue_directly``: nvme_queue_rq and a doorbell).  The
+        plug is flushed (:meth:`_dispatch`) before a request is added to a plug that
+        holds ``BLK_MAX_REQUEST_COUNT`` requests, or whose last request is at least
+        ``BLK_PLUG_FLUSH_SIZE`` (``blk_add_rq_to_plug``), and at ``blk_finish_plug``.
+        The syscall returns after the last flush: one clock read stamps the batch."""
         core = self.core
         env = self.env
         queued = self.queued
-        driver = self.driver
-        lists = driver.plan.lists
-        sub_label, per_req_ns, queue_rq_ns = self.sub_label, self.per_req_ns, driver.queue_rq_ns
-        rq_label, alloc_labels = self.queue_rq_label, self.alloc_labels
+        plug = self.plug
+        sub_label, per_req_ns = self.sub_label, self.per_req_ns
         busy = core.busy
         measure_from = core.measure_from
         jitter = core.jitter
@@ -365,38 +406,50 @@ class FioJob:
             busy[sub_label] += ns
         core.t = t + ns
         queue = self.queue
-        lone = self.lone
-        sent = 0  # requests of the batch already handed to the device
-        for i, io_u in enumerate(queued):
+        plugged = len(queued) > PLUG_THRESHOLD
+        flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE else BLK_MAX_REQUEST_COUNT
+        iowq = self.iowq
+        for io_u in queued:
             if queue.inflight >= queue.tags:
-                sent = yield from self._wait_for_tag(i, sent)
+                if iowq is None:
+                    yield from self._wait_for_tag()
+                else:
+                    if not core.in_sync():  # are there still none at the thread's clock?
+                        yield from core.sync()
+                    if queue.inflight >= queue.tags:
+                        self._punt(io_u)
+                        continue
             queue.inflight += 1
-            # SQE/iocb + block layer, then nvme_queue_rq: command, DMA map, PRP/SGL
-            # build (Core.charge twice, inlined: this runs once per request)
+            if iowq is not None:  # (it may have gone through a worker's queue last time)
+                io_u.queue = queue
+                io_u.poolset = self.poolset
+            # SQE/iocb + bio + blk-mq request and tag (core.charge, inlined: per request)
             t = core.t if core.t > env.now else env.now
-            m = io_u.m
             if t >= measure_from:
-                busy[sub_label] += per_req_ns * m
-                busy[rq_label] += queue_rq_ns * m
-            core.t = t + per_req_ns * m + queue_rq_ns * m
-            for _ in range(lists):
-                # ask for the pool lock at the right instant: at once if nothing can
-                # come before the thread's clock, or if only this core's interrupts
-                # could and none can
-                if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
-                    yield from self._catch_up()
-                driver.alloc_list(core, io_u, alloc_labels)
-        t = core.t if core.t > env.now else env.now  # one doorbell for the batch (core.charge, inlined)
-        ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
-        if t >= measure_from:
-            busy[rq_label] += ns
-        core.t = t + ns
+                busy[sub_label] += per_req_ns * io_u.m
+            core.t = t + per_req_ns * io_u.m
+            if plugged:
+                if len(plug) >= flush_at:
+                    yield from self._dispatch(self.queue_rq_label, self.alloc_labels)
+                plug.append(io_u)
+            else:
+                plug.append(io_u)
+                yield from self._dispatch(self.queue_rq_label, self.alloc_labels)
+        if plug:
+            yield from self._dispatch(self.queue_rq_label, self.alloc_labels)  # blk_finish_plug
         if not core.in_sync():
             yield from core.sync()
-        issue = core.t if core.t > env.now else env.now  # the doorbell, then the syscall returns
-        submit = self.device.submit
-        for io_u in (queued[sent:] if sent else queued):
-            submit(io_u, issue)
+        if self.reissue:
+            self._reissue()
+        if self.tw:
+            # fio submits with GETEVENTS: DEFER_TASKRUN runs local work after submitting
+            # (two passes of at most 20 from 6.13); else task work runs at syscall exit
+            self._task_work(0)
+            if self.defer and self.tw_cap and self.tw:
+                self._task_work(0)
+            if not core.in_sync():
+                yield from core.sync()
+        issue = core.t if core.t > env.now else env.now  # the syscall returns
         # io_u_queued per io_u (slat; the first after the ramp ends it), then io_u_mark_submit
         if not self.ramp_over and issue >= self.ramp_end:
             self._end_ramp(issue)
@@ -412,48 +465,64 @@ class FioJob:
         self.total_submit += 1
         queued.clear()
 
-    def _wait_for_tag(self, i: int, sent: int) -> Generator[Event, None, int]:
-        """blk_mq_get_tag with no free tag: the thread sleeps until enough tags are free
-        again (sbitmap's wake batch).  Going to sleep flushes the plug, so the requests
-        of the batch set up so far (``queued[sent:i]``) reach the device first, with one
-        doorbell.  Returns how many requests of the batch have been sent."""
-        core, queue, queued = self.core, self.queue, self.queued
+    def _dispatch(self, rq_label: int, alloc_labels) -> Generator[Event, None, None]:
+        """Send the plugged requests to the device (:func:`~.submit.dispatch`).  Before
+        6.13 the plug list is LIFO: the SQEs go out in reverse."""
+        plug = self.plug
+        reqs = plug if self.plug_fifo or len(plug) == 1 else plug[::-1]
+        yield from dispatch(self.core, self.driver, self.device, self.queue, reqs, rq_label, alloc_labels, self.lone)
+        plug.clear()
+
+    def _punt(self, io_u: IoU) -> None:
+        """No tag for a NOWAIT issue: the request is handed to io-wq (sim/iowq.py) --
+        at once up to 6.13 (``io_queue_async``), when its completion task work runs from
+        6.14 (d803d123948f).  The attempt costs what a request's set-up costs."""
+        core = self.core
+        core.charge_io(self.sub_label, self.per_req_ns * io_u.m)
+        if self.reissue_late:
+            self.reissue.append(io_u)
+        else:
+            core.charge_io(L_PUNT, self.punt_ns * io_u.m)
+            self.iowq.enqueue(io_u, core.t)
+
+    def _reissue(self) -> None:
+        """6.14+: the task work of the requests that got -EAGAIN runs (inside
+        io_uring_enter with DEFER_TASKRUN, on return to user mode otherwise) and hands
+        each to io-wq (``__io_submit_flush_completions`` -> ``io_queue_iowq``)."""
+        core = self.core
+        label = L_PUNT if self.defer else L_PUNT_TW
+        iowq = self.iowq
+        for io_u in self.reissue:
+            core.charge_io(label, self.punt_ns * io_u.m)
+            iowq.enqueue(io_u, core.t)
+        self.reissue.clear()
+
+    def _wait_for_tag(self) -> Generator[Event, None, None]:
+        """blk_mq_get_tag with no free tag: the thread sleeps (``io_schedule``) until
+        sbitmap's wake batch of tags is free again.  Going to sleep flushes the plug
+        from ``schedule()`` (``blk_flush_plug(plug, true)``): the requests go to the
+        hardware queue's software lists and kblockd's worker on this CPU dispatches them
+        (``queue_rq`` per request, one doorbell) while the thread sleeps."""
+        core, queue = self.core, self.queue
         while queue.inflight >= queue.tags:
-            core.charge(self.queue_rq_label, self.driver.doorbell_ns)
+            if self.plug:
+                core.charge(L_KBLOCKD, self.wakeup_ns)  # the kworker is switched in, and out
+                yield from self._dispatch(L_KBLOCKD_RQ, KBLOCKD_ALLOC)
+            if queue.inflight < queue.tags:  # tags freed while it ran
+                continue
             if not core.in_sync():
                 yield from core.sync()
-            t = core.local_now()
-            for r in queued[sent:i]:
-                self.device.submit(r, t)
-            sent = i
-            if queue.inflight < queue.tags:  # tags freed while time caught up
-                continue
-            self.tag_wait = True
+                if queue.inflight < queue.tags:
+                    continue
+            queue.tag_waiter = self.runner
             core.sleep()
             self.ctx += 1
-            yield SLEEP  # resumed by the interrupt handler that frees a tag
+            yield SLEEP  # resumed by the completion that frees the wake batch's last tag
             if core.in_irq:
                 yield from core.wake()
             else:
                 core.woken()
             core.charge(self.sub_label, self.wakeup_ns)
-        return sent
-
-    def _catch_up(self) -> Generator[Event, None, None]:
-        """Let simulated time reach the thread's clock (stretched by the interrupts that
-        come first) before it asks for a pool lock."""
-        core = self.core
-        if self.lone and not core.in_irq:
-            # only this core's interrupts can come first: one exactly armed wake
-            self.queue.await_thread_clock()
-            yield SLEEP  # resumed at core.t, after any interrupts that came first
-            return
-        env = self.env
-        while core.in_irq or env.now < core.t:  # (Core.sync without its bookkeeping)
-            if core.in_irq:
-                yield from core.sync()
-            else:
-                yield Timeout(env, core.t - env.now)
 
     def getevents(self, min_evts: int) -> Generator[Event, None, None]:
         """td_io_getevents(min, max): commit pending io_us, then reap between min and max
@@ -482,35 +551,12 @@ class FioJob:
         core.t = t
         if not core.in_sync():  # look at the ring at the right instant
             yield from core.sync()
+        if self.tw and not self.defer:
+            self._task_work(0)  # it ran when the thread last returned to user mode
         ring = self.ring
         if len(ring) < min_evts:
-            # too few completions: io_uring_enter(GETEVENTS) / io_getevents blocks in the
-            # kernel until the completion path has posted enough, and is woken once, by
-            # the handler that posts the last one (inline: at low depth, every reap);
-            # with hipri the thread spins in nvme_poll instead
-            if self.uring:  # io_uring_enter(GETEVENTS) (core.charge, inlined)
-                t = core.t if core.t > env.now else env.now
-                ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
-                if t >= measure_from:
-                    busy[L_URING] += ns
-                core.t = t + ns
-            if self.completion is not None:
-                yield from poll(self.completion, core, self.queue, ring, min_evts)
-            else:
-                self.wait_need = min_evts
-                self.sleeping = True
-                core.sleep()
-                self.ctx += 1
-                yield SLEEP  # resumed by the interrupt handler that posts the last one
-                if core.in_irq:  # woken by a handler still running: wait for it
-                    yield from core.wake()
-                else:
-                    core.woken()
-                t = core.t if core.t > env.now else env.now  # the switch back (core.charge, inlined)
-                ns = self.wakeup_ns * (jbuf.pop() if jbuf else jitter.more())
-                if t >= measure_from:
-                    busy[self.wait_label] += ns
-                core.t = t + ns
+            yield from self._wait_events(min_evts)
+
         n = len(ring)
         if n > mx:
             n = mx
@@ -556,25 +602,117 @@ class FioJob:
         self.cur_depth -= n
         self.reaped_all += n
 
+    def _wait_events(self, min_evts: int) -> Generator[Event, None, None]:
+        """Too few completions in the ring: io_uring_enter(GETEVENTS, min) / io_getevents
+        blocks in the kernel until enough are there (with hipri the thread spins in
+        nvme_poll instead).  Who wakes it, and how often, is the kernel's rule:
+
+        * libaio before 6.8: ``aio_complete`` wakes the waiter at every event; it copies
+          out what is there and sleeps again (``read_events``); from 6.8 (71eb6b6b0ba9)
+          only once ``min_nr`` are available;
+        * io_uring with DEFER_TASKRUN: the enter first runs the pending task work
+          (posting CQEs); the waiter is woken once enough is queued for ``min`` (6.4's
+          lazy wake), at every completion on 6.2; each wake runs the task work again;
+        * io_uring with COOP_TASKRUN or none: the first completion's task work wakes it
+          (``TWA_SIGNAL[_NO_IPI]``), it runs the work, and sleeps again if short."""
+        core, env = self.core, self.env
+        ring = self.ring
+        jitter = core.jitter
+        jbuf = jitter.buf
+        if self.uring:  # io_uring_enter(0, min, GETEVENTS) (core.charge, inlined)
+            t = core.t if core.t > env.now else env.now
+            ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
+            if t >= core.measure_from:
+                core.busy[L_URING] += ns
+            core.t = t + ns
+        if self.completion is not None:
+            yield from poll(self.completion, core, self.queue, ring, min_evts)
+            return
+        if self.defer and self.tw:
+            self._task_work(min_evts)
+        while len(ring) < min_evts:
+            self.wait_need = min_evts
+            self.sleeping = True
+            core.sleep()
+            self.ctx += 1
+            yield SLEEP  # resumed by the completion that meets the wake rule
+            if core.in_irq:  # woken by a handler still running: wait for it
+                yield from core.wake()
+            else:
+                core.woken()
+            t = core.t if core.t > env.now else env.now  # the switch back (core.charge, inlined)
+            ns = self.wakeup_ns * (jbuf.pop() if jbuf else jitter.more())
+            if t >= core.measure_from:
+                core.busy[self.wait_label] += ns
+            core.t = t + ns
+            if self.tw:
+                if not core.in_sync():
+                    yield from core.sync()
+                self._task_work(min_evts)
+
+    def _task_work(self, min_evts: int) -> None:
+        """Run the queued completions' task work on the thread: post each CQE
+        (``io_req_rw_complete``) into the ring.  Inside io_uring_enter with DEFER_TASKRUN
+        (at most max(20, min) items a pass from 6.13: ``IO_LOCAL_TW_DEFAULT_MAX``), else
+        ``tctx_task_work`` on return to user mode (all of it).  The caller is in sync."""
+        core = self.core
+        tw = self.tw
+        cap = self.tw_cap
+        n = len(tw)
+        if cap and self.defer:
+            limit = cap if cap > min_evts else min_evts
+            if n > limit:
+                n = limit
+        env = self.env
+        busy = core.busy
+        run_label, item_label = (L_URING, L_TW_ENTER) if self.defer else (L_TCTX, L_TW_USER)
+        t = core.t if core.t > env.now else env.now
+        jitter = core.jitter
+        ns = self.tw_run_ns * (jitter.buf.pop() if jitter.buf else jitter.more())
+        measure = t >= core.measure_from
+        if measure:
+            busy[run_label] += ns
+        t += ns
+        cqe_ns = self.cqe_post_ns
+        ring = self.ring
+        for _ in range(n):
+            io_u = tw.popleft()
+            ns = cqe_ns * io_u.m
+            if measure:
+                busy[item_label] += ns
+            t += ns
+            ring.append(io_u)
+        core.t = t
+
     # ---- called by the completion path --------------------------------------
     def kernel_complete(self, io_u: IoU, clock, label: int) -> None:
-        """The request is done in the kernel: post its CQE / io_event, free its tag,
-        wake fio if it waits for this one."""
+        """The request is done in the block layer (``blk_mq_end_request_batch`` ->
+        bio end_io): libaio's ``aio_complete`` posts the event (IOPOLL's poller posts the
+        CQE); io_uring's ``io_complete_rw`` queues task work that posts it in the task.
+        Wakes fio if it waits and the kernel's wake rule says so (:meth:`_wait_events`)."""
         ns = self.end_ns * io_u.m
         now = self.env.now
         t = clock.t if clock.t > now else now  # (clock.charge, inlined)
         if t >= clock.measure_from:
             clock.busy[label] += ns
         clock.t = t + ns
-        self.ring.append(io_u)
-        queue = self.queue
-        queue.inflight -= 1  # the request's tag is free again
-        if self.tag_wait and queue.tags - queue.inflight >= queue.wake_batch:
-            self.tag_wait = False
-            clock.wake_after(self.runner)
-        if self.sleeping and len(self.ring) >= self.wait_need:
-            self.sleeping = False
-            clock.to_wake.append(self.runner)  # (clock.wake_after, inlined: at depth 1, every I/O)
+        tw = self.tw
+        if tw is None:
+            ring = self.ring
+            ring.append(io_u)
+            if self.sleeping and (self.wake_every or len(ring) >= self.wait_need):
+                self.sleeping = False
+                clock.to_wake.append(self.runner)  # (clock.wake_after, inlined: at depth 1, every I/O)
+            return
+        tw.append(io_u)
+        if self.sleeping:
+            if self.defer:
+                wake = self.wake_every or len(tw) + len(self.ring) >= self.wait_need
+            else:
+                wake = True  # the first task work since it slept (TIF_NOTIFY_SIGNAL wakes it)
+            if wake:
+                self.sleeping = False
+                clock.to_wake.append(self.runner)
 
 
 class RateSampler:

@@ -26,6 +26,7 @@ from .device import Device
 from .driver import Driver
 from .engine import Engine
 from .fio import FioJob, Streams
+from .iowq import IoWorker, IoWq
 from .noise import Multipliers, Ticks, speed_factor
 from .nvme import map_plan, segments
 from .queue import Queue
@@ -40,6 +41,12 @@ from .queue import Queue
 def job_seeds(cfg: Config, replication: int, job: int) -> list[np.random.SeedSequence]:
     """The job's random streams: identical for every variant (common random numbers)."""
     return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, k)) for k in range(7)]
+
+
+def worker_seeds(cfg: Config, replication: int, job: int, worker: int) -> list[np.random.SeedSequence]:
+    """The host noise of the job's ``worker``-th io-wq core: its steps' multipliers and its
+    timer ticks, streams (replication, job, 7 + 2 * worker + k) after the job's own."""
+    return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, 7 + 2 * worker + k)) for k in (0, 1)]
 
 
 def run_replication(cfg: Config, variant: str, replication: int = 0) -> ReplicationResult:
@@ -66,16 +73,19 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     co = cfg.driver.irq_coalescing
     polled = w.hipri and cfg.driver.poll_queues > 0
     tags = cfg.effective_queue_depth() - 1
+    kernel = cfg.kernel()
     # CPU time is booked from the end of the ramp (the job opens its core's window)
     measure_from = float("inf") if w.ramp_time else 0.0
     job_cpus = cfg.job_cpus()
+    iowq_cpus = cfg.iowq_cpus()
     # cores whose requests use each poolset: a lock no other core takes needs no ordering
     users: dict[int, int] = {}
-    for cpu in job_cpus:
+    for cpu in job_cpus + [c for cpus in iowq_cpus for c in cpus]:
         k = driver.poolset_index(cfg.host.node_of(cpu))
         users[k] = users.get(k, 0) + 1
     jobs: list[FioJob] = []
     cores: list[Core] = []
+    helpers: list[tuple[Core, int]] = []  # io-wq cores, with the job they serve
     noise = cfg.host.noise
     for j, cpu in enumerate(job_cpus):
         seeds = job_seeds(cfg, replication, j)
@@ -89,15 +99,18 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=tags)
         if polled:
             handler = None
-            completion = CompletionPath(driver, queue.cq, core, core, L_POLL, POLL_FREE, catch_up=lock_shared)
+            completion = CompletionPath(driver, queue, core, core, L_POLL, POLL_FREE, catch_up=lock_shared,
+                                        fifo=kernel.batch_fifo)
         else:
-            handler = IrqHandler(driver, queue, lock_shared=lock_shared)
+            handler = IrqHandler(driver, queue, lock_shared=lock_shared, fifo=kernel.batch_fifo)
             completion = None
         # a thread only its own queue's interrupt handler can preempt
         lone = not polled and not lock_shared and not co.threshold
+        iowq = _io_wq(env, cfg, driver, device, iowq_cpus[j], replication, j, scale, measure_from, tags, users,
+                      kernel.batch_fifo, helpers) if iowq_cpus[j] else None
         job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, seeds, scale),
-                     lone=lone, completion=completion, poolset=poolset)
-        queue.connect(handler, job.start())
+                     lone=lone, completion=completion, poolset=poolset, iowq=iowq)
+        queue.connect(completion if polled else handler.path, handler, job.start())
         if noise.enabled and noise.tick_hz > 0:
             Ticks(env, core, queue, handler, noise, np.random.default_rng(seeds[STREAM_TICKS]))
         jobs.append(job)
@@ -115,8 +128,15 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
             busy[i] += ns
         depth.append(job.depth_area / window if window else 0.0)
         results.append(_job_result(cfg, job, core, window))
+    # io-wq's cores are in perf's system-wide profile over their job's window (fio's
+    # own usr/sys CPU is the job thread's alone: getrusage(RUSAGE_THREAD))
+    helper_windows = 0.0
+    for core, j in helpers:
+        helper_windows += windows[j]
+        for i, ns in enumerate(core.busy):
+            busy[i] += ns
     profile = dict(zip(PROFILE_LABELS, busy))
-    profile[IDLE] = max(0.0, sum(windows) - sum(busy))
+    profile[IDLE] = max(0.0, sum(windows) + helper_windows - sum(busy))
     return ReplicationResult(
         variant=variant,
         replication=replication,
@@ -128,7 +148,31 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         events=env.events_scheduled,
         wall_s=time.perf_counter() - t0,
         ios_simulated=sum(job.reaped_all for job in jobs),
+        helper_core_ns=helper_windows,
     )
+
+
+def _io_wq(env: Engine, cfg: Config, driver: Driver, device: Device, cpus: list[int], replication: int, job: int,
+           scale: float, measure_from: float, tags: int, users: dict[int, int], fifo: bool,
+           helpers: list[tuple[Core, int]]) -> IoWq:
+    """Job ``job``'s io-wq: a worker on each of ``cpus``, with that CPU's own NVMe queue
+    (its tags) and interrupt handler (sim/iowq.py)."""
+    noise = cfg.host.noise
+    co = cfg.driver.irq_coalescing
+    wq = IoWq(env)
+    for i, cpu in enumerate(cpus):
+        steps_seed, ticks_seed = worker_seeds(cfg, replication, job, i)
+        steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
+        core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
+        poolset = driver.poolset_index(core.node)
+        queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags)
+        handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=fifo)
+        worker = IoWorker(env, wq, core, queue, driver, device, cfg.host.costs, poolset)
+        queue.connect(handler.path, handler, worker.runner)
+        if noise.enabled and noise.tick_hz > 0:
+            Ticks(env, core, queue, handler, noise, np.random.default_rng(ticks_seed))
+        helpers.append((core, job))
+    return wq
 
 
 def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResult:

@@ -27,7 +27,7 @@ class Queue:
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
                  "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
-                 "post_times", "thread", "thread_waiting", "wake_armed")
+                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiter", "path")
 
     def __init__(self, env: Engine, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30) -> None:
@@ -37,10 +37,12 @@ class Queue:
         # sbitmap wakes a tag waiter once this many tags are free again
         # (lib/sbitmap.c: clamp(depth / SBQ_WAIT_QUEUES, 1, SBQ_WAKE_BATCH), both 8)
         self.wake_batch = max(1, min(tags // 8, 8))
+        self.tag_waiter: ThreadRunner | None = None  # a thread asleep in blk_mq_get_tag
         self.core = core
         self.cq: deque = deque()
         self.polled = polled
         self.handler = None  # the IrqHandler of an interrupt queue (see connect)
+        self.path = None  # the CompletionPath serving the CQ (see connect)
         self.coalesce_n = coalesce_n
         self.coalesce_ns = coalesce_ns
         self.pending = 0  # CQEs since the last interrupt (coalescing)
@@ -58,9 +60,11 @@ class Queue:
         self.thread_waiting = False  # it waits for its clock (see await_thread_clock)
         self.wake_armed = False
 
-    def connect(self, handler, thread: ThreadRunner) -> None:
-        """The builder's wiring: the interrupt handler this queue raises (None for a
-        polled queue) and the thread of the job on its core."""
+    def connect(self, path, handler, thread: ThreadRunner | None) -> None:
+        """The builder's wiring: the completion path that serves this queue's CQ, the
+        interrupt handler this queue raises (None for a polled queue) and the thread of
+        the job on its core."""
+        self.path = path
         self.handler = handler
         self.thread = thread
 
@@ -68,6 +72,9 @@ class Queue:
         """The device posts a CQE (called at the posting instant)."""
         heappop(self.post_times)
         self.cq.append(io_u)
+        path = self.path
+        if self.env.now > path.loop_end:  # after the last pass's CQ loop: a new pass (a new MSI-X)
+            path.late = True
         if self.polled:
             w = self.poll_waiter
             if w is not None:
@@ -86,6 +93,16 @@ class Queue:
         if not h.active:
             h.active = True
             h.start()
+
+    def free_tags(self, n: int, clock) -> None:
+        """``n`` requests' tags are free again (``blk_mq_put_tags`` for a group of
+        ``blk_mq_end_request_batch``): a thread asleep for a tag is woken once sbitmap's
+        wake batch is free, when the freeing invocation returns."""
+        self.inflight -= n
+        waiter = self.tag_waiter
+        if waiter is not None and self.tags - self.inflight >= self.wake_batch:
+            self.tag_waiter = None
+            clock.wake_after(waiter)
 
     def no_irq_before(self, t: float) -> bool:
         """No interrupt can start on this queue's core before ``t``: no CQE can land

@@ -39,8 +39,19 @@ CALL_CHAINS: tuple[tuple[str, ...], ...] = (
     ("io_uring_enter",),
     ("io_uring_enter", "nvme_queue_rq"),
     *_with_pool(("io_uring_enter", "nvme_queue_rq"), "dma_pool_alloc"),
+    ("io_uring_enter", "io_req_rw_complete"),  # DEFER_TASKRUN: CQEs posted inside io_uring_enter
+    ("tctx_task_work",),  # COOP_TASKRUN / none: task work on return to user mode
+    ("tctx_task_work", "io_req_rw_complete"),
+    ("io_uring_enter", "io_queue_iowq"),  # a request that found no tag, handed to io-wq
+    ("tctx_task_work", "io_queue_iowq"),  # (6.14+ without DEFER_TASKRUN: handed over from task work)
+    ("io_wq_worker",),  # an io-wq worker: its switches and the blocking issue
+    ("io_wq_worker", "nvme_queue_rq"),
+    *_with_pool(("io_wq_worker", "nvme_queue_rq"), "dma_pool_alloc"),
     ("io_uring_enter", "nvme_poll"),
     *_with_pool(("io_uring_enter", "nvme_poll"), "dma_pool_free"),
+    ("blk_mq_run_work_fn",),  # kblockd's worker: a plug flushed from schedule(), dispatched async
+    ("blk_mq_run_work_fn", "nvme_queue_rq"),
+    *_with_pool(("blk_mq_run_work_fn", "nvme_queue_rq"), "dma_pool_alloc"),
     ("nvme_irq",),
     *_with_pool(("nvme_irq",), "dma_pool_free"),
     ("__sysvec_apic_timer_interrupt",),  # the timer tick and the softirq work it raises (host noise)
@@ -79,10 +90,28 @@ L_GETEVENTS = label("io_getevents")
 L_URING = label("io_uring_enter")
 L_IRQ = label("nvme_irq")
 L_POLL = label("io_uring_enter", "nvme_poll")
+L_TW_ENTER = label("io_uring_enter", "io_req_rw_complete")
+L_TW_USER = label("tctx_task_work", "io_req_rw_complete")
+L_TCTX = label("tctx_task_work")
 L_TICK = label("__sysvec_apic_timer_interrupt")
 #: dma_pool_free in the interrupt handler and in the poll loop
 IRQ_FREE = PoolLabels.under("nvme_irq", op="dma_pool_free")
 POLL_FREE = PoolLabels.under("io_uring_enter", "nvme_poll", op="dma_pool_free")
+
+
+#: kblockd's run of a hardware queue: its own switch, nvme_queue_rq, dma_pool_alloc
+L_KBLOCKD = label("blk_mq_run_work_fn")
+L_KBLOCKD_RQ = label("blk_mq_run_work_fn", "nvme_queue_rq")
+KBLOCKD_ALLOC = PoolLabels.under("blk_mq_run_work_fn", "nvme_queue_rq", op="dma_pool_alloc")
+
+
+#: io-wq: the hand-over (in the submitting task), the worker's own work, nvme_queue_rq
+#: and dma_pool_alloc under it
+L_PUNT = label("io_uring_enter", "io_queue_iowq")
+L_PUNT_TW = label("tctx_task_work", "io_queue_iowq")
+L_IOWQ = label("io_wq_worker")
+L_IOWQ_RQ = label("io_wq_worker", "nvme_queue_rq")
+IOWQ_ALLOC = PoolLabels.under("io_wq_worker", "nvme_queue_rq", op="dma_pool_alloc")
 
 
 def submit_labels(engine: str) -> tuple[int, int, PoolLabels]:
@@ -295,11 +324,13 @@ class ReplicationResult:
     events: int = 0  # SimPy events scheduled
     wall_s: float = 0.0
     ios_simulated: int = 0  # every I/O completed, ramp included
+    helper_core_ns: float = 0.0  # io-wq workers' cores, each over its job's window (in the profile too)
 
     @property
     def core_ns(self) -> float:
-        """The job cores' measured time together: what the profile's shares divide."""
-        return sum(self.windows_ns)
+        """The measured time of the cores the jobs' work ran on (theirs and their io-wq
+        workers'): what the profile's shares divide."""
+        return sum(self.windows_ns) + self.helper_core_ns
 
     @property
     def ios_per_wall_second(self) -> float:

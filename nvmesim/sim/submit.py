@@ -1,0 +1,66 @@
+"""Dispatch to the device: the driver's side of a submission, from any submitting context
+(the fio thread's syscall, kblockd, an io-wq worker)."""
+
+from __future__ import annotations
+
+from typing import Generator
+
+from ..stats.records import PoolLabels
+from .cpu import Core
+from .engine import SLEEP, Event, Timeout
+from .queue import Queue
+
+
+def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int, alloc_labels: PoolLabels,
+             lone: bool) -> Generator[Event, None, None]:
+    """Send ``reqs`` (in that order) to the device on ``queue``: ``nvme_queue_rqs`` (a
+    plug flush) or ``nvme_queue_rq`` per request (direct issue, kblockd, io-wq), each
+    prepared by ``nvme_prep_rq`` -- the data's DMA mapping and its PRP/SGL list block
+    from the pool, under the pool's lock -- then one SQ doorbell for the run, at which
+    the device sees them.  ``lone``: see ``FioJob``."""
+    env = core.env
+    lists = driver.plan.lists
+    queue_rq_ns = driver.queue_rq_ns
+    busy = core.busy
+    measure_from = core.measure_from
+    for io_u in reqs:
+        t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
+        ns = queue_rq_ns * io_u.m
+        if t >= measure_from:
+            busy[rq_label] += ns
+        core.t = t + ns
+        for _ in range(lists):
+            # ask for the pool lock at the right instant: at once if nothing can come
+            # before the thread's clock, or if only this core's interrupts could and none can
+            if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
+                yield from catch_up(core, queue, lone)
+            driver.alloc_list(core, io_u, alloc_labels)
+    jitter = core.jitter
+    jbuf = jitter.buf
+    t = core.t if core.t > env.now else env.now  # the doorbell (core.charge, inlined)
+    ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
+    if t >= core.measure_from:
+        busy[rq_label] += ns
+    core.t = t + ns
+    if not core.in_sync():
+        yield from core.sync()
+    t = core.t if core.t > env.now else env.now
+    submit = device.submit
+    for io_u in reqs:
+        submit(io_u, t)
+
+
+def catch_up(core: Core, queue: Queue, lone: bool) -> Generator[Event, None, None]:
+    """Let simulated time reach the thread's clock (stretched by the interrupts that
+    come first) before it asks for a pool lock."""
+    if lone and not core.in_irq:
+        # only this core's interrupts can come first: one exactly armed wake
+        queue.await_thread_clock()
+        yield SLEEP  # resumed at core.t, after any interrupts that came first
+        return
+    env = core.env
+    while core.in_irq or env.now < core.t:  # (Core.sync without its bookkeeping)
+        if core.in_irq:
+            yield from core.sync()
+        else:
+            yield Timeout(env, core.t - env.now)
