@@ -14,10 +14,11 @@ switches; the CPU profile per label; the mean depth; and every pool's operations
 walked, ns, pages and lock statistics.  The number of SimPy events is printed beside
 the hash but not hashed: a speed-up may change it without changing any result.
 
-The configs cover every path of the model: the headline (libaio beyond the tags, one
-job), depth 1 (io_uring), four libaio jobs sharing the pool lock, two io_uring randrw
-jobs, polled completion (one and two jobs), per-NUMA-node pools (6.16), interrupt
-coalescing with its timer, thinktime, and chained SGL lists (6.2).
+The configs cover every path of the model: the headline (io_uring beyond the tags, one
+job, io-wq), libaio beyond the tags (kblockd, per-event wake-ups on 6.4), io-wq on 6.16
+(hand-over from task work, two jobs), depth 1 (io_uring), four libaio jobs sharing the
+pool lock, two io_uring randrw jobs, polled completion (one and two jobs), per-NUMA-node
+pools (6.16), interrupt coalescing with its timer, thinktime, and chained SGL lists (6.2).
 """
 
 from __future__ import annotations
@@ -39,8 +40,14 @@ SMALL = {"workload.runtime": 0.03, "workload.ramp_time": 0.005, "sim.replication
 CONFIGS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "highdepth": ("configs/highdepth.yaml", {}),
     "qd1": ("configs/qd1.yaml", {}),
+    "libaio-beyond-tags": ("configs/highdepth.yaml", {
+        "workload.ioengine": "libaio", "driver.queue_depth": 256, **SMALL}),
+    "iowq-6.16-2jobs": ("configs/highdepth.yaml", {
+        "driver.kernel": "6.16", "workload.numjobs": 2, "workload.iodepth": 2048, "workload.iodepth_batch_submit": 512,
+        "workload.iodepth_batch_complete_min": 512, "workload.iodepth_batch_complete_max": 512,
+        "driver.queue_depth": 256, "workload.ring_taskrun": "none", **SMALL}),
     "libaio-4jobs": ("configs/highdepth.yaml", {
-        "workload.numjobs": 4, "workload.iodepth": 1023, "workload.iodepth_batch_submit": 256,
+        "workload.ioengine": "libaio", "workload.numjobs": 4, "workload.iodepth": 1023, "workload.iodepth_batch_submit": 256,
         "workload.iodepth_batch_complete_min": 256, "workload.iodepth_batch_complete_max": 256,
         "driver.queue_depth": 1024, **SMALL}),
     "uring-randrw-2jobs": (None, {
@@ -63,7 +70,7 @@ CONFIGS: dict[str, tuple[str | None, dict[str, Any]]] = {
         "workload.iodepth": 16, "workload.thinktime": 50, "workload.thinktime_blocks": 64, **SMALL}),
     # the deterministic model (host.noise off), on the shapes that exercise the exact waits
     "quiet-libaio-4jobs": ("configs/highdepth.yaml", {
-        "host.noise.enabled": False, "workload.numjobs": 4, "workload.iodepth": 1023,
+        "host.noise.enabled": False, "workload.ioengine": "libaio", "workload.numjobs": 4, "workload.iodepth": 1023,
         "workload.iodepth_batch_submit": 256, "workload.iodepth_batch_complete_min": 256,
         "workload.iodepth_batch_complete_max": 256, "driver.queue_depth": 1024, **SMALL}),
     "quiet-hipri-2jobs": (None, {

@@ -133,7 +133,7 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
         mean_depth = sum(j.extra["mean_depth"] for j in jobs)
         out.append(f"  in flight    : {mean_depth:.1f} I/Os on average (all jobs)")
         own, kids = perf_views(*pooled_profile(reps))
-        out.append("  cpu profile (share of the job cores' time; perf report: Children with callees, Self own):")
+        out.append("  cpu profile (share of the job cores' time and io-wq's; perf report: Children with callees, Self own):")
         out.append("     Children      Self  Symbol")
         for k in sorted(kids, key=lambda sym: (-kids[sym], -own[sym])):
             if kids[k] > 0:

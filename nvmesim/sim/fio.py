@@ -387,7 +387,7 @@ class FioJob:
         request to the task's plug when the batch has more than two (fs/aio.c
         ``AIO_PLUG_THRESHOLD``; io_uring's ``io_submit_state_start``), or issues it
         directly (``blk_mq_try_issue_directly``: nvme_queue_rq and a doorbell).  The
-        plug is flushed (:meth:`_dispatch`) before a request is added to a plug that
+        plug is flushed (:func:`~.submit.dispatch`) before a request is added to a plug that
         holds ``BLK_MAX_REQUEST_COUNT`` requests, or whose last request is at least
         ``BLK_PLUG_FLUSH_SIZE`` (``blk_add_rq_to_plug``), and at ``blk_finish_plug``.
         The syscall returns after the last flush: one clock read stamps the batch."""
@@ -430,13 +430,19 @@ class FioJob:
             core.t = t + per_req_ns * io_u.m
             if plugged:
                 if len(plug) >= flush_at:
-                    yield from self._dispatch(self.queue_rq_label, self.alloc_labels)
+                    yield from dispatch(core, self.driver, self.device, queue, self._plugged(), self.queue_rq_label,
+                                        self.alloc_labels, self.lone)
+                    plug.clear()
                 plug.append(io_u)
-            else:
+            else:  # blk_mq_try_issue_directly
                 plug.append(io_u)
-                yield from self._dispatch(self.queue_rq_label, self.alloc_labels)
-        if plug:
-            yield from self._dispatch(self.queue_rq_label, self.alloc_labels)  # blk_finish_plug
+                yield from dispatch(core, self.driver, self.device, queue, plug, self.queue_rq_label,
+                                    self.alloc_labels, self.lone)
+                plug.clear()
+        if plug:  # blk_finish_plug
+            yield from dispatch(core, self.driver, self.device, queue, self._plugged(), self.queue_rq_label,
+                                self.alloc_labels, self.lone)
+            plug.clear()
         if not core.in_sync():
             yield from core.sync()
         if self.reissue:
@@ -465,13 +471,11 @@ class FioJob:
         self.total_submit += 1
         queued.clear()
 
-    def _dispatch(self, rq_label: int, alloc_labels) -> Generator[Event, None, None]:
-        """Send the plugged requests to the device (:func:`~.submit.dispatch`).  Before
-        6.13 the plug list is LIFO: the SQEs go out in reverse."""
+    def _plugged(self) -> list:
+        """The plugged requests in the order a flush sends them: before 6.13 the plug list
+        is LIFO, so the SQEs go out in reverse (``blk_add_rq_to_plug``)."""
         plug = self.plug
-        reqs = plug if self.plug_fifo or len(plug) == 1 else plug[::-1]
-        yield from dispatch(self.core, self.driver, self.device, self.queue, reqs, rq_label, alloc_labels, self.lone)
-        plug.clear()
+        return plug if self.plug_fifo or len(plug) == 1 else plug[::-1]
 
     def _punt(self, io_u: IoU) -> None:
         """No tag for a NOWAIT issue: the request is handed to io-wq (sim/iowq.py) --
@@ -507,7 +511,9 @@ class FioJob:
         while queue.inflight >= queue.tags:
             if self.plug:
                 core.charge(L_KBLOCKD, self.wakeup_ns)  # the kworker is switched in, and out
-                yield from self._dispatch(L_KBLOCKD_RQ, KBLOCKD_ALLOC)
+                yield from dispatch(core, self.driver, self.device, queue, self._plugged(), L_KBLOCKD_RQ,
+                                    KBLOCKD_ALLOC, self.lone)
+                self.plug.clear()
             if queue.inflight < queue.tags:  # tags freed while it ran
                 continue
             if not core.in_sync():
@@ -526,7 +532,20 @@ class FioJob:
 
     def getevents(self, min_evts: int) -> Generator[Event, None, None]:
         """td_io_getevents(min, max): commit pending io_us, then reap between min and max
-        (io_u_mark_complete counts the call, then io_completed accounts each I/O)."""
+        (io_u_mark_complete counts the call, then io_completed accounts each I/O).
+
+        With too few completions in the ring, io_uring_enter(GETEVENTS, min) /
+        io_getevents blocks in the kernel until enough are there (with hipri the thread
+        spins in nvme_poll instead).  Who wakes it, and how often, is the kernel's rule:
+
+        * libaio before 6.8: ``aio_complete`` wakes the waiter at every event; it copies
+          out what is there and sleeps again (``read_events``); from 6.8 (71eb6b6b0ba9)
+          only once ``min_nr`` are available;
+        * io_uring with DEFER_TASKRUN: the enter first runs the pending task work
+          (posting CQEs); the waiter is woken once enough is queued for ``min`` (6.4's
+          lazy wake), at every completion on 6.2; each wake runs the task work again;
+        * io_uring with COOP_TASKRUN or none: the first completion's task work wakes it
+          (``TWA_SIGNAL[_NO_IPI]``), it runs the work, and sleeps again if short."""
         core = self.core
         if min_evts > 0 and self.queued:
             yield from self.commit()  # the engine's commit directly: no depth mark
@@ -554,8 +573,37 @@ class FioJob:
         if self.tw and not self.defer:
             self._task_work(0)  # it ran when the thread last returned to user mode
         ring = self.ring
-        if len(ring) < min_evts:
-            yield from self._wait_events(min_evts)
+        if len(ring) < min_evts:  # too few: block in the kernel (inline: the common path at low depth)
+            if self.uring:  # io_uring_enter(0, min, GETEVENTS) (core.charge, inlined)
+                t = core.t if core.t > env.now else env.now
+                ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
+                if t >= core.measure_from:
+                    busy[L_URING] += ns
+                core.t = t + ns
+            if self.completion is not None:  # hipri: spin in nvme_poll instead
+                yield from poll(self.completion, core, self.queue, ring, min_evts)
+            else:
+                if self.defer and self.tw:
+                    self._task_work(min_evts)
+                while len(ring) < min_evts:
+                    self.wait_need = min_evts
+                    self.sleeping = True
+                    core.sleep()
+                    self.ctx += 1
+                    yield SLEEP  # resumed by the completion that meets the wake rule
+                    if core.in_irq:  # woken by a handler still running: wait for it
+                        yield from core.wake()
+                    else:
+                        core.woken()
+                    t = core.t if core.t > env.now else env.now  # the switch back (core.charge, inlined)
+                    ns = self.wakeup_ns * (jbuf.pop() if jbuf else jitter.more())
+                    if t >= core.measure_from:
+                        busy[self.wait_label] += ns
+                    core.t = t + ns
+                    if self.tw:
+                        if not core.in_sync():
+                            yield from core.sync()
+                        self._task_work(min_evts)
 
         n = len(ring)
         if n > mx:
@@ -602,54 +650,6 @@ class FioJob:
         self.cur_depth -= n
         self.reaped_all += n
 
-    def _wait_events(self, min_evts: int) -> Generator[Event, None, None]:
-        """Too few completions in the ring: io_uring_enter(GETEVENTS, min) / io_getevents
-        blocks in the kernel until enough are there (with hipri the thread spins in
-        nvme_poll instead).  Who wakes it, and how often, is the kernel's rule:
-
-        * libaio before 6.8: ``aio_complete`` wakes the waiter at every event; it copies
-          out what is there and sleeps again (``read_events``); from 6.8 (71eb6b6b0ba9)
-          only once ``min_nr`` are available;
-        * io_uring with DEFER_TASKRUN: the enter first runs the pending task work
-          (posting CQEs); the waiter is woken once enough is queued for ``min`` (6.4's
-          lazy wake), at every completion on 6.2; each wake runs the task work again;
-        * io_uring with COOP_TASKRUN or none: the first completion's task work wakes it
-          (``TWA_SIGNAL[_NO_IPI]``), it runs the work, and sleeps again if short."""
-        core, env = self.core, self.env
-        ring = self.ring
-        jitter = core.jitter
-        jbuf = jitter.buf
-        if self.uring:  # io_uring_enter(0, min, GETEVENTS) (core.charge, inlined)
-            t = core.t if core.t > env.now else env.now
-            ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
-            if t >= core.measure_from:
-                core.busy[L_URING] += ns
-            core.t = t + ns
-        if self.completion is not None:
-            yield from poll(self.completion, core, self.queue, ring, min_evts)
-            return
-        if self.defer and self.tw:
-            self._task_work(min_evts)
-        while len(ring) < min_evts:
-            self.wait_need = min_evts
-            self.sleeping = True
-            core.sleep()
-            self.ctx += 1
-            yield SLEEP  # resumed by the completion that meets the wake rule
-            if core.in_irq:  # woken by a handler still running: wait for it
-                yield from core.wake()
-            else:
-                core.woken()
-            t = core.t if core.t > env.now else env.now  # the switch back (core.charge, inlined)
-            ns = self.wakeup_ns * (jbuf.pop() if jbuf else jitter.more())
-            if t >= core.measure_from:
-                core.busy[self.wait_label] += ns
-            core.t = t + ns
-            if self.tw:
-                if not core.in_sync():
-                    yield from core.sync()
-                self._task_work(min_evts)
-
     def _task_work(self, min_evts: int) -> None:
         """Run the queued completions' task work on the thread: post each CQE
         (``io_req_rw_complete``) into the ring.  Inside io_uring_enter with DEFER_TASKRUN
@@ -689,7 +689,7 @@ class FioJob:
         """The request is done in the block layer (``blk_mq_end_request_batch`` ->
         bio end_io): libaio's ``aio_complete`` posts the event (IOPOLL's poller posts the
         CQE); io_uring's ``io_complete_rw`` queues task work that posts it in the task.
-        Wakes fio if it waits and the kernel's wake rule says so (:meth:`_wait_events`)."""
+        Wakes fio if it waits and the kernel's wake rule says so (:meth:`getevents`)."""
         ns = self.end_ns * io_u.m
         now = self.env.now
         t = clock.t if clock.t > now else now  # (clock.charge, inlined)

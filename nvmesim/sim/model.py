@@ -128,15 +128,16 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
             busy[i] += ns
         depth.append(job.depth_area / window if window else 0.0)
         results.append(_job_result(cfg, job, core, window))
-    # io-wq's cores are in perf's system-wide profile over their job's window (fio's
-    # own usr/sys CPU is the job thread's alone: getrusage(RUSAGE_THREAD))
-    helper_windows = 0.0
-    for core, j in helpers:
-        helper_windows += windows[j]
-        for i, ns in enumerate(core.busy):
-            busy[i] += ns
     profile = dict(zip(PROFILE_LABELS, busy))
-    profile[IDLE] = max(0.0, sum(windows) + helper_windows - sum(busy))
+    profile[IDLE] = max(0.0, sum(windows) - sum(busy))
+    # the CPU time io-wq's workers spent (in each job's window) joins the profile; their
+    # CPUs' idle time is not the jobs' (fio's own usr/sys stays the job thread's alone:
+    # getrusage(RUSAGE_THREAD))
+    helper_ns = 0.0
+    for core, _job in helpers:
+        for i, ns in enumerate(core.busy):
+            profile[PROFILE_LABELS[i]] += ns
+            helper_ns += ns
     return ReplicationResult(
         variant=variant,
         replication=replication,
@@ -148,7 +149,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         events=env.events_scheduled,
         wall_s=time.perf_counter() - t0,
         ios_simulated=sum(job.reaped_all for job in jobs),
-        helper_core_ns=helper_windows,
+        helper_core_ns=helper_ns,
     )
 
 

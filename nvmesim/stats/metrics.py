@@ -56,7 +56,7 @@ COMPARED: tuple[str, ...] = (
 
 
 def profile_share(profile_ns: Mapping[str, float], core_ns: float) -> dict[str, float]:
-    """Each call chain's share of the job cores' measured time (``idle`` included); every
+    """Each call chain's share of the job cores' measured time and io-wq's CPU time (``idle`` included); every
     chain present, 0 for one never charged."""
     return {k: (profile_ns.get(k, 0.0) / core_ns if core_ns else 0.0) for k in (*PROFILE_LABELS, IDLE)}
 

@@ -324,12 +324,12 @@ class ReplicationResult:
     events: int = 0  # SimPy events scheduled
     wall_s: float = 0.0
     ios_simulated: int = 0  # every I/O completed, ramp included
-    helper_core_ns: float = 0.0  # io-wq workers' cores, each over its job's window (in the profile too)
+    helper_core_ns: float = 0.0  # CPU time io-wq's workers spent in their jobs' windows (in the profile too)
 
     @property
     def core_ns(self) -> float:
-        """The measured time of the cores the jobs' work ran on (theirs and their io-wq
-        workers'): what the profile's shares divide."""
+        """The job cores' measured time, plus the CPU time their io-wq workers spent on
+        other cores: what the profile's shares divide."""
         return sum(self.windows_ns) + self.helper_core_ns
 
     @property
