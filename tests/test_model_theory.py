@@ -313,8 +313,12 @@ PER_NODE_POOLS = {"driver.kernel": "6.16", "host.numa_nodes": 2, "workload.numjo
                   "workload.iodepth_batch_complete_min": 64, "workload.iodepth_batch_complete_max": 64}
 
 
+ONE_JOB = {"workload.iodepth": 1023, "workload.iodepth_batch_submit": 256, "workload.iodepth_batch_complete_min": 256,
+           "workload.iodepth_batch_complete_max": 256}  # within the tags: no io-wq worker shares the lock
+
+
 @pytest.mark.parametrize("variant", ["legacy", "stack"])
-@pytest.mark.parametrize("extra", [{}, PER_NODE_POOLS], ids=["one-job", "a-job-per-node"])
+@pytest.mark.parametrize("extra", [ONE_JOB, PER_NODE_POOLS], ids=["one-job", "a-job-per-node"])
 def test_exact_thread_wake_equals_catching_up_step_by_step(variant, extra, monkeypatch):
     """A thread that only its own interrupts can preempt waits for its clock with one
     exactly armed wake (Queue.await_thread_clock); the general path re-arms a timeout
