@@ -1,10 +1,13 @@
 """The model's wiring, in one place: build one replication of one allocator variant
 from a :class:`~nvmesim.config.Config`, run it, and collect its results.
 
-    fio job (core c) --commit--> nvme_queue_rq + dma_pool_alloc (pool lock)
+    fio job (core c) --commit: plug, flush--> nvme_queue_rq(s) + dma_pool_alloc (pool lock)
         --doorbell--> Device (units, internal path, PCIe link) --CQE--> Queue c
-        --MSI-X--> IrqHandler on core c (or the polling thread): CompletionPath:
-        dma_pool_free (pool lock), end request --> job ring --> fio reaps (clat/lat)
+        --MSI-X--> IrqHandler on core c (or the polling thread): CompletionPath: CQ loop,
+        unmap + dma_pool_free (pool lock), end requests, tags --> aio ring / io_uring
+        task work --> fio reaps (clat/lat)
+    io_uring without a tag --> IoWq --> IoWorker on a spare core w: blocking issue on
+        Queue w (its own tags and interrupt), the completion back to the job's task work
 
 Every flag a part needs is decided here and passed to it; no part sets attributes of
 another.
