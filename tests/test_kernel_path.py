@@ -225,3 +225,47 @@ def test_io_uring_beyond_the_tags_without_a_spare_cpu_is_refused():
     with pytest.raises(ConfigError, match="workload.iodepth.*io-wq"):
         load({"workload": {"ioengine": "io_uring", "iodepth": 300, "cpus_allowed": "0"}, "host": {"cores": 1},
               "driver": {"queue_depth": 256}})
+
+
+# ---- SQPOLL -----------------------------------------------------------------------
+def _sqpoll(**extra):
+    cfg = load({"workload": {"ioengine": "io_uring", "bs": "12k", "iodepth": 64, "iodepth_batch_submit": 16,
+                             "iodepth_batch_complete_min": 16, "runtime": "20ms", "ramp_time": "0",
+                             "cpus_allowed": "0", "sqthread_poll": True, **extra},
+                "host": {"cores": 2, "noise": {"enabled": False}}, "device": {"preset": "optane"}})
+    return cfg, run_replication(cfg, "legacy", 0)
+
+
+def test_sqpoll_records_no_slat_and_both_threads_spin():
+    """fio >= 3.34 (c011bf1292f1) disables slat with sqthread_poll and stamps the issue
+    time when the SQEs are in the ring; fio spins on the CQ ring (all user CPU, never a
+    context switch) and the SQ thread spins on its own CPU, where the submission work,
+    its task work (the CQE posts) and its queue's interrupts run."""
+    cfg, rep = _sqpoll()
+    job = rep.jobs[0]
+    assert job.read.slat.n == 0 and job.read.clat.n == job.read.lat.n > 1000
+    assert job.usr_cpu == pytest.approx(100.0, abs=0.5) and job.ctx == 0
+    p = rep.profile_ns
+    assert p["io_sq_thread;nvme_queue_rq"] > 0 and p["io_sq_thread;io_req_rw_complete"] > 0
+    assert p["io_sq_thread;nvme_queue_rq;dma_pool_alloc"] > 0
+    assert p["io_uring_enter"] == p["io_uring_enter;nvme_queue_rq"] == 0  # no syscalls
+    # the SQ thread's CPU is busy the whole window: the profile is two full CPUs
+    assert rep.helper_core_ns == pytest.approx(rep.windows_ns[0])
+    assert sum(p.values()) == pytest.approx(2 * rep.windows_ns[0])
+    # Little's law (a window that starts empty and drains)
+    lam = job.read.lat.n / (rep.windows_ns[0] / 1e9)
+    assert rep.mean_depth[0] == pytest.approx(lam * job.read.lat.mean / 1e9, rel=1e-5)
+
+
+@pytest.mark.parametrize("extra,path,text", [
+    ({"workload": {"ioengine": "libaio", "sqthread_poll": True}}, "workload.sqthread_poll", "io_uring"),
+    ({"workload": {"sqthread_poll": True}, "host": {"cores": 1}}, "workload.sqthread_poll", "CPU no job"),
+    ({"workload": {"sqthread_poll": True, "sqthread_poll_cpu": 0, "cpus_allowed": "0"}}, "workload.sqthread_poll_cpu",
+     "CPU of its own"),
+    ({"workload": {"sqthread_poll": True, "iodepth": 2000}}, "workload.sqthread_poll", "beyond"),
+])
+def test_sqpoll_configs_that_are_not_modelled_are_refused(extra, path, text):
+    from nvmesim.config import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{path}.*{text}"):
+        load(extra)

@@ -144,6 +144,14 @@ class Workload(_Section):
         "the next return to user mode, no IPI. none (fio < 3.33): TWA_SIGNAL, the task is woken or kicked at the "
         "first completion. Ignored with hipri (IOPOLL: the poller posts)",
     )
+    sqthread_poll: bool = Field(
+        False, description="io_uring: IORING_SETUP_SQPOLL -- a kernel thread (on a CPU no job runs on) takes the "
+        "SQEs from the ring and runs their task work; fio submits and reaps without syscalls, spinning on the CQ "
+        "ring, and records no slat (fio >= 3.34, c011bf1292f1). The kernel refuses the taskrun flags with SQPOLL, "
+        "so ring_taskrun is ignored")
+    sqthread_poll_cpu: int | None = Field(
+        None, ge=0, description="the SQ thread's CPU (fio sets IORING_SETUP_SQ_AFF); default: the first CPU no "
+        "job runs on")
     thinktime: Micros = Field(
         0.0, ge=0, description="fio's thinktime in microseconds (or with a unit, '2ms'): stall after every "
         "thinktime_blocks I/Os"
@@ -500,9 +508,45 @@ class Config(_Section):
                 f"no tag to io-wq, whose workers need a CPU {node}that no fio job runs on (host.cores = {h.cores}, "
                 f"numjobs = {w.numjobs}); workers sharing a job's CPU are not modelled",
             )
+        if w.sqthread_poll:
+            self._check_sqpoll(qd)
         if w.hipri and d.poll_queues == 0:
             raise CrossFieldError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
         return self
+
+    def _check_sqpoll(self, qd: int) -> None:
+        w = self.workload
+        if w.ioengine != "io_uring":
+            raise CrossFieldError("workload.sqthread_poll", "needs ioengine=io_uring (an io_uring setup flag)")
+        if w.hipri:
+            raise CrossFieldError("workload.sqthread_poll", "with hipri (SQPOLL + IOPOLL) is not modelled")
+        if w.iodepth > qd - 1:
+            raise CrossFieldError("workload.sqthread_poll", f"with iodepth {w.iodepth} beyond the {qd - 1} tags "
+                                  "(the SQ thread's io-wq) is not modelled")
+        jobs = self.job_cpus()
+        if w.sqthread_poll_cpu is not None:
+            if w.sqthread_poll_cpu >= self.host.cores:
+                raise CrossFieldError("workload.sqthread_poll_cpu",
+                                      f"CPU {w.sqthread_poll_cpu} does not exist (host.cores = {self.host.cores})")
+            if w.sqthread_poll_cpu in jobs or w.numjobs > 1:
+                raise CrossFieldError("workload.sqthread_poll_cpu", "the SQ thread needs a CPU of its own: not a "
+                                      "job's, and one per job (each job's ring has its own thread); with several "
+                                      "jobs leave it unset")
+        elif len(self.sq_cpus()) < len(jobs):
+            raise CrossFieldError("workload.sqthread_poll", f"each job's SQ thread needs a CPU no job runs on "
+                                  f"(host.cores = {self.host.cores}, numjobs = {w.numjobs})")
+
+    def sq_cpus(self) -> list[int]:
+        """The CPU of each job's SQPOLL thread (``sim/sqpoll.py``): ``sqthread_poll_cpu``,
+        else the CPUs no job runs on, in order (the thread is allowed every online CPU,
+        not fio's affinity: io_sq_thread; placement on a free one is an assumption)."""
+        w = self.workload
+        if not w.sqthread_poll:
+            return []
+        if w.sqthread_poll_cpu is not None:
+            return [w.sqthread_poll_cpu]
+        jobs = self.job_cpus()
+        return [c for c in range(self.host.cores) if c not in jobs][: len(jobs)]
 
     # ---- derived facts the model uses --------------------------------------
     def kernel(self) -> KernelRules:

@@ -96,7 +96,8 @@ def _dir_block(ddir: str, d: DirResult, plist: list[float], w, agg_bytes: int) -
         f"  {ddir}: IOPS={_si(iops)}, BW={bw / 2**20:.1f}MiB/s ({bw / 1e6:.1f}MB/s)"
         f"({d.io_bytes / 2**20:.1f}MiB/{d.runtime_ms}msec)"
     ]
-    lines.append(_lat_line("slat", d.slat))
+    if d.slat.n:  # show_ddir_status prints a latency only if calc_lat found samples (none with sqthread_poll)
+        lines.append(_lat_line("slat", d.slat))
     lines.append(_lat_line("clat", d.clat))
     lines.append(_lat_line("lat", d.lat))
     if w.slat_percentiles and d.slat.n:
@@ -133,7 +134,7 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
         mean_depth = sum(j.extra["mean_depth"] for j in jobs)
         out.append(f"  in flight    : {mean_depth:.1f} I/Os on average (all jobs)")
         own, kids = perf_views(*pooled_profile(reps))
-        out.append("  cpu profile (share of the job cores' time and io-wq's; perf report: Children with callees, Self own):")
+        out.append("  cpu profile (share of the job cores' time and their io-wq and SQ threads'; perf report: Children with callees, Self own):")
         out.append("     Children      Self  Symbol")
         for k in sorted(kids, key=lambda sym: (-kids[sym], -own[sym])):
             if kids[k] > 0:

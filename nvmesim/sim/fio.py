@@ -40,14 +40,9 @@ from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
 from .noise import Multipliers
 from .iowq import IoWq
 from .queue import Queue
-from .submit import dispatch
+from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
-#: a batch of more than this many requests is plugged (fs/aio.c AIO_PLUG_THRESHOLD;
-#: io_uring's io_submit_state_start: need_plug = max_ios > 2)
-PLUG_THRESHOLD = 2
-BLK_MAX_REQUEST_COUNT = 32  # block/blk.h: a plug holds at most this many (one request queue)
-BLK_PLUG_FLUSH_SIZE = 128 * 1024  # block/blk.h: a request this large flushes the plug at the next add
 
 
 class IoU(ReusableEvent):
@@ -201,11 +196,14 @@ class FioJob:
         k = cfg.kernel()
         # io_uring beyond the tags: requests that find none go to io-wq (sim/iowq.py)
         self.iowq = iowq
+        # SQPOLL (sim/sqpoll.py): the SQ thread (it sets this) submits and posts the CQEs
+        self.sq = None
+        self.cq_waiter: Event | None = None  # fio spins on the CQ ring until wait_need are there
         self.punt_ns = c.iowq_punt_ns
         self.reissue_late = k.reissue_at_completion
         self.reissue: list[IoU] = []  # (6.14+) handed over when the task work runs
-        # where completions are posted: task work (io_uring without IOPOLL), or directly
-        self.tw: deque[IoU] | None = deque() if self.uring and not w.hipri else None
+        # where completions are posted: task work (io_uring without IOPOLL or SQPOLL), or directly
+        self.tw: deque[IoU] | None = deque() if self.uring and not w.hipri and not w.sqthread_poll else None
         self.defer = self.tw is not None and w.ring_taskrun == "DEFER_TASKRUN"
         self.tw_cap = k.local_tw_cap
         self.tw_run_ns = c.task_work_run_ns
@@ -213,7 +211,7 @@ class FioJob:
         # the wake rule: every completion wakes a waiter (libaio before 6.8; DEFER_TASKRUN
         # on 6.2), or only enough of them
         self.wake_every = (not k.aio_wake_min_nr) if not self.uring else (self.defer and not k.defer_lazy_wake)
-        if self.tw is not None:  # blk end + queueing the task work; the CQE is posted later
+        if self.tw is not None or w.sqthread_poll:  # blk end + queueing task work; the CQE is posted later
             self.end_ns = c.end_request_ns + c.io_uring_tw_add_ns
         else:  # blk end + aio_complete's event, or IOPOLL's CQE
             self.end_ns = c.end_request_ns + (c.io_uring_cqe_ns if self.uring else c.libaio_event_ns)
@@ -281,6 +279,8 @@ class FioJob:
         self.core.open_window(t)
         if self.iowq is not None:
             self.iowq.open_window(t)
+        if self.sq is not None:
+            self.sq.core.open_window(t)
         for sampler in self.samplers:
             sampler.start(t)
 
@@ -352,6 +352,8 @@ class FioJob:
         core.retire()
         if self.iowq is not None:
             self.iowq.retire()
+        if self.sq is not None:
+            self.sq.stop(core.local_now())
         self.finished_at = core.local_now()
 
     def _issue_exceeded(self) -> bool:
@@ -391,6 +393,9 @@ class FioJob:
         holds ``BLK_MAX_REQUEST_COUNT`` requests, or whose last request is at least
         ``BLK_PLUG_FLUSH_SIZE`` (``blk_add_rq_to_plug``), and at ``blk_finish_plug``.
         The syscall returns after the last flush: one clock read stamps the batch."""
+        if self.sq is not None:
+            self._commit_sqpoll()
+            return
         core = self.core
         env = self.env
         queued = self.queued
@@ -470,6 +475,36 @@ class FioJob:
         self.submit_map[batch_map_index(len(queued))] += 1
         self.total_submit += 1
         queued.clear()
+
+    def _commit_sqpoll(self) -> None:
+        """SQPOLL's commit (``fio_ioring_commit``): the SQEs are in the ring, the SQ thread
+        takes them; fio stamps the issue time (``fio_ioring_queued``) and, with
+        sqthread_poll, records no slat (fio >= 3.34)."""
+        core, queued = self.core, self.queued
+        issue = core.local_now()
+        if not self.ramp_over and issue >= self.ramp_end:
+            self._end_ramp(issue)
+        for io_u in queued:
+            io_u.issue = issue
+        self.sq.submit(queued, issue)
+        self.submit_map[batch_map_index(len(queued))] += 1
+        self.total_submit += 1
+        queued.clear()
+
+    def _spin_cq(self, min_evts: int) -> Generator[Event, None, None]:
+        """SQPOLL: fio reaps the CQ ring in user space and spins until ``min_evts`` are
+        there (fio_ioring_getevents never enters the kernel with an SQ thread)."""
+        core, env = self.core, self.env
+        if not core.in_sync():
+            yield from core.sync()
+        ring = self.ring
+        while len(ring) < min_evts:
+            self.wait_need = min_evts
+            self.cq_waiter = ev = env.event()
+            yield ev  # (the spinning is fio's CPU time: booked at the end, sim/model.py)
+            core.t = env.now
+            if not core.in_sync():
+                yield from core.sync()
 
     def _plugged(self) -> list:
         """The plugged requests in the order a flush sends them: before 6.13 the plug list
@@ -573,7 +608,9 @@ class FioJob:
         if self.tw and not self.defer:
             self._task_work(0)  # it ran when the thread last returned to user mode
         ring = self.ring
-        if len(ring) < min_evts:  # too few: block in the kernel (inline: the common path at low depth)
+        if len(ring) < min_evts and self.sq is not None:
+            yield from self._spin_cq(min_evts)
+        elif len(ring) < min_evts:  # too few: block in the kernel (inline: the common path at low depth)
             if self.uring:  # io_uring_enter(0, min, GETEVENTS) (core.charge, inlined)
                 t = core.t if core.t > env.now else env.now
                 ns = self.syscall_ns * (jbuf.pop() if jbuf else jitter.more())
@@ -698,6 +735,10 @@ class FioJob:
         clock.t = t + ns
         tw = self.tw
         if tw is None:
+            if self.sq is not None:  # SQPOLL: the SQ thread runs the task work
+                self.sq.tw.append(io_u)
+                self.sq.poke_at(clock.t)
+                return
             ring = self.ring
             ring.append(io_u)
             if self.sleeping and (self.wake_every or len(ring) >= self.wait_need):

@@ -22,7 +22,7 @@ import numpy as np
 from ..allocators import get_variant
 from ..config import Config
 from ..stats.fiotime import mtime_since, runtime_ms, utime_since
-from ..stats.records import IDLE, L_FIO, L_POLL, POLL_FREE, PROFILE_LABELS, JobResult, ReplicationResult
+from ..stats.records import IDLE, L_FIO, L_POLL, L_SQ, POLL_FREE, PROFILE_LABELS, JobResult, ReplicationResult
 from .completion import CompletionPath, IrqHandler
 from .cpu import Core
 from .device import Device
@@ -30,6 +30,7 @@ from .driver import Driver
 from .engine import Engine
 from .fio import FioJob, Streams
 from .iowq import IoWorker, IoWq
+from .sqpoll import SqThread
 from .noise import Multipliers, Ticks, speed_factor
 from .nvme import map_plan, segments
 from .queue import Queue
@@ -81,9 +82,10 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     measure_from = float("inf") if w.ramp_time else 0.0
     job_cpus = cfg.job_cpus()
     iowq_cpus = cfg.iowq_cpus()
+    sq_cpus = cfg.sq_cpus()
     # cores whose requests use each poolset: a lock no other core takes needs no ordering
     users: dict[int, int] = {}
-    for cpu in job_cpus + [c for cpus in iowq_cpus for c in cpus]:
+    for cpu in job_cpus + [c for cpus in iowq_cpus for c in cpus] + sq_cpus:
         k = driver.poolset_index(cfg.host.node_of(cpu))
         users[k] = users.get(k, 0) + 1
     jobs: list[FioJob] = []
@@ -116,6 +118,9 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         queue.connect(completion if polled else handler.path, handler, job.start())
         if noise.enabled and noise.tick_hz > 0:
             Ticks(env, core, queue, handler, noise, np.random.default_rng(seeds[STREAM_TICKS]))
+        if sq_cpus:
+            _sq_thread(env, cfg, driver, device, job, sq_cpus[j], replication, scale, measure_from, tags, users,
+                       kernel, helpers)
         jobs.append(job)
     env.run()  # until every job has drained and nothing is left to happen
 
@@ -127,6 +132,10 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         job.close_window()
         window = job.window_ns()
         windows.append(window)
+        if job.sq is not None:  # SQPOLL: both threads spin, never sleep: what they did not book, they spun
+            core.busy[L_FIO] += max(0.0, window - sum(core.busy))
+            sq_core = job.sq.core
+            sq_core.busy[L_SQ] += max(0.0, window - sum(sq_core.busy))
         for i, ns in enumerate(core.busy):
             busy[i] += ns
         depth.append(job.depth_area / window if window else 0.0)
@@ -177,6 +186,27 @@ def _io_wq(env: Engine, cfg: Config, driver: Driver, device: Device, cpus: list[
             Ticks(env, core, queue, handler, noise, np.random.default_rng(ticks_seed))
         helpers.append((core, job))
     return wq
+
+
+def _sq_thread(env: Engine, cfg: Config, driver: Driver, device: Device, job: FioJob, cpu: int, replication: int,
+               scale: float, measure_from: float, tags: int, users: dict[int, int], kernel,
+               helpers: list[tuple[Core, int]]) -> SqThread:
+    """Job ``job``'s SQPOLL thread on ``cpu``, with that CPU's NVMe queue and interrupt
+    handler (sim/sqpoll.py); its host noise on the job's first helper streams."""
+    noise = cfg.host.noise
+    co = cfg.driver.irq_coalescing
+    steps_seed, ticks_seed = worker_seeds(cfg, replication, job.index, 0)
+    steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
+    core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
+    poolset = driver.poolset_index(core.node)
+    queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags)
+    handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=kernel.batch_fifo)
+    sq = SqThread(env, job, core, queue, driver, device, cfg.host.costs, poolset, kernel.plug_fifo, cfg.workload.bs)
+    queue.connect(handler.path, handler, sq.runner)
+    if noise.enabled and noise.tick_hz > 0:
+        Ticks(env, core, queue, handler, noise, np.random.default_rng(ticks_seed))
+    helpers.append((core, job.index))
+    return sq
 
 
 def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResult:

@@ -10,6 +10,12 @@ from .cpu import Core
 from .engine import SLEEP, Event, Timeout
 from .queue import Queue
 
+#: a batch of more than this many requests is plugged (fs/aio.c AIO_PLUG_THRESHOLD;
+#: io_uring's io_submit_state_start: need_plug = max_ios > 2)
+PLUG_THRESHOLD = 2
+BLK_MAX_REQUEST_COUNT = 32  # block/blk.h: a plug holds at most this many (one request queue)
+BLK_PLUG_FLUSH_SIZE = 128 * 1024  # block/blk.h: a request this large flushes the plug at the next add
+
 
 def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int, alloc_labels: PoolLabels,
              lone: bool) -> Generator[Event, None, None]:

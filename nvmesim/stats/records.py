@@ -44,6 +44,10 @@ CALL_CHAINS: tuple[tuple[str, ...], ...] = (
     ("tctx_task_work", "io_req_rw_complete"),
     ("io_uring_enter", "io_queue_iowq"),  # a request that found no tag, handed to io-wq
     ("tctx_task_work", "io_queue_iowq"),  # (6.14+ without DEFER_TASKRUN: handed over from task work)
+    ("io_sq_thread",),  # SQPOLL: the SQ thread's own work and its spinning
+    ("io_sq_thread", "nvme_queue_rq"),
+    *_with_pool(("io_sq_thread", "nvme_queue_rq"), "dma_pool_alloc"),
+    ("io_sq_thread", "io_req_rw_complete"),  # its task work: the CQEs
     ("io_wq_worker",),  # an io-wq worker: its switches and the blocking issue
     ("io_wq_worker", "nvme_queue_rq"),
     *_with_pool(("io_wq_worker", "nvme_queue_rq"), "dma_pool_alloc"),
@@ -112,6 +116,13 @@ L_PUNT_TW = label("tctx_task_work", "io_queue_iowq")
 L_IOWQ = label("io_wq_worker")
 L_IOWQ_RQ = label("io_wq_worker", "nvme_queue_rq")
 IOWQ_ALLOC = PoolLabels.under("io_wq_worker", "nvme_queue_rq", op="dma_pool_alloc")
+
+
+#: SQPOLL's thread: its own work and spinning, nvme_queue_rq, dma_pool_alloc, its CQE posts
+L_SQ = label("io_sq_thread")
+L_SQ_RQ = label("io_sq_thread", "nvme_queue_rq")
+SQ_ALLOC = PoolLabels.under("io_sq_thread", "nvme_queue_rq", op="dma_pool_alloc")
+L_SQ_CQE = label("io_sq_thread", "io_req_rw_complete")
 
 
 def submit_labels(engine: str) -> tuple[int, int, PoolLabels]:
