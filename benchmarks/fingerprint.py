@@ -18,7 +18,7 @@ The configs cover every path of the model: the headline (io_uring beyond the tag
 job, io-wq), libaio beyond the tags (kblockd, per-event wake-ups on 6.4), io-wq on 6.16
 (hand-over from task work, two jobs), depth 1 (io_uring), four libaio jobs sharing the
 pool lock, two io_uring randrw jobs, polled completion (one and two jobs), per-NUMA-node
-pools (6.16), interrupt coalescing with its timer, thinktime, and chained SGL lists (6.2).
+pools (6.16), interrupt coalescing with its timer, thinktime, SQPOLL, and chained SGL lists (6.2).
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ CONFIGS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "quiet-hipri-2jobs": (None, {
         "host.noise.enabled": False, "workload.hipri": True, "driver.poll_queues": 1, "workload.bs": "32k",
         "workload.iodepth": 32, "workload.iodepth_batch_submit": 8, "workload.numjobs": 2, **SMALL}),
+    "sqpoll": (None, {
+        "workload.sqthread_poll": True, "workload.bs": "12k", "workload.iodepth": 256, "workload.iodepth_batch_submit": 32,
+        "workload.iodepth_batch_complete_min": 32, "workload.cpus_allowed": "0", "device.preset": "optane", **SMALL}),
     "sgl-6.2": (None, {
         "driver.kernel": "6.2", "workload.bs": "256k", "workload.iodepth": 32,
         "workload.iodepth_batch_submit": 8, "workload.ioengine": "libaio", "driver.sgl_threshold": 4096,
