@@ -380,14 +380,38 @@ class DriverConfig(_Section):
 
 
 class ServiceTime(_Section):
-    """Per-command service time of one parallel unit (first 4 KiB; data moves separately)."""
+    """Per-command service time of one parallel unit (first 4 KiB; data moves separately).
 
-    dist: Literal["lognormal", "exponential", "constant"] = "lognormal"
-    mean_us: float = Field(gt=0)
+    ``empirical`` takes a measured distribution instead of a shape: either
+    ``quantiles_us`` (service times at the probabilities ``probs``, evenly spaced from 0
+    to 1 if not given; sampled by linear interpolation between them) or ``bins``
+    (``[value_us, count]`` pairs, as fio's json+ latency bins; sampled as those values in
+    proportion to their counts)."""
+
+    dist: Literal["lognormal", "exponential", "constant", "empirical"] = "lognormal"
+    mean_us: float | None = Field(None, gt=0, description="the mean (derived from the points for empirical)")
     p99_us: float | None = Field(None, gt=0, description="lognormal only: 99th percentile")
+    quantiles_us: list[float] | None = Field(None, description="empirical: service times (us) at the probabilities "
+                                             "probs, non-decreasing")
+    probs: list[float] | None = Field(None, description="empirical: the quantiles' probabilities, increasing from "
+                                      "0 to 1 (default: evenly spaced)")
+    bins: list[tuple[float, int]] | None = Field(None, description="empirical: [value_us, count] pairs (fio json+ "
+                                                 "bins)")
 
     @model_validator(mode="after")
     def _shape(self) -> "ServiceTime":
+        if self.dist == "empirical":
+            given = self.mean_us
+            self._check_empirical()
+            mean = self.empirical_mean_us()
+            if given is not None and abs(given - mean) > 1e-9 * mean:  # (an effective config repeats it)
+                raise ValueError(f"empirical: mean_us is the points' mean ({mean:g}); leave it out")
+            object.__setattr__(self, "mean_us", mean)
+            return self
+        if self.quantiles_us is not None or self.probs is not None or self.bins is not None:
+            raise ValueError(f"quantiles_us, probs and bins are for dist: empirical, not {self.dist}")
+        if self.mean_us is None:
+            raise ValueError(f"{self.dist} needs mean_us")
         if self.dist == "lognormal":
             if self.p99_us is None:
                 raise ValueError("lognormal needs p99_us")
@@ -398,6 +422,50 @@ class ServiceTime(_Section):
                     f"got {self.p99_us / self.mean_us:.2f}"
                 )
         return self
+
+    def _check_empirical(self) -> None:
+        if self.p99_us is not None:
+            raise ValueError("empirical: p99_us comes from the points; leave it out")
+        if (self.quantiles_us is None) == (self.bins is None):
+            raise ValueError("empirical needs exactly one of quantiles_us or bins")
+        if self.bins is not None:
+            if self.probs is not None:
+                raise ValueError("empirical: probs goes with quantiles_us, not bins")
+            if not self.bins or any(v <= 0 or c < 0 for v, c in self.bins) or not sum(c for _, c in self.bins):
+                raise ValueError("empirical bins: [value_us > 0, count >= 0] pairs with a positive total count")
+            return
+        q = self.quantiles_us
+        if len(q) < 2 or q[0] <= 0 or any(b < a for a, b in zip(q, q[1:])):
+            raise ValueError("empirical quantiles_us: at least two values > 0, non-decreasing")
+        p = self.probs
+        if p is not None and (len(p) != len(q) or p[0] != 0.0 or p[-1] != 1.0
+                              or any(b <= a for a, b in zip(p, p[1:]))):
+            raise ValueError(f"empirical probs: {len(q)} probabilities increasing from 0 to 1 (one per quantile)")
+
+    def empirical_points(self) -> tuple[list[float], list[float], bool]:
+        """(values in us, cumulative probabilities, discrete?) of an empirical distribution:
+        interpolate between the points (quantiles), or take the values themselves (bins)."""
+        if self.bins is not None:
+            pairs = sorted((v, c) for v, c in self.bins if c)
+            total = sum(c for _, c in pairs)
+            cum, acc = [], 0
+            for _, c in pairs:
+                acc += c
+                cum.append(acc / total)
+            return [v for v, _ in pairs], cum, True
+        q = list(self.quantiles_us)
+        n = len(q)
+        return q, list(self.probs) if self.probs is not None else [i / (n - 1) for i in range(n)], False
+
+    def empirical_mean_us(self) -> float:
+        xs, ps, discrete = self.empirical_points()
+        if discrete:
+            prev, mean = 0.0, 0.0
+            for x, p in zip(xs, ps):
+                mean += x * (p - prev)
+                prev = p
+            return mean
+        return sum((p1 - p0) * (x0 + x1) / 2 for x0, x1, p0, p1 in zip(xs, xs[1:], ps, ps[1:]))
 
     def lognormal_params(self) -> tuple[float, float]:
         """(mu, sigma) of ln X with E[X] = mean and P99 = p99 (smaller root)."""
@@ -435,7 +503,10 @@ class DeviceConfig(_Section):
             if preset in DEVICE_PRESETS:
                 merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEVICE_PRESETS[preset].items()}
                 for k, v in data.items():
-                    if isinstance(v, dict) and isinstance(merged.get(k), dict):
+                    # a section merges into the preset's, unless it names another
+                    # distribution (whose fields the preset's would not fit)
+                    if isinstance(v, dict) and isinstance(merged.get(k), dict) and v.get(
+                            "dist", merged[k].get("dist")) == merged[k].get("dist"):
                         merged[k] = {**merged[k], **v}
                     else:
                         merged[k] = v

@@ -98,6 +98,17 @@ class Streams:
             self._rwbuf.reverse()
         return self._rwbuf.pop()
 
+    @staticmethod
+    def _empirical(d, rng: np.random.Generator) -> np.ndarray:
+        """Inverse-CDF draws from an empirical distribution (ServiceTime.empirical_points):
+        linear between quantiles, or the bins' own values."""
+        xs, ps, discrete = d.empirical_points()
+        u = rng.random(_DRAW_BLOCK)
+        if discrete:
+            idx = np.searchsorted(np.asarray(ps), u, side="right")
+            return np.asarray(xs)[np.minimum(idx, len(xs) - 1)] * 1000.0
+        return np.interp(u, ps, xs) * 1000.0
+
     def service_ns(self, is_read: bool) -> float:
         buf = self._buf[is_read]
         if not buf:
@@ -108,6 +119,8 @@ class Streams:
                 draws = rng.lognormal(mu, sigma, _DRAW_BLOCK)
             elif d.dist == "exponential":
                 draws = rng.exponential(d.mean_us * 1000.0, _DRAW_BLOCK)
+            elif d.dist == "empirical":
+                draws = self._empirical(d, rng)
             else:
                 draws = np.full(_DRAW_BLOCK, d.mean_us * 1000.0)
             buf.extend(draws[::-1].tolist())
