@@ -159,6 +159,38 @@ def run_cmd(
         raise typer.Exit(code=1)
 
 
+@app.command("validate")
+def validate_cmd(
+    config: str = typer.Argument(..., help="YAML config whose host, driver, device and sim sections are the platform"),
+    runs: list[str] = typer.Argument(..., help="real fio runs: JSON or json+ documents (fio --output-format=json)"),
+    output_format: str = typer.Option("normal", "--output-format", help="normal|json"),
+    sets: list[str] = typer.Option([], "--set", help="override a platform value: DOTTED.PATH=VALUE (repeatable)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Simulate each real fio run's job as fio ran it and compare: IOPS, bandwidth,
+    slat/clat/lat, usr/sys CPU, real vs simulated with the error in %."""
+    from .api import ConfigError, load
+    from .experiments.validate import ValidateError, text_table, validate
+
+    if output_format not in ("normal", "json"):
+        raise fail(f"--output-format: expected normal or json, got {output_format!r}")
+    try:
+        platform = load(config, _parse_sets(sets))
+    except ConfigError as e:
+        raise _config_errors(e) from None
+    try:
+        rows = validate(platform, runs, progress=not quiet)
+    except ValidateError as e:
+        for line in str(e).splitlines():
+            typer.echo(f"nvmesim: error: {line}", err=True)
+        raise typer.Exit(code=2) from None
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"config": platform.effective(), "rows": [r.as_dict() for r in rows]},
+                                    indent=2, default=str).replace("NaN", "null") + "\n")
+    else:
+        sys.stdout.write(text_table(rows))
+
+
 @app.command("sensitivity")
 def sensitivity_cmd(
     config: str = typer.Argument(..., help="YAML config: the base point"),

@@ -7,5 +7,6 @@ Layer: may import :mod:`nvmesim.sim`, :mod:`nvmesim.output`, :mod:`nvmesim.stats
 * :mod:`.runner` — :func:`~.runner.run`: a config -> a :class:`~nvmesim.output.result.RunResult`;
 * :mod:`.sensitivity` — one parameter at a time around a config;
 * :mod:`.sweep` — sweep files -> points -> parquet frames, resumable;
+* :mod:`.validate` — real fio runs beside their simulation;
 * :mod:`.progress` — the progress bar.
 """
