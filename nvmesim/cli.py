@@ -191,6 +191,44 @@ def validate_cmd(
         sys.stdout.write(text_table(rows))
 
 
+@app.command("calibrate")
+def calibrate_cmd(
+    runs: list[str] = typer.Argument(..., help="real fio runs of one device (JSON or json+), at several depths and "
+                                     "block sizes"),
+    output: str = typer.Option(..., "--output", "-o", help="the platform file to write (YAML)"),
+    config: Optional[str] = typer.Option(None, "--config", help="the platform to start from (default: nvmesim's)"),
+    sets: list[str] = typer.Option([], "--set", help="override a starting value: DOTTED.PATH=VALUE (repeatable)"),
+) -> None:
+    """Fit a platform (host costs, device service time, parallelism, bandwidth) to real fio
+    runs, write it, and print each run's residuals on it."""
+    import yaml
+
+    from .api import ConfigError, load
+    from .experiments.calibrate import calibrate, describe, load_runs, platform_yaml, residual_rows
+    from .experiments.validate import ValidateError, text_table
+
+    try:
+        start = load(config or {}, _parse_sets(sets))
+    except ConfigError as e:
+        raise _config_errors(e) from None
+    try:
+        cal = calibrate(load_runs(runs), start)
+    except ValidateError as e:
+        for line in str(e).splitlines():
+            typer.echo(f"nvmesim: error: {line}", err=True)
+        raise typer.Exit(code=2) from None
+    text = yaml.safe_dump(platform_yaml(cal), sort_keys=False)
+    try:
+        with open(output, "w") as fh:
+            fh.write("# nvmesim platform fitted by `nvmesim calibrate` to: " + ", ".join(runs) + "\n" + text)
+    except OSError as e:
+        sys.stdout.write(text)  # nothing computed is lost
+        raise fail(f"--output: cannot write {output}: {e.strerror}; the platform went to stdout") from None
+    sys.stdout.write(describe(cal))
+    sys.stdout.write(f"wrote {output}\n\nresiduals (each run on the fitted platform):\n")
+    sys.stdout.write(text_table(residual_rows(cal, runs)))
+
+
 @app.command("sensitivity")
 def sensitivity_cmd(
     config: str = typer.Argument(..., help="YAML config: the base point"),
