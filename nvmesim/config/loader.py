@@ -162,13 +162,50 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
         raise ConfigError([f"{loc}: not valid YAML: {problem}"]) from None
 
 
-def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None, *, origin: str = "--set") -> Config:
-    """Load and validate a YAML config; ``overrides`` maps dotted paths to values (their
-    errors are located at ``origin``)."""
+def _merge(base: dict, top: dict) -> dict:
+    """``top`` over ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_with_includes(path: str | Path, _seen: tuple[str, ...] = ()) -> tuple[Any, dict[str, int], dict[str, str]]:
+    """Read a YAML config and the file its top-level ``include:`` names (a path relative
+    to it, e.g. a platform file from ``nvmesim calibrate``), the including file's values
+    over the included one's.  Returns the data, the lines of this file's paths, and the
+    location (``file:line``) of every path that came from an included file."""
     data, lines = read_yaml(path)
+    if not isinstance(data, dict) or "include" not in data:
+        return data, lines, {}
+    inc = data.pop("include")
+    here = locate(str(path), lines, "include")
+    if not isinstance(inc, str) or not inc:
+        raise ConfigError([f"{here}: include: expected the path of a YAML config, got {inc!r}"])
+    target = (Path(path).parent / inc)
+    key = str(target.resolve())
+    if key in _seen or key == str(Path(path).resolve()):
+        raise ConfigError([f"{here}: include: {inc} includes itself (through {' -> '.join(_seen) or path})"])
+    if not target.is_file():
+        raise ConfigError([f"{here}: include: {inc}: no such file (relative to {Path(path).parent or '.'})"])
+    base, base_lines, base_origin = read_with_includes(target, _seen + (str(Path(path).resolve()),))
+    if not isinstance(base, dict):
+        raise ConfigError([f"{target}: an included config must be a mapping of sections"])
+    origin = dict(base_origin)
+    for dotted, line in base_lines.items():
+        if dotted not in lines and dotted not in origin:
+            origin[dotted] = f"{target}:{line}"
+    return _merge(base, data), lines, origin
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None, *, origin: str = "--set") -> Config:
+    """Load and validate a YAML config (with its ``include:``, see
+    :func:`read_with_includes`); ``overrides`` maps dotted paths to values (their errors
+    are located at ``origin``)."""
+    data, lines, included = read_with_includes(path)
     if overrides and isinstance(data, dict):  # else config_from_dict reports the file
         data = apply_overrides(data, overrides)
-    return config_from_dict(data, str(path), lines, dict.fromkeys(overrides or (), origin))
+    return config_from_dict(data, str(path), lines, {**included, **dict.fromkeys(overrides or (), origin)})
 
 
 def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None, *,
