@@ -75,3 +75,23 @@ def test_cli_calibrate_writes_the_platform_and_the_residuals(runs, tmp_path):
     assert load(out).device.read.dist == "empirical"
     bad = CliRunner().invoke(app, ["calibrate", str(tmp_path / "missing.json"), "-o", str(out)])
     assert bad.exit_code == 2 and "missing.json" in bad.output
+
+
+def test_the_published_optane_platform_is_the_fit_of_its_figures():
+    """configs/platforms/axboe-optane-gen2.yaml is what benchmarks/fit_published.py fits
+    to Jens Axboe's polled figures, not a file typed by hand: fitting again gives it, and
+    the two fitted points come out as published (QD16 is a prediction)."""
+    import importlib.util
+
+    from helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("fit_published", ROOT / "benchmarks/fit_published.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    platform, _text, table = mod.fit()
+    assert yaml.safe_load(mod.OUT.read_text()) == platform
+    by_depth = {p.depth: (p, iops, lat) for p, iops, lat in table}
+    p, iops, _ = by_depth[128]
+    assert iops == pytest.approx(p.iops, rel=0.02)
+    p, _, lat = by_depth[1]
+    assert lat == pytest.approx(p.lat_us, rel=0.02)

@@ -197,4 +197,80 @@ def describe(cal: Calibration) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Calibration", "Run", "calibrate", "describe", "load_runs", "platform_yaml", "residual_rows"]
+__all__ = ["Calibration", "Point", "Run", "calibrate", "calibrate_points", "describe", "load_runs", "platform_yaml",
+           "point_metrics", "residual_rows"]
+
+
+# ---- published summary figures (IOPS and latency per depth, no fio documents) --------
+@dataclass(frozen=True)
+class Point:
+    """A published measurement: at ``depth``, ``iops`` and a mean latency ``lat_us``."""
+
+    depth: int
+    iops: float
+    lat_us: float
+
+
+def point_config(platform: Config, workload: dict[str, Any], depth: int, runtime: float = 0.01) -> Config:
+    """``workload`` at ``depth`` on the platform: submitted in batches of min(depth, 32),
+    reaped as soon as one is there, up to a batch (t/io_uring's defaults: an assumption)."""
+    batch = min(depth, 32)
+    data = copy.deepcopy(platform.effective())
+    data["workload"] = {**workload, "iodepth": depth, "iodepth_batch_submit": batch,
+                        "iodepth_batch_complete_min": 1, "iodepth_batch_complete_max": batch,
+                        "runtime": runtime, "ramp_time": runtime / 5}
+    data["allocator"]["variants"] = platform.allocator.variants[:1]
+    data["sim"]["replications"] = 1
+    return config_from_dict(data, "<calibration>")
+
+
+def point_metrics(platform: Config, workload: dict[str, Any], depth: int, runtime: float = 0.01) -> tuple[float, float]:
+    """(IOPS, mean lat in us) of ``workload`` at ``depth``."""
+    cfg = point_config(platform, workload, depth, runtime)
+    job = run(cfg).fio_json(cfg.allocator.variants[0])["jobs"][0]["read"]
+    return float(job["iops"]), float(job["lat_ns"]["mean"]) / 1e3
+
+
+def calibrate_points(points: list[Point], start: Config, workload: dict[str, Any], rounds: int = 2) -> Calibration:
+    """Fit a platform to summary figures of one core, on the shallowest and the deepest
+    point only (the others are predictions): the host scale to the deepest point's IOPS
+    (a CPU-bound core: IOPS fall as every step costs more), a constant service time to
+    the shallowest point's latency, in ``rounds`` passes (each moves the other a
+    little); the start's parallel units stay unless they cap the deepest point, then the
+    fewest that do not."""
+    pts = sorted(points, key=lambda p: p.depth)
+    shallow, deep = pts[0], pts[-1]
+    fitted = _with(start, host__noise__enabled=False, device__preset="custom",
+                   device__read={"dist": "constant", "mean_us": max(shallow.lat_us / 2, 0.1)})
+    base_costs = start.host.costs.model_dump()
+    units = fitted.device.parallel_units
+    scale = 1.0
+    for _ in range(rounds):
+        wide = _with(fitted, device__parallel_units=1024)
+
+        def deep_iops(inv: float) -> float:  # IOPS rise as the costs fall: bisect on 1/scale
+            cfg = _with(wide, host__costs={k: v / inv for k, v in base_costs.items()})
+            return point_metrics(cfg, workload, deep.depth)[0]
+
+        scale = 1.0 / _bisect(deep_iops, deep.iops, 1 / 50.0, 50.0, 20)
+        fitted = _with(fitted, host__costs={k: v * scale for k, v in base_costs.items()})
+
+        def shallow_lat(svc: float) -> float:
+            cfg = _with(fitted, device__read={"dist": "constant", "mean_us": svc})
+            return point_metrics(cfg, workload, shallow.depth)[1]
+
+        svc = round(_bisect(shallow_lat, shallow.lat_us, 0.05, 1000.0, 20), 4)
+        fitted = _with(fitted, device__read={"dist": "constant", "mean_us": svc})
+
+    def capped_iops(u: float) -> float:
+        return point_metrics(_with(fitted, device__parallel_units=int(u)), workload, deep.depth)[0]
+
+    if capped_iops(units) < 0.99 * deep.iops:
+        units = int(_bisect(capped_iops, 0.99 * deep.iops, float(units), 1024.0, 12, integer=True))
+    fitted = _with(fitted, device__parallel_units=units)
+    ident = {f"host.costs (x {scale:.4f})": f"IOPS at depth {deep.depth} ({deep.iops:,.0f})",
+             f"device.read (constant {fitted.device.read.mean_us:g} us)":
+                 f"latency at depth {shallow.depth} ({shallow.lat_us} us)",
+             f"device.parallel_units ({units})": "kept unless it capped the deepest point"}
+    return Calibration(platform=_with(fitted, host__noise__enabled=start.host.noise.enabled), host_scale=scale,
+                       identified=ident)
