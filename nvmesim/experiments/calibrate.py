@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import Config, config_from_dict
-from ..config.fio_options import job_sections
+from ..config.fio_options import job_sections, workload_from_fio
+from ..config.units import parse_size
 from .runner import run
 from .validate import ValidateError, read_run, run_config
 
@@ -55,8 +56,8 @@ class Run:
     def depth(self) -> int:
         return int(self.options.get("iodepth", 1))
 
-    def bs(self, platform: Config) -> int:
-        return run_config(platform, self.path, self.doc, self.index, self.options).workload.bs
+    def bs(self) -> int:
+        return parse_size(workload_from_fio(self.options).get("bs", 4096))
 
 
 @dataclass
@@ -125,9 +126,11 @@ def calibrate(runs: list[Run], start: Config) -> Calibration:
     """Fit ``start``'s host costs and device to ``runs`` (see the module's steps)."""
     if not runs:
         raise ValidateError("no runs to calibrate on")
+    for r in runs:  # every run's options are simulable (located errors before any fit)
+        run_config(start, r.path, r.doc, r.index, r.options)
     quiet = _with(start, host__noise__enabled=False)
     ident: dict[str, str] = {}
-    base = min(runs, key=lambda r: (r.depth(), r.bs(quiet)))
+    base = min(runs, key=lambda r: (r.depth(), r.bs()))
     ddir = base.ddir()
     real = base.job[ddir]
     # 1. host scale from slat
@@ -152,7 +155,7 @@ def calibrate(runs: list[Run], start: Config) -> Calibration:
     ident[f"device.{ddir} (empirical, mean {fitted.device.read.mean_us if ddir == 'read' else fitted.device.write.mean_us:.1f} us)"] = (
         f"{Path(base.path).name}: clat quantiles less {host_ns / 1e3:.1f} us of host and transfer")
     # 3. parallel units from the deepest small-block run
-    small = [r for r in runs if r.bs(fitted) <= 16384]
+    small = [r for r in runs if r.bs() <= 16384]
     deep = max(small or runs, key=lambda r: r.depth())
     if deep.depth() > 1:
         d_real = deep.job[deep.ddir()]["iops"]
@@ -164,8 +167,8 @@ def calibrate(runs: list[Run], start: Config) -> Calibration:
         fitted = _with(fitted, device__parallel_units=units)
         ident[f"device.parallel_units ({units})"] = f"{Path(deep.path).name}: IOPS at iodepth {deep.depth()}"
     # 4. bandwidth from the largest blocks
-    big = max(runs, key=lambda r: r.bs(fitted))
-    if big.bs(fitted) >= 65536:
+    big = max(runs, key=lambda r: r.bs())
+    if big.bs() >= 65536:
         b_real = big.job[big.ddir()]["bw_bytes"]
 
         def bw(g: float) -> float:
@@ -173,7 +176,7 @@ def calibrate(runs: list[Run], start: Config) -> Calibration:
 
         gbps = round(_bisect(bw, 0.99 * b_real, 0.05, 64.0, 16), 3)
         fitted = _with(fitted, device__link_gbps=gbps, device__internal_gbps=gbps)
-        ident[f"device.link_gbps = internal_gbps ({gbps})"] = f"{Path(big.path).name}: bandwidth at bs {big.bs(fitted)}"
+        ident[f"device.link_gbps = internal_gbps ({gbps})"] = f"{Path(big.path).name}: bandwidth at bs {big.bs()}"
     platform = _with(fitted, host__noise__enabled=start.host.noise.enabled)
     return Calibration(platform=platform, host_scale=scale, identified=ident)
 

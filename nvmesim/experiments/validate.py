@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 from ..config import Config, ConfigError, config_from_dict
 from ..config.fio_options import FioOptionError, job_sections, workload_from_fio
+from ..config.units import parse_time_ns
 from .runner import run
 
 
@@ -92,9 +93,11 @@ def run_config(platform: Config, path: str | Path, doc: Mapping[str, Any], index
     if int(workload.get("numjobs", 1)) != 1:
         raise ValidateError(f"{where}: numjobs: validation compares one job per run (numjobs=1)")
     if "time_based" not in workload and "runtime" in workload:
+        try:
+            wanted_ms = parse_time_ns(workload["runtime"]) / 1e6
+        except ValueError:  # (the config reports the bad runtime, located)
+            wanted_ms = 0.0
         ran_ms = float(job.get("job_runtime", 0))
-        wanted_ms = 1000.0 * float(str(workload["runtime"]).rstrip("s") or 0) if str(
-            workload["runtime"]).replace(".", "", 1).rstrip("s").isdigit() else 0.0
         workload["time_based"] = "1" if not wanted_ms or ran_ms >= 0.95 * wanted_ms else "0"
     data = platform.effective()
     data["workload"] = workload

@@ -83,14 +83,7 @@ class Driver:
         now = core.t if core.t > self.env.now else self.env.now  # core.local_now()
         handle, ns = pool.alloc(core.index)
         ns *= core.scale  # the core's speed (host noise); the cost model prices the rest
-        if pool.last.locked:
-            lock = self.list_locks[k]
-            wait = lock.take(now, core, ns)
-            self._book(core, now, labels, ns, lock)
-        else:
-            wait = 0.0
-            if now >= core.measure_from:
-                core.busy[labels.op] += ns
+        wait = self._book(core, now, k, pool.last.locked, labels, ns)
         core.irq_off_until = core.t = now + wait + ns
         io_u.handles.append(handle)
 
@@ -101,26 +94,26 @@ class Driver:
         pool = self.list_pools[k]
         now = clock.t if clock.t > self.env.now else self.env.now  # clock.local_now()
         ns = pool.free(handle, core.index) * core.scale
-        if pool.last.locked:
-            lock = self.list_locks[k]
-            wait = lock.take(now, core, ns)
-            self._book(core, now, labels, ns, lock)
-        else:
-            wait = 0.0
+        clock.t = now + self._book(core, now, k, pool.last.locked, labels, ns) + ns
+
+    def _book(self, core: Core, now: float, k: int, locked: bool, labels: PoolLabels, ns: float) -> float:
+        """Take poolset ``k``'s lock for an operation of ``ns`` if it was ``locked`` and
+        return the wait; book it as perf sees it: the lock's acquire and release and its
+        line's hand-off under ``_raw_spin_lock_irqsave``, waiting for another holder under
+        its slowpath, the rest under the dmapool function."""
+        if not locked:  # a per-CPU fast path: no lock
             if now >= core.measure_from:
                 core.busy[labels.op] += ns
-        clock.t = now + wait + ns
-
-    def _book(self, core: Core, now: float, labels: PoolLabels, ns: float, lock: SpinLock) -> None:
-        """Book a locked pool operation as perf sees it: the lock's acquire and release
-        and its line's hand-off under ``_raw_spin_lock_irqsave``, waiting for another
-        holder under its slowpath, the rest under the dmapool function."""
+            return 0.0
+        lock = self.list_locks[k]
+        wait = lock.take(now, core, ns)
         if now >= core.measure_from:
             busy = core.busy
             busy[labels.spin] += lock.last_spin
             lock_ns = self.lock_ns * core.scale
             busy[labels.lock] += lock.last_handoff + lock_ns
             busy[labels.op] += ns - lock_ns
+        return wait
 
     def pool_stats(self) -> list[PoolStats]:
         """Every pool that did any operation, with its lock's figures."""

@@ -40,7 +40,7 @@ from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
 from .noise import Multipliers
 from .iowq import IoWq
 from .queue import Queue
-from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch
+from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch, plug_order
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
 
@@ -448,8 +448,8 @@ class FioJob:
             core.t = t + per_req_ns * io_u.m
             if plugged:
                 if len(plug) >= flush_at:
-                    yield from dispatch(core, self.driver, self.device, queue, self._plugged(), self.queue_rq_label,
-                                        self.alloc_labels, self.lone)
+                    yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
+                                        self.queue_rq_label, self.alloc_labels, self.lone)
                     plug.clear()
                 plug.append(io_u)
             else:  # blk_mq_try_issue_directly
@@ -458,8 +458,8 @@ class FioJob:
                                     self.alloc_labels, self.lone)
                 plug.clear()
         if plug:  # blk_finish_plug
-            yield from dispatch(core, self.driver, self.device, queue, self._plugged(), self.queue_rq_label,
-                                self.alloc_labels, self.lone)
+            yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
+                                self.queue_rq_label, self.alloc_labels, self.lone)
             plug.clear()
         if not core.in_sync():
             yield from core.sync()
@@ -519,12 +519,6 @@ class FioJob:
             if not core.in_sync():
                 yield from core.sync()
 
-    def _plugged(self) -> list:
-        """The plugged requests in the order a flush sends them: before 6.13 the plug list
-        is LIFO, so the SQEs go out in reverse (``blk_add_rq_to_plug``)."""
-        plug = self.plug
-        return plug if self.plug_fifo or len(plug) == 1 else plug[::-1]
-
     def _punt(self, io_u: IoU) -> None:
         """No tag for a NOWAIT issue: the request is handed to io-wq (sim/iowq.py) --
         at once up to 6.13 (``io_queue_async``), when its completion task work runs from
@@ -559,8 +553,8 @@ class FioJob:
         while queue.inflight >= queue.tags:
             if self.plug:
                 core.charge(L_KBLOCKD, self.wakeup_ns)  # the kworker is switched in, and out
-                yield from dispatch(core, self.driver, self.device, queue, self._plugged(), L_KBLOCKD_RQ,
-                                    KBLOCKD_ALLOC, self.lone)
+                yield from dispatch(core, self.driver, self.device, queue, plug_order(self.plug, self.plug_fifo),
+                                    L_KBLOCKD_RQ, KBLOCKD_ALLOC, self.lone)
                 self.plug.clear()
             if queue.inflight < queue.tags:  # tags freed while it ran
                 continue
@@ -621,7 +615,7 @@ class FioJob:
         if self.tw and not self.defer:
             self._task_work(0)  # it ran when the thread last returned to user mode
         ring = self.ring
-        if len(ring) < min_evts and self.sq is not None:
+        if self.sq is not None and len(ring) < min_evts:
             yield from self._spin_cq(min_evts)
         elif len(ring) < min_evts:  # too few: block in the kernel (inline: the common path at low depth)
             if self.uring:  # io_uring_enter(0, min, GETEVENTS) (core.charge, inlined)

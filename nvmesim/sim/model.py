@@ -90,7 +90,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         users[k] = users.get(k, 0) + 1
     jobs: list[FioJob] = []
     cores: list[Core] = []
-    helpers: list[tuple[Core, int]] = []  # io-wq cores, with the job they serve
+    helpers: list[tuple[Core, int]] = []  # io-wq and SQ thread cores, with the job they serve
     noise = cfg.host.noise
     for j, cpu in enumerate(job_cpus):
         seeds = job_seeds(cfg, replication, j)
@@ -170,21 +170,11 @@ def _io_wq(env: Engine, cfg: Config, driver: Driver, device: Device, cpus: list[
            helpers: list[tuple[Core, int]]) -> IoWq:
     """Job ``job``'s io-wq: a worker on each of ``cpus``, with that CPU's own NVMe queue
     (its tags) and interrupt handler (sim/iowq.py)."""
-    noise = cfg.host.noise
-    co = cfg.driver.irq_coalescing
     wq = IoWq(env)
     for i, cpu in enumerate(cpus):
-        steps_seed, ticks_seed = worker_seeds(cfg, replication, job, i)
-        steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
-        core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
-        poolset = driver.poolset_index(core.node)
-        queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags)
-        handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=fifo)
-        worker = IoWorker(env, wq, core, queue, driver, device, cfg.host.costs, poolset)
-        queue.connect(handler.path, handler, worker.runner)
-        if noise.enabled and noise.tick_hz > 0:
-            Ticks(env, core, queue, handler, noise, np.random.default_rng(ticks_seed))
-        helpers.append((core, job))
+        _helper(env, cfg, driver, cpu, worker_seeds(cfg, replication, job, i), scale, measure_from, tags, users,
+                fifo, helpers, job,
+                lambda core, queue, poolset: IoWorker(env, wq, core, queue, driver, device, cfg.host.costs, poolset))
     return wq
 
 
@@ -193,20 +183,32 @@ def _sq_thread(env: Engine, cfg: Config, driver: Driver, device: Device, job: Fi
                helpers: list[tuple[Core, int]]) -> SqThread:
     """Job ``job``'s SQPOLL thread on ``cpu``, with that CPU's NVMe queue and interrupt
     handler (sim/sqpoll.py); its host noise on the job's first helper streams."""
+    return _helper(env, cfg, driver, cpu, worker_seeds(cfg, replication, job.index, 0), scale, measure_from, tags,
+                   users, kernel.batch_fifo, helpers, job.index,
+                   lambda core, queue, poolset: SqThread(env, job, core, queue, driver, device, cfg.host.costs,
+                                                         poolset, kernel.plug_fifo, cfg.workload.bs))
+
+
+def _helper(env: Engine, cfg: Config, driver: Driver, cpu: int, seeds: list[np.random.SeedSequence], scale: float,
+            measure_from: float, tags: int, users: dict[int, int], fifo: bool, helpers: list[tuple[Core, int]],
+            job: int, make_thread):
+    """A core that does a job's kernel work on another CPU (an io-wq worker, a SQ thread):
+    its host noise (``seeds``: step multipliers, ticks), its own NVMe queue and interrupt
+    handler, and the thread ``make_thread(core, queue, poolset)`` builds on it."""
     noise = cfg.host.noise
     co = cfg.driver.irq_coalescing
-    steps_seed, ticks_seed = worker_seeds(cfg, replication, job.index, 0)
+    steps_seed, ticks_seed = seeds
     steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
     core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
     poolset = driver.poolset_index(core.node)
     queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags)
-    handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=kernel.batch_fifo)
-    sq = SqThread(env, job, core, queue, driver, device, cfg.host.costs, poolset, kernel.plug_fifo, cfg.workload.bs)
-    queue.connect(handler.path, handler, sq.runner)
+    handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=fifo)
+    thread = make_thread(core, queue, poolset)
+    queue.connect(handler.path, handler, thread.runner)
     if noise.enabled and noise.tick_hz > 0:
         Ticks(env, core, queue, handler, noise, np.random.default_rng(ticks_seed))
-    helpers.append((core, job.index))
-    return sq
+    helpers.append((core, job))
+    return thread
 
 
 def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResult:

@@ -26,7 +26,7 @@ from ..stats.records import L_SQ, L_SQ_CQE, L_SQ_RQ, SQ_ALLOC
 from .cpu import Core
 from .engine import Engine, Event, ThreadRunner, Timeout
 from .queue import Queue
-from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch
+from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch, plug_order
 
 
 class SqThread:
@@ -128,17 +128,14 @@ class SqThread:
             io_u.queue = queue
             io_u.poolset = self.poolset
             if plugged and len(plug) >= self.flush_at:
-                yield from dispatch(*args, self._order(plug), L_SQ_RQ, SQ_ALLOC, False)
+                yield from dispatch(*args, plug_order(plug, self.plug_fifo), L_SQ_RQ, SQ_ALLOC, False)
                 plug.clear()
             plug.append(io_u)
             if not plugged:
                 yield from dispatch(*args, plug, L_SQ_RQ, SQ_ALLOC, False)
                 plug.clear()
         if plug:
-            yield from dispatch(*args, self._order(plug), L_SQ_RQ, SQ_ALLOC, False)
-
-    def _order(self, plug: list) -> list:
-        return plug if self.plug_fifo or len(plug) == 1 else plug[::-1]
+            yield from dispatch(*args, plug_order(plug, self.plug_fifo), L_SQ_RQ, SQ_ALLOC, False)
 
     def _task_work(self) -> None:
         """``io_sq_tw``: post the CQE of every completed request into the job's ring and

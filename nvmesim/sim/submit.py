@@ -17,6 +17,12 @@ BLK_MAX_REQUEST_COUNT = 32  # block/blk.h: a plug holds at most this many (one r
 BLK_PLUG_FLUSH_SIZE = 128 * 1024  # block/blk.h: a request this large flushes the plug at the next add
 
 
+def plug_order(plug: list, fifo: bool) -> list:
+    """The plugged requests in the order a flush sends them: before 6.13 the plug list
+    is LIFO, so the SQEs go out in reverse (``blk_add_rq_to_plug``)."""
+    return plug if fifo or len(plug) == 1 else plug[::-1]
+
+
 def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int, alloc_labels: PoolLabels,
              lone: bool) -> Generator[Event, None, None]:
     """Send ``reqs`` (in that order) to the device on ``queue``: ``nvme_queue_rqs`` (a
