@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import tiny_config
 from nvmesim.sim.cpu import Core, SpinLock
 from nvmesim.sim.engine import Engine, ThreadRunner, Timeout
 from nvmesim.stats.records import L_FIO
@@ -98,3 +99,34 @@ def test_cpu_time_is_booked_only_inside_the_window():
     core.charge(L_FIO, 40.0)  # starts at 40 (< 50): still outside
     core.charge(L_FIO, 40.0)  # starts at 80
     assert core.busy[L_FIO] == 40.0
+
+
+def test_handler_time_while_the_thread_sleeps_is_not_the_threads():
+    """The kernel charges an interrupt that comes while the thread is off the CPU to the
+    idle task: it is in the profile, not in the thread's rusage (fio's usr/sys)."""
+    env = Engine()
+    (core,) = cores(env, 0)
+    core.sleep()
+    core.irq_enter(30.0)
+    core.irq_exit(50.0)
+    assert core.idle_irq == 20.0
+    core.woken()
+    core.t = 200.0
+    core.irq_enter(100.0)  # preempts the running thread: its rusage holds the handler
+    core.irq_exit(120.0)
+    assert core.idle_irq == 20.0
+
+
+def test_rusage_at_depth_one_is_the_profile_less_the_interrupts():
+    """At iodepth 1 every completion's interrupt comes while fio sleeps for it, so fio's
+    usr + sys is the job core's profile less the nvme_irq chains (noise off: no ticks)."""
+    from nvmesim.api import run_replication
+
+    cfg = tiny_config({"iodepth": 1, "ioengine": "libaio", "ramp_time": 0}, noise=False)
+    rep = run_replication(cfg, "legacy", 0)
+    (job,) = rep.jobs
+    window = job.extra["window_ns"]
+    irq = sum(ns for label, ns in rep.profile_ns.items() if label.startswith("nvme_irq"))
+    busy = sum(ns for label, ns in rep.profile_ns.items() if label != "idle")
+    assert irq > 0
+    assert (job.usr_cpu + job.sys_cpu) / 100.0 * window == pytest.approx(busy - irq, rel=1e-9)

@@ -113,3 +113,32 @@ def test_max_transfer_per_kernel(kernel, kb):
     assert cfg.max_transfer() == kb * KIB
     iommu = load({"driver": {"kernel": kernel}, "host": {"iommu": True}})
     assert iommu.max_transfer() == 128 * KIB
+
+
+def _doorbell_run(depth: int, shadow: bool):
+    """(job, ns per I/O booked under io_submit;nvme_queue_rq) of a quiet libaio run."""
+    from helpers import tiny_config
+
+    cfg = tiny_config({"iodepth": depth, "ioengine": "libaio", "ramp_time": 0}, noise=False,
+                      device={"shadow_doorbell": shadow})
+    rep = run_replication(cfg, "legacy", 0)
+    (job,) = rep.jobs
+    return job, rep.profile_ns["io_submit;nvme_queue_rq"] / (job.read.io_bytes / 4096)
+
+
+def test_a_shadow_doorbell_at_depth_one_is_always_rung():
+    """At iodepth 1 the device has finished the last command before the next is
+    submitted: it is asleep, asks for the MMIO write, and nothing changes."""
+    (on, _), (off, _) = _doorbell_run(1, True), _doorbell_run(1, False)
+    assert on.read.slat.mean == off.read.slat.mean
+    assert on.read.io_bytes == off.read.io_bytes
+
+
+def test_a_shadow_doorbell_is_free_while_the_device_is_busy():
+    """At iodepth 16 one I/O at a time (iodepth_batch_submit 1), nearly every
+    submission finds the device serving others: the doorbell's cost leaves the
+    driver's submission time, and slat."""
+    (on, rq_on), (off, rq_off) = _doorbell_run(16, True), _doorbell_run(16, False)
+    doorbell = load({}).host.costs.doorbell_ns
+    assert 0.8 * doorbell < rq_off - rq_on <= doorbell * (1 + 1e-6)
+    assert on.read.slat.mean < off.read.slat.mean - 0.8 * doorbell

@@ -494,6 +494,13 @@ class DeviceConfig(_Section):
     )
     max_queue_entries: int = Field(_TLC["max_queue_entries"], ge=2, description="MQES+1: the device's per-queue entry limit")
     sgl_support: bool = Field(_TLC["sgl_support"], description="the controller supports SGLs (SGLS field)")
+    shadow_doorbell: bool = Field(
+        False, description="a virtual controller that reads its SQ tail from memory while it is busy: nvme-pci's "
+        "Doorbell Buffer Config (nvme_dbbuf_update_and_check_event writes the MMIO register only when the "
+        "controller's EventIdx asks), as virtio's EVENT_IDX does for virtio-blk.  Modelled: the controller asks "
+        "only when it holds no command of that queue (it has gone to sleep), so a doorbell rung while it is busy "
+        "costs nothing; the CQ head doorbell is unchanged (assumption: the EventIdx policy is the controller's, "
+        "QEMU's nvme asks once per processing round, a polling backend as here)")
 
     @model_validator(mode="before")
     @classmethod

@@ -48,6 +48,8 @@ class Core(Clock):
         "next_tick",
         "tick_total",
         "retired",
+        "idle_irq",
+        "_idle_since",
     )
 
     def __init__(self, env: Engine, index: int, node: int, measure_from: float = 0.0,
@@ -72,6 +74,10 @@ class Core(Clock):
         self.next_tick = float("inf")
         self.tick_total = 0.0
         self.retired = False  # the thread has finished: no more ticks
+        # handler time while the thread was off the CPU (asleep): the kernel charges it to
+        # the idle task, so it is not in the thread's rusage (fio's usr/sys)
+        self.idle_irq = 0.0
+        self._idle_since = -1.0
 
     def charge(self, label: int, ns: float) -> None:
         """Add ``ns`` of CPU work, times the next per-step multiplier, under ``label``."""
@@ -102,6 +108,7 @@ class Core(Clock):
         """Book CPU work from ``t`` on, and nothing before: the job's stats were reset
         there (fio's ``clear_rusage_stat`` at the end of the ramp)."""
         self.busy[:] = [0.0] * len(self.busy)
+        self.idle_irq = 0.0
         self.measure_from = t
         for clock in self.handler_clocks:
             clock.measure_from = t
@@ -148,13 +155,18 @@ class Core(Clock):
     def irq_enter(self, at: float) -> None:
         """The handler starts at ``at`` (interrupts enabled, nothing scheduled before)."""
         self.in_irq = True
-        if self.thread_running and self.t > at:
-            self._preempt_rem = self.t - at
+        if self.thread_running:
+            self._preempt_rem = self.t - at if self.t > at else None
         else:
             self._preempt_rem = None
+            if at >= self.measure_from:
+                self._idle_since = at
 
     def irq_exit(self, at: float) -> None:
         self.in_irq = False
+        if self._idle_since >= 0.0:
+            self.idle_irq += at - self._idle_since
+            self._idle_since = -1.0
         self.irq_end = at
         if self._preempt_rem is not None:
             self.t = at + self._preempt_rem

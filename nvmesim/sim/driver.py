@@ -60,6 +60,7 @@ class Driver:
         self.handle_cqe_ns = c.nvme_cqe_ns  # nvme_handle_cqe, in the CQ loop
         self.unmap_ns = unmap_ns  # nvme_pci_unmap_rq's DMA unmap, in the batch after the loop
         self.doorbell_ns = c.doorbell_ns
+        self.shadow_doorbell = cfg.device.shadow_doorbell  # the SQ doorbell only when the device sleeps
         # the lock's part of a locked pool operation's cost (cost model: lock_ns)
         self.lock_ns = cfg.allocator.cost.lock_ns
         self.irq_entry_ns = c.irq_entry_ns

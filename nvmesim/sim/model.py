@@ -218,7 +218,7 @@ def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResul
     # update_runtime: a direction's runtime accumulates only if it moved bytes
     job.read.runtime_ms = runtime if job.read.io_bytes else 0
     job.write.runtime_ms = runtime if job.write.io_bytes else 0
-    busy = sum(core.busy)
+    busy = sum(core.busy) - core.idle_irq  # the thread's rusage: not the handlers that ran while it slept
     user = core.busy[L_FIO]
     return JobResult(
         jobname=cfg.workload.name,

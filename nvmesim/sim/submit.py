@@ -50,7 +50,10 @@ def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int
     jitter = core.jitter
     jbuf = jitter.buf
     t = core.t if core.t > env.now else env.now  # the doorbell (core.charge, inlined)
-    ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
+    if driver.shadow_doorbell and (queue.service_bounds or queue.post_times):
+        ns = 0.0  # the device is busy with this queue: it reads the shadow tail itself
+    else:
+        ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
     if t >= core.measure_from:
         busy[rq_label] += ns
     core.t = t + ns
