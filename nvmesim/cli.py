@@ -198,6 +198,9 @@ def calibrate_cmd(
     output: str = typer.Option(..., "--output", "-o", help="the platform file to write (YAML)"),
     config: Optional[str] = typer.Option(None, "--config", help="the platform to start from (default: nvmesim's)"),
     sets: list[str] = typer.Option([], "--set", help="override a starting value: DOTTED.PATH=VALUE (repeatable)"),
+    bandwidth: str = typer.Option("link", "--bandwidth", help="read the largest-block run's bandwidth as the "
+                                  "shared link (link: an SSD) or as each unit's own transfer rate (unit: a "
+                                  "virtual disk copying per request)"),
 ) -> None:
     """Fit a platform (host costs, device service time, parallelism, bandwidth) to real fio
     runs, write it, and print each run's residuals on it."""
@@ -211,8 +214,10 @@ def calibrate_cmd(
         start = load(config or {}, _parse_sets(sets))
     except ConfigError as e:
         raise _config_errors(e) from None
+    if bandwidth not in ("link", "unit"):
+        raise fail(f"--bandwidth: expected link or unit, got {bandwidth!r}")
     try:
-        cal = calibrate(load_runs(runs), start)
+        cal = calibrate(load_runs(runs), start, bandwidth=bandwidth)
     except ValidateError as e:
         for line in str(e).splitlines():
             typer.echo(f"nvmesim: error: {line}", err=True)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from nvmesim.api import load, run
 from nvmesim.cli import app
-from nvmesim.experiments.calibrate import calibrate, load_runs, platform_yaml
+from nvmesim.experiments.calibrate import calibrate, load_runs, platform_yaml, residual_rows
 from nvmesim.experiments.validate import ValidateError
 
 HOST_SCALE = 1.5
@@ -36,12 +36,20 @@ def runs(tmp_path_factory):
 
 
 def test_the_known_platform_is_recovered(runs):
+    """The device's parameters and every step group's factor come back (runs simulated
+    with host noise on, fitted with it off), and so do the figures they were fitted to."""
     cal = calibrate(load_runs(runs), load({"sim": {"replications": 1}}))
     dev = cal.platform.device
-    assert cal.host_scale == pytest.approx(HOST_SCALE, rel=0.05)
+    for group in ("user", "submit", "complete", "event"):
+        assert cal.host_scales[group] == pytest.approx(HOST_SCALE, rel=0.10), group
+    assert set(cal.host_scales) == {"user", "submit", "complete", "event"}  # no shadow doorbell inferred
     assert dev.parallel_units == pytest.approx(16, rel=0.25)
     assert dev.link_gbps == pytest.approx(2.0, rel=0.05)
     assert dev.read.dist == "empirical" and dev.read.mean_us == pytest.approx(60.0, rel=0.10)
+    rows = residual_rows(cal, runs[:2])  # the runs the host was fitted to
+    for r in rows:
+        if r.metric in ("iops", "slat_mean_ns", "clat_mean_ns", "usr_cpu", "sys_cpu"):
+            assert abs(r.error_pct) < 6.0, r
 
 
 def test_calibration_is_deterministic_and_its_file_loads_as_a_config(runs, tmp_path):

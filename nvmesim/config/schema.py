@@ -489,6 +489,10 @@ class DeviceConfig(_Section):
     write: ServiceTime = Field(default_factory=lambda: ServiceTime(**_TLC["write"]))
     internal_gbps: float = Field(_TLC["internal_gbps"], gt=0, description="aggregate media/controller bandwidth, GB/s (1e9 B/s)")
     link_gbps: float = Field(_TLC["link_gbps"], gt=0, description="PCIe link bandwidth, GB/s (1e9 B/s)")
+    unit_gbps: float | None = Field(
+        None, gt=0, description="a unit's own transfer rate, GB/s: it stays busy while its command's data moves "
+        "(a NAND die's data-out on its channel, a virtual disk's copy), so service = media time + bytes / rate; "
+        "none: the unit is free after the media time and only the shared internal path and link move data")
     fetch_ns: float = Field(
         500, ge=0, description="doorbell to command fetched: SQE fetch over PCIe (assumption ~0.5 us)"
     )

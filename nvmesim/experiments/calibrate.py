@@ -1,22 +1,36 @@
 """Calibration: fit a platform (host, driver, device) to real fio runs of one device.
 
-Each parameter is identified by the run that identifies it, in order, every fit a
-simulation of that run as fio ran it (``validate.run_config``), deterministic (host noise
-off while fitting, one replication, the platform's seed):
+Each parameter is identified by the runs that identify it, every fit a simulation of
+those runs as fio ran them (``validate.run_config``), deterministic (host noise off while
+fitting, one replication, the platform's seed, at most ``FIT_RUNTIME_S`` of each run):
 
-1. **host scale** -- one factor on every ``HostCosts`` step, from the lowest-depth run's
-   mean slat (submission is host work only; which step costs what is not identifiable
-   from fio's figures, so they scale together);
+1. **a first host scale** -- one factor on every ``HostCosts`` step, from the lowest-depth
+   run's mean slat (submission is host work only);
 2. **read service time** -- an ``empirical`` distribution: that run's clat quantiles
    minus the host's and the transfer's part of clat at that depth (the simulated clat of
    the same run with a 1 us service time, less that 1 us);
-3. **parallel units** -- from the deepest small-block run: the smallest count whose
+3. **the host's step groups** (when the runs have two depths) -- the steps fall into
+   groups whose counts per I/O differ: fio's own code (``USER_STEPS``, per I/O), the
+   kernel's per-I/O steps, the steps paid per system call, sleep, interrupt or task-work
+   run (``EVENT_STEPS``: fewer per I/O as depth grows), and, on a controller with a
+   shadow doorbell, the MMIO doorbell (paid only when the device sleeps).  One factor per
+   group (the doorbell in ns) is fitted to the lowest-depth run's usr CPU, sys CPU and
+   slat per I/O and the deepest run's sys CPU per I/O (Newton's method on the log
+   ratios, the Jacobian by finite differences); then 2 again;
+4. **parallel units** -- from the deepest small-block run: the smallest count whose
    simulated IOPS reaches the real ones (bisection; simulated IOPS grow with it);
-4. **bandwidth** -- from the largest-block run (>= 64 KiB), if there is one: the link
-   and internal bandwidth at which the simulated bandwidth is the real one (bisection).
+   3-4 are done twice, as each moves the other;
+5. **bandwidth** -- from the largest-block run (>= 64 KiB), if there is one: the rate at
+   which the simulated bandwidth is the real one (bisection), read as the shared link
+   and internal path (``bandwidth="link"``: an SSD) or as each unit's own transfer rate
+   (``"unit"``, ``device.unit_gbps``: a unit stays busy while its data moves, as a
+   virtual disk's backend copying per request).
 
-Writes are fitted the same way when the runs have writes.  Residuals: ``validate`` of
-every run on the fitted platform.
+The shadow doorbell (``device.shadow_doorbell``) is taken from the start's device if it
+sets it, else inferred: a slat that falls to less than half from the lowest depth to the
+deepest says the doorbell is not rung while the device is busy.  Writes are fitted the
+same way when the runs have writes.  Residuals: ``validate`` of every run on the fitted
+platform.
 """
 
 from __future__ import annotations
@@ -27,13 +41,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from ..config import Config, config_from_dict
 from ..config.fio_options import job_sections, workload_from_fio
-from ..config.units import parse_size
+from ..config.units import parse_size, parse_time_ns
 from .runner import run
 from .validate import ValidateError, read_run, run_config
 
 PROBE_US = 1.0  # the service time that measures the host's part of clat
+#: simulated seconds of a run while fitting (the fit is deterministic; a few thousand
+#: I/Os fix a mean to well under 1%); validate simulates the whole runtime
+FIT_RUNTIME_S = 0.3
+#: HostCosts steps of fio's own code (usr CPU)
+USER_STEPS = ("fio_prep_ns", "fio_complete_ns", "fio_reap_ns")
+#: HostCosts steps of an I/O's completion (the CQE, unmap, end of request, posting it
+#: to the ring); the other per-I/O steps are its submission's
+COMPLETE_STEPS = ("nvme_cqe_ns", "dma_unmap_segment_ns", "end_request_ns", "io_uring_cqe_ns", "io_uring_tw_add_ns",
+                  "libaio_event_ns", "iommu_unmap_ns")
+#: steps paid per system call, sleep/wake-up, interrupt, task-work run or poll pass:
+#: their number per I/O falls as depth (and so batching) grows
+EVENT_STEPS = ("syscall_ns", "wakeup_ns", "irq_entry_ns", "task_work_run_ns", "poll_ns")
+#: the deepest run's slat below this fraction of the shallowest's: a shadow doorbell
+SHADOW_SLAT_RATIO = 0.5
 
 
 @dataclass
@@ -65,8 +95,9 @@ class Calibration:
     """The fitted platform and how each parameter was identified."""
 
     platform: Config
-    host_scale: float
+    host_scale: float  # the submission's per-I/O steps' factor (every step's, from one depth)
     identified: dict[str, str] = field(default_factory=dict)
+    host_scales: dict[str, float] = field(default_factory=dict)  # per step group (doorbell: ns)
 
 
 def load_runs(paths: list[str | Path]) -> list[Run]:
@@ -95,10 +126,14 @@ def _with(platform: Config, **paths: Any) -> Config:
     return config_from_dict(data, "<calibration>")
 
 
-def simulate(platform: Config, r: Run) -> dict[str, Any]:
-    """fio's job document of the simulated run."""
+def simulate(platform: Config, r: Run, cap_s: float | None = FIT_RUNTIME_S) -> dict[str, Any]:
+    """fio's job document of the simulated run (at most ``cap_s`` simulated seconds of it)."""
     cfg = run_config(platform, r.path, r.doc, r.index, r.options)
-    cfg = cfg.model_copy(update={"sim": cfg.sim.model_copy(update={"replications": 1})})
+    update: dict[str, Any] = {}
+    if cap_s is not None and cfg.workload.time_based and cfg.workload.runtime > cap_s:
+        update = {"runtime": cap_s, "ramp_time": min(cfg.workload.ramp_time, cap_s / 5)}
+    cfg = cfg.model_copy(update={"sim": cfg.sim.model_copy(update={"replications": 1}),
+                                 "workload": cfg.workload.model_copy(update=update)})
     return run(cfg).fio_json(cfg.allocator.variants[0])["jobs"][0]
 
 
@@ -122,26 +157,40 @@ def _bisect(f: Callable[[float], float], target: float, lo: float, hi: float, st
     return hi
 
 
-def calibrate(runs: list[Run], start: Config) -> Calibration:
-    """Fit ``start``'s host costs and device to ``runs`` (see the module's steps)."""
-    if not runs:
-        raise ValidateError("no runs to calibrate on")
-    for r in runs:  # every run's options are simulable (located errors before any fit)
-        run_config(start, r.path, r.doc, r.index, r.options)
-    quiet = _with(start, host__noise__enabled=False)
-    ident: dict[str, str] = {}
-    base = min(runs, key=lambda r: (r.depth(), r.bs()))
+def per_io(job: dict[str, Any], ddir: str) -> dict[str, float]:
+    """A job's CPU per I/O (usr, sys, in ns) and mean slat, from fio's figures: CPU% is of
+    the runtime, IOPS over it, so CPU time per I/O is CPU% / 100 / IOPS."""
+    iops = float(job[ddir]["iops"]) or math.nan
+    return {"usr": job["usr_cpu"] / 100.0 / iops * 1e9, "sys": job["sys_cpu"] / 100.0 / iops * 1e9,
+            "slat": float(job[ddir]["slat_ns"]["mean"])}
+
+
+def _group_costs(base: dict[str, float], x: list[float], shadow: bool) -> dict[str, float]:
+    """``base`` costs scaled by group: ``x`` = (fio's steps, the submission's per-I/O
+    steps, the completion's per-I/O steps, the per-event steps[, the doorbell in ns]); the
+    doorbell is an event step unless ``shadow``."""
+    u, a_sub, a_done, b = x[:4]
+    out = {}
+    for k, v in base.items():
+        if k == "doorbell_ns" and shadow:
+            out[k] = float(x[4])
+        elif k in USER_STEPS:
+            out[k] = v * u
+        elif k in EVENT_STEPS or k == "doorbell_ns":
+            out[k] = v * b
+        elif k in COMPLETE_STEPS:
+            out[k] = v * a_done
+        else:
+            out[k] = v * a_sub
+    return out
+
+
+def _fit_service(fitted: Config, base: Run) -> tuple[Config, str, str]:
+    """Step 2: the empirical service time of ``base``'s direction."""
     ddir = base.ddir()
     real = base.job[ddir]
-    # 1. host scale from slat
-    probe = _with(quiet, device__preset="custom", **{f"device__{ddir}": {"dist": "constant", "mean_us": PROBE_US}})
-    sim = simulate(probe, base)[ddir]
-    scale = real["slat_ns"]["mean"] / sim["slat_ns"]["mean"] if sim["slat_ns"]["mean"] else 1.0
-    costs = {k: v * scale for k, v in quiet.host.costs.model_dump().items()}
-    fitted = _with(probe, host__costs=costs)
-    ident["host.costs (x %.3f)" % scale] = f"{Path(base.path).name}: mean slat at iodepth {base.depth()}"
-    # 2. service distribution: real clat quantiles less the host's part at that depth
-    host_ns = simulate(fitted, base)[ddir]["clat_ns"]["mean"] - PROBE_US * 1e3
+    probe = _with(fitted, **{f"device__{ddir}": {"dist": "constant", "mean_us": PROBE_US}})
+    host_ns = simulate(probe, base)[ddir]["clat_ns"]["mean"] - PROBE_US * 1e3
     pct = real["clat_ns"].get("percentile") or {}
     pts = sorted((float(p) / 100.0, v) for p, v in pct.items() if 0 < float(p) < 100)
     lo_ns, hi_ns = float(real["clat_ns"]["min"]), float(real["clat_ns"]["max"])
@@ -152,33 +201,184 @@ def calibrate(runs: list[Run], start: Config) -> Calibration:
         last = max(last, (q - host_ns) / 1e3, 0.1)
         quantiles.append(round(last, 3))
     fitted = _with(fitted, **{f"device__{ddir}": {"dist": "empirical", "quantiles_us": quantiles, "probs": probs}})
-    ident[f"device.{ddir} (empirical, mean {fitted.device.read.mean_us if ddir == 'read' else fitted.device.write.mean_us:.1f} us)"] = (
-        f"{Path(base.path).name}: clat quantiles less {host_ns / 1e3:.1f} us of host and transfer")
-    # 3. parallel units from the deepest small-block run
-    small = [r for r in runs if r.bs() <= 16384]
-    deep = max(small or runs, key=lambda r: r.depth())
-    if deep.depth() > 1:
-        d_real = deep.job[deep.ddir()]["iops"]
+    mean = (fitted.device.read if ddir == "read" else fitted.device.write).mean_us
+    return (fitted, f"device.{ddir} (empirical, mean {mean:.1f} us)",
+            f"{Path(base.path).name}: clat quantiles less {host_ns / 1e3:.1f} us of host and transfer")
 
-        def iops(u: float) -> float:
-            return simulate(_with(fitted, device__parallel_units=int(u)), deep)[deep.ddir()]["iops"]
 
-        units = int(_bisect(iops, 0.99 * d_real, 1.0, 1024.0, 12, integer=True))
-        fitted = _with(fitted, device__parallel_units=units)
-        ident[f"device.parallel_units ({units})"] = f"{Path(deep.path).name}: IOPS at iodepth {deep.depth()}"
-    # 4. bandwidth from the largest blocks
+def _fit_host(fitted: Config, base_costs: dict[str, float], x0: list[float] | None, shallow: Run, deep: Run,
+              shadow: bool, iterations: int = 8) -> list[float]:
+    """Step 3: the group factors (see ``_group_costs``) that make five figures the real
+    ones, each the one that identifies its group: the shallow run's usr per I/O (fio's
+    steps), the deep run's slat (the submission's per-I/O work: its doorbell is rarely
+    rung), the deep run's sys per I/O (adds the completion's per-I/O work), the shallow
+    run's sys per I/O (adds the sleep, wake-up and system calls of an I/O reaped alone)
+    and the shallow run's slat (adds the doorbell: with a shadow doorbell its own
+    unknown; else one of the event steps, and the five figures are fitted in the least
+    squares sense).
+
+    Without ``x0`` the start is the linear solution: with the event counts of the
+    unscaled host, each figure is a sum of the groups' costs, so doubling one group at a
+    time measures its part (least squares on relative errors, factors >= 0.05).  Then
+    Newton's method on log(simulated / real), in log parameters (so they stay positive),
+    the Jacobian by finite differences once and Broyden's update after, a step at most
+    x4; the best point seen is kept."""
+    rs, rd = per_io(shallow.job, shallow.ddir()), per_io(deep.job, deep.ddir())
+    real = np.array([max(rs["usr"], 1.0), rd["slat"], rd["sys"], rs["sys"], rs["slat"]])
+
+    def figures(x: np.ndarray) -> np.ndarray:
+        cfg = _with(fitted, host__costs=_group_costs(base_costs, [float(v) for v in x], shadow))
+        s, d = per_io(simulate(cfg, shallow), shallow.ddir()), per_io(simulate(cfg, deep), deep.ddir())
+        return np.array([max(s["usr"], 1.0), d["slat"], d["sys"], s["sys"], s["slat"]])
+
+    if x0 is None:
+        ones = np.array([1.0, 1.0, 1.0, 1.0] + ([base_costs["doorbell_ns"]] if shadow else []))
+        f0 = figures(ones)
+        parts = np.empty((len(real), len(ones)))
+        for j in range(len(ones)):
+            doubled = ones.copy()
+            doubled[j] *= 2
+            parts[:, j] = (figures(doubled) - f0) / ones[j]
+        rest = f0 - parts @ ones
+        x = np.linalg.lstsq(parts / real[:, None], (real - rest) / real, rcond=None)[0]
+        x0 = list(np.maximum(x, 0.05 * ones))
+    logx = np.log(np.asarray(x0, dtype=float))
+    target = np.log(real)
+
+    def resid(lx: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(figures(np.exp(lx)), 1e-3)) - target
+
+    r = resid(logx)
+    best = (float(np.max(np.abs(r))), logx)
+    h = math.log(1.2)
+    jac = np.empty((len(r), len(logx)))
+    for j in range(len(logx)):
+        step = logx.copy()
+        step[j] += h
+        jac[:, j] = (resid(step) - r) / h
+    for _ in range(iterations):
+        if best[0] < 0.005:
+            break
+        dx = np.clip(np.linalg.lstsq(jac, -r, rcond=None)[0], -math.log(4), math.log(4))
+        r_new = resid(logx + dx)
+        jac += np.outer(r_new - r - jac @ dx, dx) / float(dx @ dx)  # Broyden's update
+        logx, r = logx + dx, r_new
+        if float(np.max(np.abs(r))) < best[0]:
+            best = (float(np.max(np.abs(r))), logx)
+    return [float(v) for v in np.exp(best[1])]
+
+
+def _fit_units(fitted: Config, deep: Run) -> int:
+    """Step 4: the fewest parallel units whose simulated IOPS reach 99% of ``deep``'s."""
+    d_real = deep.job[deep.ddir()]["iops"]
+
+    def iops(u: float) -> float:
+        return simulate(_with(fitted, device__parallel_units=int(u)), deep)[deep.ddir()]["iops"]
+
+    return int(_bisect(iops, 0.99 * d_real, 1.0, 1024.0, 12, integer=True))
+
+
+def _fit_bandwidth(fitted: Config, runs: list[Run], ident: dict[str, str], reading: str) -> Config:
+    """Step 5: from the largest-block run (>= 64 KiB) if any, the bandwidth at which the
+    simulated bandwidth is 99% of the real one: the shared link and internal path
+    (``reading="link"``) or a unit's own transfer rate (``"unit"``)."""
     big = max(runs, key=lambda r: r.bs())
-    if big.bs() >= 65536:
-        b_real = big.job[big.ddir()]["bw_bytes"]
+    if big.bs() < 65536:
+        return fitted
+    b_real = big.job[big.ddir()]["bw_bytes"]
 
-        def bw(g: float) -> float:
-            return simulate(_with(fitted, device__link_gbps=g, device__internal_gbps=g), big)[big.ddir()]["bw_bytes"]
+    def setting(g: float) -> dict[str, Any]:
+        return {"device__unit_gbps": g} if reading == "unit" else {"device__link_gbps": g, "device__internal_gbps": g}
 
-        gbps = round(_bisect(bw, 0.99 * b_real, 0.05, 64.0, 16), 3)
-        fitted = _with(fitted, device__link_gbps=gbps, device__internal_gbps=gbps)
-        ident[f"device.link_gbps = internal_gbps ({gbps})"] = f"{Path(big.path).name}: bandwidth at bs {big.bs()}"
+    def bw(g: float) -> float:
+        return simulate(_with(fitted, **setting(g)), big)[big.ddir()]["bw_bytes"]
+
+    gbps = round(_bisect(bw, 0.99 * b_real, 0.01, 64.0, 16), 3)
+    if gbps >= 64.0:  # the bandwidth does not bind at that size: leave it be
+        return fitted
+    for k in [k for k in ident if k.startswith("device.unit_gbps") or k.startswith("device.link_gbps")]:
+        del ident[k]
+    name = "device.unit_gbps" if reading == "unit" else "device.link_gbps = internal_gbps"
+    ident[f"{name} ({gbps})"] = f"{Path(big.path).name}: bandwidth at bs {big.bs()}"
+    return _with(fitted, **setting(gbps))
+
+
+BANDWIDTH_READINGS = ("link", "unit")
+
+
+def calibrate(runs: list[Run], start: Config, bandwidth: str = "link") -> Calibration:
+    """Fit ``start``'s host costs and device to ``runs`` (see the module's steps).
+
+    ``bandwidth``: how the large-block run's bandwidth is read -- ``link``: a shared path
+    (an SSD stripes a command's data over its dies; the link and controller bind), or
+    ``unit``: each unit moves its own command's data (a virtual disk whose backend copies
+    per request).  The minimal set of runs cannot tell them apart; a mid-size held-out
+    run can (docs/calibration.md)."""
+    if bandwidth not in BANDWIDTH_READINGS:
+        raise ValidateError(f"bandwidth: expected one of {', '.join(BANDWIDTH_READINGS)}, got {bandwidth!r}")
+    if not runs:
+        raise ValidateError("no runs to calibrate on")
+    for r in runs:  # every run's options are simulable (located errors before any fit)
+        run_config(start, r.path, r.doc, r.index, r.options)
+    quiet = _with(start, host__noise__enabled=False)
+    ident: dict[str, str] = {}
+    base = min(runs, key=lambda r: (r.depth(), r.bs()))
+    ddir = base.ddir()
+    small = [r for r in runs if r.bs() <= 16384] or runs
+    deep = max(small, key=lambda r: (r.depth(), r.bs() == base.bs()))
+    two_depths = deep.depth() > base.depth()
+    # the shadow doorbell: the start's if it says, else what the slat does with depth
+    shadow = start.device.shadow_doorbell
+    if not shadow and two_depths and "shadow_doorbell" not in start.device.model_fields_set:
+        s_lo, s_hi = per_io(base.job, ddir)["slat"], per_io(deep.job, deep.ddir())["slat"]
+        if s_hi < SHADOW_SLAT_RATIO * s_lo:
+            shadow = True
+            ident["device.shadow_doorbell (true)"] = (
+                f"slat falls from {s_lo / 1e3:.1f} us at iodepth {base.depth()} to {s_hi / 1e3:.1f} us at "
+                f"{deep.depth()}: the doorbell is not rung while the device is busy")
+    quiet = _with(quiet, device__shadow_doorbell=shadow)
+    # 1. one host scale from slat
+    probe = _with(quiet, device__preset="custom", **{f"device__{ddir}": {"dist": "constant", "mean_us": PROBE_US}})
+    sim = simulate(probe, base)[ddir]
+    scale = base.job[ddir]["slat_ns"]["mean"] / sim["slat_ns"]["mean"] if sim["slat_ns"]["mean"] else 1.0
+    base_costs = quiet.host.costs.model_dump()
+    fitted = _with(probe, host__costs={k: v * scale for k, v in base_costs.items()})
+    scales = {"host": scale}
+    host_why = f"{Path(base.path).name}: mean slat at iodepth {base.depth()}"
+    units = None
+    if two_depths:
+        # a provisional device: half the shallow run's clat, the start's units
+        half = max(float(base.job[ddir]["clat_ns"]["mean"]) / 2e3, PROBE_US)
+        fitted = _with(fitted, **{f"device__{ddir}": {"dist": "constant", "mean_us": half}})
+        x = None
+        for _ in range(2):
+            # 3. the host's step groups; 2. the service; 4. the units
+            x = _fit_host(fitted, base_costs, x, base, deep, shadow)
+            fitted = _with(fitted, host__costs=_group_costs(base_costs, x, shadow))
+            fitted, svc_key, svc_why = _fit_service(fitted, base)
+            units = _fit_units(fitted, deep)
+            fitted = _with(fitted, device__parallel_units=units)
+            fitted = _fit_bandwidth(fitted, runs, ident, bandwidth)  # 5. (then the units again)
+        units = _fit_units(fitted, deep)
+        fitted = _with(fitted, device__parallel_units=units)
+        scales = dict(zip(("user", "submit", "complete", "event", "doorbell_ns"), x))
+        host_why = (f"{Path(base.path).name}: usr and sys per I/O and slat" +
+                    f" at iodepth {base.depth()}; {Path(deep.path).name}: slat and sys per I/O at iodepth "
+                    f"{deep.depth()}")
+    else:
+        fitted, svc_key, svc_why = _fit_service(fitted, base)  # 2. the service time
+        if deep.depth() > 1:  # 4. the units, with one host scale
+            units = _fit_units(fitted, deep)
+            fitted = _with(fitted, device__parallel_units=units)
+        fitted = _fit_bandwidth(fitted, runs, ident, bandwidth)  # 5.
+    key = "host.costs (" + ", ".join(f"{k} x {v:.3f}" if k != "doorbell_ns" else f"doorbell {v:,.0f} ns"
+                                     for k, v in scales.items()) + ")"
+    ident[key] = host_why
+    ident[svc_key] = svc_why
+    if units is not None:
+        ident[f"device.parallel_units ({units})"] = f"{Path(deep.path).name}: IOPS at iodepth {deep.depth()}"
     platform = _with(fitted, host__noise__enabled=start.host.noise.enabled)
-    return Calibration(platform=platform, host_scale=scale, identified=ident)
+    return Calibration(platform=platform, host_scale=scales.get("submit", scale), identified=ident, host_scales=scales)
 
 
 def platform_yaml(cal: Calibration) -> dict[str, Any]:

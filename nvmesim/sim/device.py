@@ -3,7 +3,7 @@
 A command is fetched ``fetch_ns`` after its doorbell, waits for one of
 ``parallel_units`` units (first come, first served), occupies it for its service
 time (drawn by the submitting job from its own stream, so variants see common
-random numbers), and moves its data through the device's internal path and the
+random numbers; plus bytes / ``unit_gbps`` when a unit moves its own data), and moves its data through the device's internal path and the
 PCIe link, each a first-come-first-served pipe of fixed bandwidth.  Reads move
 data after service, writes before.  Then the CQE is posted on the command's
 queue, which raises an MSI-X interrupt on the queue's core (or waits for a
@@ -28,7 +28,7 @@ class Device:
     command costs no event objects.
     """
 
-    __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "fetch_ns",
+    __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "unit_ns_per_b", "fetch_ns",
                  "commands", "_push", "_served")
 
     def __init__(self, env: Engine, cfg: DeviceConfig) -> None:
@@ -38,6 +38,7 @@ class Device:
         self.link_free = 0.0
         self.int_ns_per_b = 1.0 / cfg.internal_gbps  # GB/s = 1e9 B/s -> ns per byte
         self.link_ns_per_b = 1.0 / cfg.link_gbps
+        self.unit_ns_per_b = 1.0 / cfg.unit_gbps if cfg.unit_gbps else 0.0  # the unit held while data moves
         self.fetch_ns = cfg.fetch_ns
         self.commands = 0
         self._push = env.push
@@ -53,12 +54,12 @@ class Device:
             start = units[0]
             if start < arrive:
                 start = arrive
-            end = start + io_u.service_ns
+            nbytes = io_u.nbytes
+            end = start + io_u.service_ns + nbytes * self.unit_ns_per_b
             heapreplace(units, end)
             io_u.callbacks = self._served
             # the CQE comes after both pipes at the earliest: the same additions as
             # _read_served with idle pipes, so the bound is never above the post
-            nbytes = io_u.nbytes
             heappush(io_u.queue.service_bounds,
                      (end + nbytes * self.int_ns_per_b) + nbytes * self.link_ns_per_b)
         else:
@@ -71,7 +72,7 @@ class Device:
             start = units[0]
             if start < t:
                 start = t
-            end = start + io_u.service_ns
+            end = start + io_u.service_ns + nbytes * self.unit_ns_per_b
             heapreplace(units, end)
             io_u.callbacks = io_u.queue.on_cqe  # the CQE lands on the submitting job's queue
             heappush(io_u.queue.post_times, end)

@@ -1,0 +1,92 @@
+"""Real fio on this machine's disk (issue 13): calibrate on some runs, predict the others.
+
+``benchmarks/real_fio.py`` runs Debian's fio (io_uring and libaio; 4k at iodepth 1, 4, 16
+and 64; 16k and 128k at 16; randread, direct=1, 2 s each, every job twice) on a file in a
+temporary directory, calibrates on io_uring's iodepth 1, iodepth 64 and 128k runs and
+validates the rest: two held-out depths, a held-out block size and the other engine.
+About 2.5 minutes; CI sets NVMESIM_REQUIRE_FIO=1 so that a machine without fio fails
+instead of skipping.  The table goes to $NVMESIM_REAL_FIO_TABLE if that is set.
+
+What is asserted, and what is not:
+
+* fio's own run-to-run spread is measured, and sets each tolerance;
+* the runs fitted to come back (the 128k bandwidth, iodepth 1's IOPS and clat);
+* the calibrated platform predicts the held-out runs better than nvmesim's default
+  platform does -- calibration carries information from a machine to its other runs;
+* the issue's target -- every held-out IOPS within max(15%, 2 x spread), clat within
+  max(25%, 2 x spread) -- is an expected failure on the machines this project runs on
+  (a Firecracker VM's virtio disk, which serves requests in rounds: fio sleeps once per
+  ``iodepth`` I/Os there, the model's NVMe device completes them one by one), stated in
+  docs/calibration.md; the test reports XPASS the day the model meets it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import real_fio  # noqa: E402
+
+if shutil.which("fio") is None:
+    if os.environ.get("NVMESIM_REQUIRE_FIO"):
+        raise RuntimeError("NVMESIM_REQUIRE_FIO is set but fio is not installed (apt-get install fio)")
+    pytest.skip("fio is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    d = tmp_path_factory.mktemp("real-fio")
+    docs = real_fio.run_fio(d, d / "data.dat", runtime=2.0)
+    (d / "data.dat").unlink()
+    cal, preds = real_fio.evaluate(docs, bandwidth="unit")
+    text = real_fio.table(preds)
+    out = os.environ.get("NVMESIM_REAL_FIO_TABLE")
+    if out:
+        Path(out).write_text(text)
+    print("\n" + text)
+    return docs, cal, {p.name: p for p in preds}
+
+
+def test_fios_own_spread_is_measured(measured):
+    _, _, preds = measured
+    for p in preds.values():
+        assert math.isfinite(p.iops_spread) and 0 <= p.iops_spread < 1, p
+        assert p.iops_tol >= real_fio.IOPS_TOL and p.clat_tol >= real_fio.CLAT_TOL
+
+
+def test_the_runs_fitted_to_come_back(measured):
+    _, cal, preds = measured
+    big, qd1 = preds["io_uring-bs128k-qd16"], preds["io_uring-bs4k-qd1"]
+    assert abs(big.iops_err) < 0.05, big
+    assert abs(qd1.iops_err) < 0.15 and abs(qd1.clat_err) < 0.25, qd1
+    assert cal.platform.device.read.dist == "empirical"
+
+
+def test_calibration_predicts_the_held_out_runs_better_than_the_default(measured):
+    from nvmesim.api import load
+    from nvmesim.experiments.validate import validate
+
+    docs, _, preds = measured
+    held = [n for n, p in preds.items() if not p.fitted]
+    rows = validate(load({"sim": {"replications": 1}}), [docs[n][0] for n in held])
+    default = [abs(math.log(r.simulated / r.real)) for r in rows if r.metric == "iops" and r.direction == "read"]
+    calibrated = [abs(math.log(preds[n].iops_sim / preds[n].iops_real)) for n in held]
+    assert len(default) == len(calibrated) == len(held)
+    assert sorted(calibrated)[len(held) // 2] < sorted(default)[len(held) // 2]  # medians
+
+
+@pytest.mark.xfail(reason="the model's device completes commands one by one; this VM's virtio disk serves them "
+                          "in rounds (docs/calibration.md)", strict=False)
+def test_held_out_runs_are_within_the_issue_s_tolerance(measured):
+    _, _, preds = measured
+    misses = [f"{p.name}: IOPS {100 * p.iops_err:+.1f}% (tol {100 * p.iops_tol:.0f}%), "
+              f"clat {100 * p.clat_err:+.1f}% (tol {100 * p.clat_tol:.0f}%)"
+              for p in preds.values() if not p.fitted and not p.within]
+    assert not misses, "\n".join(misses)
