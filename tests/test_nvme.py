@@ -142,3 +142,30 @@ def test_a_shadow_doorbell_is_free_while_the_device_is_busy():
     doorbell = load({}).host.costs.doorbell_ns
     assert 0.8 * doorbell < rq_off - rq_on <= doorbell * (1 + 1e-6)
     assert on.read.slat.mean < off.read.slat.mean - 0.8 * doorbell
+
+
+def _device_run(depth: int, **device):
+    from helpers import tiny_config
+
+    dev = {"preset": "custom", "parallel_units": 1, "read": {"dist": "constant", "mean_us": 20.0}, **device}
+    cfg = tiny_config({"iodepth": depth, "ramp_time": 0}, noise=False, device=dev)
+    (job,) = run_replication(cfg, "legacy", 0).jobs
+    return job
+
+
+def test_a_device_that_completes_in_rounds_wakes_fio_once_a_round():
+    """fio keeps iodepth commands in a one-unit device; completed in rounds, they all come
+    back together and fio sleeps once per iodepth I/Os (fio's ctx), where a device that
+    completes each command wakes it for nearly every one."""
+    depth = 8
+    rounds, each = _device_run(depth, completes="round"), _device_run(depth)
+    ios_r, ios_e = rounds.read.io_bytes / 4096, each.read.io_bytes / 4096
+    assert 0.8 < rounds.ctx * depth / ios_r < 1.3
+    assert each.ctx / ios_e > 0.5
+    # one unit of 20 us serves either way: the same IOPS within the rounds' start-up
+    assert ios_r == pytest.approx(ios_e, rel=0.1)
+
+
+def test_an_idle_controller_s_wake_adds_to_every_latency_at_depth_one():
+    base, woken = _device_run(1), _device_run(1, wake_ns=5000.0)
+    assert woken.read.clat.mean - base.read.clat.mean == pytest.approx(5000.0, abs=1.0)

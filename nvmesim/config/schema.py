@@ -498,6 +498,15 @@ class DeviceConfig(_Section):
     )
     max_queue_entries: int = Field(_TLC["max_queue_entries"], ge=2, description="MQES+1: the device's per-queue entry limit")
     sgl_support: bool = Field(_TLC["sgl_support"], description="the controller supports SGLs (SGLS field)")
+    completes: Literal["each", "round"] = Field(
+        "each", description="each: a command's CQE is posted when it is done (an NVMe controller); round: a queue "
+        "is served in rounds and every CQE of a round is posted at its end, when the queue holds no command in "
+        "the device -- a virtual disk whose backend pops the ring until it is empty, executing each request, then "
+        "raises one interrupt (Firecracker's virtio-block process_queue with its sync engine)")
+    wake_ns: float = Field(
+        0.0, ge=0, description="an idle controller's extra latency before it fetches (a queue with no command in "
+        "the device): a virtual disk's backend thread woken from epoll by the doorbell's eventfd; 0 for hardware, "
+        "whose controller polls its doorbells")
     shadow_doorbell: bool = Field(
         False, description="a virtual controller that reads its SQ tail from memory while it is busy: nvme-pci's "
         "Doorbell Buffer Config (nvme_dbbuf_update_and_check_event writes the MMIO register only when the "

@@ -28,7 +28,7 @@ class Device:
     command costs no event objects.
     """
 
-    __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "unit_ns_per_b", "fetch_ns",
+    __slots__ = ("env", "units", "int_free", "link_free", "int_ns_per_b", "link_ns_per_b", "unit_ns_per_b", "fetch_ns", "wake_ns",
                  "commands", "_push", "_served")
 
     def __init__(self, env: Engine, cfg: DeviceConfig) -> None:
@@ -40,6 +40,7 @@ class Device:
         self.link_ns_per_b = 1.0 / cfg.link_gbps
         self.unit_ns_per_b = 1.0 / cfg.unit_gbps if cfg.unit_gbps else 0.0  # the unit held while data moves
         self.fetch_ns = cfg.fetch_ns
+        self.wake_ns = cfg.wake_ns
         self.commands = 0
         self._push = env.push
         self._served = [self._read_served]
@@ -47,6 +48,10 @@ class Device:
     def submit(self, io_u, at: float) -> None:
         """Doorbell for one command at instant ``at`` (calls come in time order)."""
         arrive = at + self.fetch_ns
+        if self.wake_ns:
+            queue = io_u.queue
+            if not queue.service_bounds and not queue.post_times:  # the controller sleeps: woken first
+                arrive += self.wake_ns
         units = self.units
         self.commands += 1
         if io_u.is_read:

@@ -101,7 +101,8 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         cores.append(core)
         poolset = driver.poolset_index(core.node)
         lock_shared = users[poolset] > 1
-        queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=tags)
+        queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=tags,
+                      rounds=cfg.device.completes == "round")
         if polled:
             handler = None
             completion = CompletionPath(driver, queue, core, core, L_POLL, POLL_FREE, catch_up=lock_shared,
@@ -201,7 +202,8 @@ def _helper(env: Engine, cfg: Config, driver: Driver, cpu: int, seeds: list[np.r
     steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
     core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
     poolset = driver.poolset_index(core.node)
-    queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags)
+    queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags,
+                  rounds=cfg.device.completes == "round")
     handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=fifo)
     thread = make_thread(core, queue, poolset)
     queue.connect(handler.path, handler, thread.runner)

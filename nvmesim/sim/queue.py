@@ -27,10 +27,10 @@ class Queue:
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
                  "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
-                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiter", "path")
+                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiter", "path", "round")
 
     def __init__(self, env: Engine, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
-                 tags: int = 1 << 30) -> None:
+                 tags: int = 1 << 30, rounds: bool = False) -> None:
         self.env = env
         self.tags = tags  # blk-mq tags: requests the queue can hold (queue depth - 1)
         self.inflight = 0  # requests holding a tag, from nvme_queue_rq to the end of completion
@@ -48,7 +48,10 @@ class Queue:
         self.pending = 0  # CQEs since the last interrupt (coalescing)
         self.timer_armed = False
         self.poll_waiter: Event | None = None
-        self.on_cqe = [self.post]  # what the device's CQE event runs (shared, never mutated)
+        # what the device's CQE event runs (shared, never mutated): the post, or with a
+        # device that completes in rounds, the command's place in the round
+        self.on_cqe = [self.round_done if rounds else self.post]
+        self.round: list = []  # done commands whose CQEs wait for the round's end
         # When this queue's next CQE can come at the earliest (kept by the device):
         # a heap of lower bounds for the reads it is serving (media time, then the
         # pipes at full speed), and a heap of the exact post times it has scheduled.
@@ -68,9 +71,29 @@ class Queue:
         self.handler = handler
         self.thread = thread
 
+    def round_done(self, io_u) -> None:
+        """A device that completes in rounds (``device.completes: round``) is done with a
+        command: its CQE waits until the queue holds no command in the device, then the
+        round's CQEs are posted together (one interrupt: the handler drains them all)."""
+        heappop(self.post_times)
+        batch = self.round
+        batch.append(io_u)
+        if not self.service_bounds and not self.post_times:
+            self.round = []
+            # all of the round's entries are in the CQ before its one interrupt
+            self.cq.extend(batch[:-1])
+            if self.coalesce_n:
+                self.pending += len(batch) - 1
+            self.land(io_u)
+
     def post(self, io_u) -> None:
         """The device posts a CQE (called at the posting instant)."""
         heappop(self.post_times)
+        self.land(io_u)
+
+    def land(self, io_u) -> None:
+        """A CQE lands in the completion queue: raise the interrupt (coalescing) or wake
+        the poller."""
         self.cq.append(io_u)
         path = self.path
         if self.env.now > path.loop_end:  # after the last pass's CQ loop: a new pass (a new MSI-X)
