@@ -40,9 +40,9 @@ def test_the_known_platform_is_recovered(runs):
     with host noise on, fitted with it off), and so do the figures they were fitted to."""
     cal = calibrate(load_runs(runs), load({"sim": {"replications": 1}}))
     dev = cal.platform.device
-    for group in ("user", "submit", "complete", "event"):
+    for group in ("user", "io", "event"):
         assert cal.host_scales[group] == pytest.approx(HOST_SCALE, rel=0.10), group
-    assert set(cal.host_scales) == {"user", "submit", "complete", "event"}  # no shadow doorbell inferred
+    assert set(cal.host_scales) == {"user", "io", "event"}  # no shadow doorbell inferred
     assert dev.parallel_units == pytest.approx(16, rel=0.25)
     assert dev.link_gbps == pytest.approx(2.0, rel=0.05)
     assert dev.read.dist == "empirical" and dev.read.mean_us == pytest.approx(60.0, rel=0.10)
@@ -103,3 +103,29 @@ def test_the_published_optane_platform_is_the_fit_of_its_figures():
     assert iops == pytest.approx(p.iops, rel=0.02)
     p, _, lat = by_depth[1]
     assert lat == pytest.approx(p.lat_us, rel=0.02)
+
+
+VIRTUAL = {"device": {"preset": "custom", "parallel_units": 2, "completes": "round", "shadow_doorbell": True,
+                      "unit_gbps": 0.5, "read": {"dist": "lognormal", "mean_us": 12.0, "p99_us": 30.0}},
+           "allocator": {"variants": ["stack"]}, "sim": {"replications": 1}}
+DOORBELL_NS = 8000.0  # a VM exit
+
+
+def test_a_virtual_disk_s_behaviours_are_inferred_and_its_doorbell_recovered(tmp_path):
+    """Runs of a known virtual disk (rounds, a shadow doorbell of 8 us, 2 units moving
+    their own data): calibrate infers both behaviours from slat and fio's ctx, and gets
+    the doorbell, the units and the transfer rate back."""
+    costs = {**load({}).host.costs.model_dump(), "doorbell_ns": DOORBELL_NS}
+    paths = []
+    for name, wl in [("qd1", {"bs": "4k", "iodepth": 1}), ("qd32", {"bs": "4k", "iodepth": 32}),
+                     ("bs128", {"bs": "128k", "iodepth": 8})]:
+        cfg = load({**VIRTUAL, "host": {"costs": costs}, "workload": {**wl, "runtime": "50ms", "ramp_time": "5ms"}})
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps(run(cfg).fio_json("stack")))
+        paths.append(p)
+    cal = calibrate(load_runs(paths), load({"sim": {"replications": 1}}), bandwidth="unit")
+    dev = cal.platform.device
+    assert dev.completes == "round" and dev.shadow_doorbell
+    assert cal.host_scales["doorbell_ns"] == pytest.approx(DOORBELL_NS, rel=0.15)
+    assert dev.parallel_units == 2
+    assert dev.unit_gbps == pytest.approx(0.5, rel=0.10)

@@ -2,8 +2,9 @@
 
 ``benchmarks/real_fio.py`` runs Debian's fio (io_uring and libaio; 4k at iodepth 1, 4, 16
 and 64; 16k and 128k at 16; randread, direct=1, 2 s each, every job twice) on a file in a
-temporary directory, calibrates on io_uring's iodepth 1, iodepth 64 and 128k runs and
-validates the rest: two held-out depths, a held-out block size and the other engine.
+temporary directory, calibrates on io_uring's iodepth 1, iodepth 64 and 128k runs (with
+``--bandwidth unit``: this is a virtual disk) and validates the rest: two held-out depths,
+a held-out block size and the other engine.
 About 2.5 minutes; CI sets NVMESIM_REQUIRE_FIO=1 so that a machine without fio fails
 instead of skipping.  The table goes to $NVMESIM_REAL_FIO_TABLE if that is set.
 
@@ -13,11 +14,8 @@ What is asserted, and what is not:
 * the runs fitted to come back (the 128k bandwidth, iodepth 1's IOPS and clat);
 * the calibrated platform predicts the held-out runs better than nvmesim's default
   platform does -- calibration carries information from a machine to its other runs;
-* the issue's target -- every held-out IOPS within max(15%, 2 x spread), clat within
-  max(25%, 2 x spread) -- is an expected failure on the machines this project runs on
-  (a Firecracker VM's virtio disk, which serves requests in rounds: fio sleeps once per
-  ``iodepth`` I/Os there, the model's NVMe device completes them one by one), stated in
-  docs/calibration.md; the test reports XPASS the day the model meets it.
+* the issue's target: every held-out run's IOPS within max(15%, 2 x fio's spread) and
+  its mean clat within max(25%, 2 x spread).
 """
 
 from __future__ import annotations
@@ -82,8 +80,6 @@ def test_calibration_predicts_the_held_out_runs_better_than_the_default(measured
     assert sorted(calibrated)[len(held) // 2] < sorted(default)[len(held) // 2]  # medians
 
 
-@pytest.mark.xfail(reason="the model's device completes commands one by one; this VM's virtio disk serves them "
-                          "in rounds (docs/calibration.md)", strict=False)
 def test_held_out_runs_are_within_the_issue_s_tolerance(measured):
     _, _, preds = measured
     misses = [f"{p.name}: IOPS {100 * p.iops_err:+.1f}% (tol {100 * p.iops_tol:.0f}%), "

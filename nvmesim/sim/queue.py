@@ -85,6 +85,8 @@ class Queue:
             if self.coalesce_n:
                 self.pending += len(batch) - 1
             self.land(io_u)
+        elif self.thread_waiting:  # no interrupt came at this bound: the wake may be armed now
+            self.arm_thread_wake()
 
     def post(self, io_u) -> None:
         """The device posts a CQE (called at the posting instant)."""

@@ -47,22 +47,23 @@ def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int
             if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
                 yield from catch_up(core, queue, lone)
             driver.alloc_list(core, io_u, alloc_labels)
+    if not core.in_sync():
+        yield from core.sync()
+    # the doorbell: the device sees the new tail as the MMIO write is issued (a posted
+    # write; in a guest, the exit that traps it), and the CPU pays for the write after
     jitter = core.jitter
     jbuf = jitter.buf
-    t = core.t if core.t > env.now else env.now  # the doorbell (core.charge, inlined)
+    t = core.t if core.t > env.now else env.now
     if driver.shadow_doorbell and (queue.service_bounds or queue.post_times):
         ns = 0.0  # the device is busy with this queue: it reads the shadow tail itself
     else:
         ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
-    if t >= core.measure_from:
-        busy[rq_label] += ns
-    core.t = t + ns
-    if not core.in_sync():
-        yield from core.sync()
-    t = core.t if core.t > env.now else env.now
     submit = device.submit
     for io_u in reqs:
         submit(io_u, t)
+    if t >= core.measure_from:  # (core.charge, inlined)
+        busy[rq_label] += ns
+    core.t = t + ns
 
 
 def catch_up(core: Core, queue: Queue, lone: bool) -> Generator[Event, None, None]:
