@@ -16,6 +16,12 @@ What is asserted, and what is not:
   platform does -- calibration carries information from a machine to its other runs;
 * the issue's target: every held-out run's IOPS within max(15%, 2 x fio's spread) and
   its mean clat within max(25%, 2 x spread).
+
+The fitted-runs and target checks are skipped, saying why, when fio itself did not
+reproduce a fitted run within 15% (``real_fio.STABLE_SPREAD``): a shared VM changes state
+within a minute (spreads of 45-68% were measured on 2026-12-02), and a fit to one moment
+of it cannot predict another.  ``tests/test_real_fio_data.py`` checks the same chain
+deterministically on committed runs.
 """
 
 from __future__ import annotations
@@ -59,18 +65,22 @@ def test_fios_own_spread_is_measured(measured):
         assert p.iops_tol >= real_fio.IOPS_TOL and p.clat_tol >= real_fio.CLAT_TOL
 
 
-@pytest.mark.xfail(reason="the host fit is not yet robust to every state of a shared VM (docs/calibration.md)",
-                   strict=False)
+def _require_stable(preds) -> None:
+    shaky = real_fio.unstable(list(preds.values()))
+    if shaky:
+        pytest.skip("the machine changed state during the runs; fitted runs fio did not reproduce within "
+                    f"{100 * real_fio.STABLE_SPREAD:.0f}%: " + "; ".join(shaky))
+
+
 def test_the_runs_fitted_to_come_back(measured):
     _, cal, preds = measured
+    _require_stable(preds)
     big, qd1 = preds["io_uring-bs128k-qd16"], preds["io_uring-bs4k-qd1"]
     assert abs(big.iops_err) < 0.05, big
     assert abs(qd1.iops_err) < 0.15 and abs(qd1.clat_err) < 0.25, qd1
     assert cal.platform.device.read.dist == "empirical"
 
 
-@pytest.mark.xfail(reason="the host fit is not yet robust to every state of a shared VM (docs/calibration.md)",
-                   strict=False)
 def test_calibration_predicts_the_held_out_runs_better_than_the_default(measured):
     from nvmesim.api import load
     from nvmesim.experiments.validate import validate
@@ -84,10 +94,9 @@ def test_calibration_predicts_the_held_out_runs_better_than_the_default(measured
     assert sorted(calibrated)[len(held) // 2] < sorted(default)[len(held) // 2]  # medians
 
 
-@pytest.mark.xfail(reason="the host fit is not yet robust to every state of a shared VM (docs/calibration.md)",
-                   strict=False)
 def test_held_out_runs_are_within_the_issue_s_tolerance(measured):
     _, _, preds = measured
+    _require_stable(preds)
     misses = [f"{p.name}: IOPS {100 * p.iops_err:+.1f}% (tol {100 * p.iops_tol:.0f}%), "
               f"clat {100 * p.clat_err:+.1f}% (tol {100 * p.clat_tol:.0f}%)"
               for p in preds.values() if not p.fitted and not p.within]
