@@ -117,7 +117,7 @@ def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path, monkeypatch
 
 def test_sigkill_then_rerun_equals_uninterrupted(tmp_path):
     spec = write_spec(tmp_path, grid={"workload.iodepth": [2, 4, 6, 8, 12, 16, 24, 32]},
-                      set={"workload.runtime": "20ms"})
+                      set={"workload.runtime": "40ms"})
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "nvmesim.cli", "sweep", str(spec), "--out", str(out), "--workers", "1", "-q"]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
