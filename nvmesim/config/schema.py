@@ -93,6 +93,20 @@ def parse_cpus(spec: str) -> list[int]:
 # sections
 
 
+def file_service(text: str) -> tuple[str, int]:
+    """fio's ``file_service_type`` value: (kind, file_service_nr)."""
+    kind, _, nr = str(text).partition(":")
+    if kind in ("sequential", "zipf", "pareto", "gauss", "normal"):
+        raise ValueError(f"{kind!r} is not modelled (roundrobin or random, optionally ':N')")
+    if kind not in ("roundrobin", "random"):
+        raise ValueError(f"expected roundrobin or random, optionally ':N', got {text!r}")
+    if not nr:
+        return kind, 1
+    if not nr.isdigit() or int(nr) < 1:
+        raise ValueError(f"':N' must be a positive count of I/Os, got {text!r}")
+    return kind, int(nr)
+
+
 class Workload(_Section):
     """One fio job section; fio's option names, fio's defaults."""
 
@@ -152,6 +166,16 @@ class Workload(_Section):
     sqthread_poll_cpu: int | None = Field(
         None, ge=0, description="the SQ thread's CPU (fio sets IORING_SETUP_SQ_AFF); default: the first CPU no "
         "job runs on")
+    filename: str | None = Field(
+        None, description="fio's filename: the devices every job opens, ':'-separated, by their names in "
+        "devices (a leading /dev/ is optional), e.g. nvme0n1:nvme1n1; default: the config's one device")
+    filename_format: str | None = Field(
+        None, description="fio's filename_format, used when filename is unset: each job's one device, with "
+        "$jobnum (the job's number, 0-based) and $jobname replaced, e.g. nvme$jobnumn1")
+    file_service_type: str = Field(
+        "roundrobin", description="fio's file_service_type: how a job with several files picks the next I/O's: "
+        "roundrobin (fio's default) or random, with ':N' to switch after N I/Os (default 1); sequential, zipf, "
+        "pareto, gauss are not modelled")
     thinktime: Micros = Field(
         0.0, ge=0, description="fio's thinktime in microseconds (or with a unit, '2ms'): stall after every "
         "thinktime_blocks I/Os"
@@ -194,6 +218,18 @@ class Workload(_Section):
             if not 0 < p <= 100:
                 raise ValueError(f"percentiles must be in (0, 100], got {p}")
         return sorted(v)
+
+    @field_validator("file_service_type")
+    @classmethod
+    def _fst(cls, v: str) -> str:
+        file_service(v)
+        return v
+
+    @property
+    def file_service(self) -> tuple[str, int]:
+        """(roundrobin | random, I/Os before the next switch): fio's file_service_type and
+        file_service_nr (``str_fst_cb``)."""
+        return file_service(self.file_service_type)
 
     @field_validator("cpus_allowed", mode="before")
     @classmethod
@@ -483,6 +519,10 @@ class DeviceConfig(_Section):
     """The NVMe drive: a preset, with any field overridden."""
 
     preset: Literal["tlc-dc", "optane", "custom"] = Field("tlc-dc", description="named preset; fields override it")
+    name: str = Field("nvme0n1", min_length=1, description="the namespace's block device, as fio's filename names "
+                      "it (/dev/ optional); in devices, default nvme<i>n1")
+    node: int = Field(0, ge=0, description="the NUMA node the device is attached to (its PCIe root port): its "
+                      "queues' memory and, before 6.16, its pools' memory are there")
     # the defaults (what "custom" starts from) are the tlc-dc preset's
     parallel_units: int = Field(_TLC["parallel_units"], ge=1, description="commands the drive serves at once (dies/planes)")
     read: ServiceTime = Field(default_factory=lambda: ServiceTime(**_TLC["read"]))
@@ -563,12 +603,37 @@ class Config(_Section):
     host: Host = Field(default_factory=Host)
     driver: DriverConfig = Field(default_factory=DriverConfig)
     device: DeviceConfig = Field(default_factory=DeviceConfig)
+    devices: list[DeviceConfig] = Field(
+        default_factory=list, description="several devices: each entry is the device section's fields overridden "
+        "by its own (as a fio job section over [global]); empty: the one device of the device section")
     allocator: Allocator = Field(default_factory=Allocator)
     sim: Sim = Field(default_factory=Sim)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _device_entries(cls, data: Any) -> Any:
+        """Each ``devices`` entry starts from the ``device`` section (its name excepted:
+        entry ``i`` is ``nvme<i>n1`` unless it says), the entry's keys winning, a
+        sub-section merged key by key."""
+        if not isinstance(data, dict) or not isinstance(data.get("devices"), list):
+            return data
+        base = data.get("device") if isinstance(data.get("device"), dict) else {}
+        entries = []
+        for i, entry in enumerate(data["devices"]):
+            if not isinstance(entry, dict):
+                entries.append(entry)  # (pydantic says what was expected, at devices.i)
+                continue
+            merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items() if k != "name"}
+            for k, v in entry.items():
+                merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+            merged.setdefault("name", f"nvme{i}n1")
+            entries.append(merged)
+        return {**data, "devices": entries}
 
     @model_validator(mode="after")
     def _cross(self) -> "Config":
         w, h, d = self.workload, self.host, self.driver
+        self._check_devices()
         cpus = parse_cpus(w.cpus_allowed) if w.cpus_allowed else list(range(h.cores))
         bad = [c for c in cpus if c >= h.cores]
         if bad:
@@ -604,6 +669,66 @@ class Config(_Section):
         if w.hipri and d.poll_queues == 0:
             raise CrossFieldError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
         return self
+
+    def _check_devices(self) -> None:
+        """Device names unique, nodes on the host, every job's files among the devices, and
+        what several files per job cannot do yet."""
+        devs = self.device_list()
+        seen: dict[str, int] = {}
+        for i, dev in enumerate(devs):
+            at = f"devices.{i}" if self.devices else "device"
+            key = _dev_key(dev.name)
+            if key in seen:
+                raise CrossFieldError(f"{at}.name", f"{dev.name!r} names devices.{seen[key]} too: names must differ")
+            seen[key] = i
+            if dev.node >= self.host.numa_nodes:
+                raise CrossFieldError(f"{at}.node", f"node {dev.node} does not exist (host.numa_nodes = "
+                                      f"{self.host.numa_nodes})")
+        files = self.job_files()
+        w = self.workload
+        if max(len(f) for f in files) > 1:
+            if any(self.iowq_cpus()):
+                raise CrossFieldError("workload.iodepth", f"{w.iodepth} is beyond an I/O queue's tags: io_uring's "
+                                      "io-wq with several files per job is not modelled")
+            for flag, what in (("hipri", "polled I/O"), ("sqthread_poll", "SQPOLL")):
+                if getattr(w, flag):
+                    raise CrossFieldError(f"workload.{flag}", f"{what} with several files per job is not modelled "
+                                          f"(filename = {w.filename!r})")
+
+    def device_list(self) -> list[DeviceConfig]:
+        """The devices: the ``devices`` entries, or the one ``device`` section."""
+        return list(self.devices) if self.devices else [self.device]
+
+    def job_files(self) -> list[list[int]]:
+        """Each job's files, as indices into :meth:`device_list`, in fio's order: ``filename``
+        (every job opens them all), else ``filename_format`` (one per job: ``$jobnum``,
+        ``$jobname`` replaced, fio's ``make_filename``), else the one device."""
+        w = self.workload
+        devs = self.device_list()
+        index = {_dev_key(d.name): i for i, d in enumerate(devs)}
+        names = [d.name for d in devs]
+
+        def find(name: str, path: str) -> int:
+            i = index.get(_dev_key(name))
+            if i is None:
+                raise CrossFieldError(path, f"{name!r} is not a device of this config (devices: {', '.join(names)})")
+            return i
+
+        if w.filename is not None:
+            parts = w.filename.split(":")
+            if not all(parts):
+                raise CrossFieldError("workload.filename", f"an empty name in {w.filename!r} (':'-separated names)")
+            found = [find(p, "workload.filename") for p in parts]
+            if len(set(found)) < len(found):
+                raise CrossFieldError("workload.filename", f"{w.filename!r} names a device twice")
+            return [found] * w.numjobs
+        if w.filename_format is not None:
+            return [[find(w.filename_format.replace("$jobnum", str(j)).replace("$jobname", w.name),
+                          "workload.filename_format")] for j in range(w.numjobs)]
+        if len(devs) > 1:
+            raise CrossFieldError("workload.filename", f"{len(devs)} devices: name each job's files (fio's "
+                                  f"filename={':'.join(names)}, or filename_format=nvme$jobnumn1)")
+        return [[0]] * w.numjobs
 
     def _check_sqpoll(self, qd: int) -> None:
         w = self.workload
@@ -659,8 +784,11 @@ class Config(_Section):
             limit, why = k.max_segs * PAGE, f"NVME_MAX_SEGS = {k.max_segs} segments x 4 KiB buffer pages on {k.name}"
         return limit, why
 
-    def effective_queue_depth(self) -> int:
-        return min(self.driver.queue_depth, self.device.max_queue_entries)
+    def effective_queue_depth(self, device: int | None = None) -> int:
+        """An I/O queue's entries: io_queue_depth capped by the device's MQES+1 (of device
+        ``device`` of :meth:`device_list`; of the smallest when None)."""
+        devs = self.device_list() if device is None else [self.device_list()[device]]
+        return min(self.driver.queue_depth, *(d.max_queue_entries for d in devs))
 
     def job_cpus(self) -> list[int]:
         """CPU of each job (fio's cpus_allowed with cpus_allowed_policy=split)."""
@@ -694,6 +822,11 @@ class Config(_Section):
     def effective(self) -> dict[str, Any]:
         """Every field, defaults filled in, as plain JSON-able data."""
         return self.model_dump(mode="json")
+
+
+def _dev_key(name: str) -> str:
+    """A device name as fio's filename would give it, without ``/dev/``."""
+    return name[5:] if name.startswith("/dev/") else name
 
 
 class CrossFieldError(ValueError):

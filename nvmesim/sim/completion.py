@@ -184,8 +184,13 @@ class IrqHandler:
         busy_until = self.busy_until
         if busy_until > start:
             start = busy_until
+        if core.irq_end > start:  # another vector's invocation on this core returns then
+            start = core.irq_end
         if start > now and not env.quiet_until(start):  # something happens first: start then
             Timeout(env, start - now).callbacks.append(self.start)
+            return
+        if core.in_irq:  # another vector's handler runs on this core: this one follows it
+            core.irq_waiting.append(self.start)
             return
         clock = self.clock
         core.irq_enter(start)
@@ -209,9 +214,14 @@ class IrqHandler:
         # The invocation ends at its own clock; nothing needs to wait for that instant.
         env, clock = self.env, self.clock
         end = clock.t if clock.t > env.now else env.now
-        self.core.irq_exit(end)
+        core = self.core
+        core.irq_exit(end)
         self.busy_until = end
         self.active = False
+        if core.irq_waiting:  # another vector's interrupt came meanwhile: it is taken now
+            waiting, core.irq_waiting = core.irq_waiting, []
+            for start in waiting:
+                start()
         queue = self.queue
         if queue.thread_waiting:  # its clock moved: maybe nothing can come first now
             queue.arm_thread_wake()

@@ -50,6 +50,7 @@ class Core(Clock):
         "retired",
         "idle_irq",
         "_idle_since",
+        "irq_waiting",
     )
 
     def __init__(self, env: Engine, index: int, node: int, measure_from: float = 0.0,
@@ -78,6 +79,9 @@ class Core(Clock):
         # the idle task, so it is not in the thread's rusage (fio's usr/sys)
         self.idle_irq = 0.0
         self._idle_since = -1.0
+        # handlers of the core's other vectors raised while one runs: hard interrupts do
+        # not nest, so each starts when the running one returns
+        self.irq_waiting: list = []
 
     def charge(self, label: int, ns: float) -> None:
         """Add ``ns`` of CPU work, times the next per-step multiplier, under ``label``."""

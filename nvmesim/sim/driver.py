@@ -11,7 +11,7 @@ Submission is in :mod:`.fio` (the syscall that calls ``nvme_queue_rq``), complet
 from __future__ import annotations
 
 from ..allocators import DmaPool
-from ..config import Config
+from ..config import Config, DeviceConfig
 from ..stats.records import PoolLabels, PoolStats
 from .cpu import Core, SpinLock
 from .engine import Clock, Engine
@@ -37,10 +37,14 @@ class PoolSet:
 
 
 class Driver:
-    """The nvme-pci driver of one device: per-request CPU work and the list pools."""
+    """The nvme-pci driver's state for one device (``device``, default the config's one):
+    per-request CPU work and the list pools (per device, and per node from 6.16)."""
 
-    def __init__(self, env: Engine, cfg: Config, variant: type[DmaPool], plan: MapPlan, nsegs: int) -> None:
+    def __init__(self, env: Engine, cfg: Config, variant: type[DmaPool], plan: MapPlan, nsegs: int,
+                 device: DeviceConfig | None = None, label: str = "") -> None:
         self.env = env
+        device = device or cfg.device
+        self.label = label  # the device's name in the pools' figures ("" with one device)
         c = cfg.host.costs
         nodes = cfg.host.numa_nodes if cfg.kernel().per_node_pools else 1
         self.poolsets = [PoolSet(variant, cfg) for _ in range(nodes)]
@@ -60,7 +64,7 @@ class Driver:
         self.handle_cqe_ns = c.nvme_cqe_ns  # nvme_handle_cqe, in the CQ loop
         self.unmap_ns = unmap_ns  # nvme_pci_unmap_rq's DMA unmap, in the batch after the loop
         self.doorbell_ns = c.doorbell_ns
-        self.shadow_doorbell = cfg.device.shadow_doorbell  # the SQ doorbell only when the device sleeps
+        self.shadow_doorbell = device.shadow_doorbell  # the SQ doorbell only when the device sleeps
         # the lock's part of a locked pool operation's cost (cost model: lock_ns)
         self.lock_ns = cfg.allocator.cost.lock_ns
         self.irq_entry_ns = c.irq_entry_ns
@@ -124,7 +128,7 @@ class Driver:
                 t = pool.totals
                 if t.ops:
                     lock = ps.locks[size]
-                    out.append(PoolStats(node=node, block_size=size, ops=t.ops, nodes=t.nodes, ns=t.ns,
+                    out.append(PoolStats(device=self.label, node=node, block_size=size, ops=t.ops, nodes=t.nodes, ns=t.ns,
                                          pages=pool.nr_pages, lock_acquisitions=lock.acquisitions,
                                          lock_contended=lock.contended, lock_spin_ns=lock.spin_total,
                                          lock_handoff_ns=lock.handoff_total))

@@ -53,7 +53,7 @@ class IoU(ReusableEvent):
     """
 
     __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue", "m",
-                 "ready")
+                 "ready", "file")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         super().__init__(job.env)
@@ -68,17 +68,35 @@ class IoU(ReusableEvent):
         self.queue = job.queue  # the NVMe queue its command is submitted on
         self.m = 1.0  # the multiplier of its own CPU steps (host noise)
         self.ready = 0.0  # when it was handed to io-wq (if it was)
+        self.file = 0  # which of the job's files (devices) it is for
 
 
 class Streams:
     """A job's random sources, each its own numpy Generator (common random numbers:
     the k-th read of job j gets the same service time under every variant)."""
 
-    def __init__(self, cfg: Config, seeds: list[np.random.SeedSequence], scale: float = 1.0) -> None:
+    def __init__(self, cfg: Config, seeds: list[np.random.SeedSequence], scale: float = 1.0,
+                 devices: list | None = None, file_seeds: list[np.random.SeedSequence] | None = None) -> None:
         self._rw = np.random.default_rng(seeds[0])
         self._svc = {True: np.random.default_rng(seeds[1]), False: np.random.default_rng(seeds[2])}
-        self._dist = {True: cfg.device.read, False: cfg.device.write}
+        first = devices[0] if devices else cfg.device
+        self._dist = {True: first.read, False: first.write}
         self._buf: dict[bool, list[float]] = {True: [], False: []}
+        # a job with several files: each device's own service times, from streams of
+        # their own, unless every file's device serves alike (then the one pair above);
+        # and the stream of fio's file choice (file_service_type=random)
+        self.files: list[Streams] | None = None
+        self._pick = np.random.default_rng(file_seeds[0]) if file_seeds else None
+        self._pickbuf: list[float] = []
+        if devices and len(devices) > 1 and any((d.read, d.write) != (first.read, first.write) for d in devices):
+            self.files = [self]
+            for k, dev in enumerate(devices[1:], start=1):
+                other = Streams.__new__(Streams)
+                other._svc = {True: np.random.default_rng(file_seeds[2 * k - 1]),
+                              False: np.random.default_rng(file_seeds[2 * k])}
+                other._dist = {True: dev.read, False: dev.write}
+                other._buf = {True: [], False: []}
+                self.files.append(other)
         self._rwbuf: list[bool] = []
         self.read_fraction = cfg.workload.read_fraction
         # the cost multiplier of each I/O's own CPU steps (host noise): the k-th I/O of the
@@ -108,6 +126,21 @@ class Streams:
             idx = np.searchsorted(np.asarray(ps), u, side="right")
             return np.asarray(xs)[np.minimum(idx, len(xs) - 1)] * 1000.0
         return np.interp(u, ps, xs) * 1000.0
+
+    def file_index(self, n: int) -> int:
+        """fio's get_next_file_rand: a file drawn uniformly among ``n``."""
+        if not self._pickbuf:
+            self._pickbuf = self._pick.random(_DRAW_BLOCK)[::-1].tolist()
+        return int(self._pickbuf.pop() * n)
+
+    def file_service_ns(self, f: int, is_read: bool) -> float:
+        """A service time from file ``f``'s device."""
+        if self.files is None:
+            buf = self._buf[is_read]
+            return buf.pop() if buf else self.service_ns(is_read)
+        s = self.files[f]
+        buf = s._buf[is_read]
+        return buf.pop() if buf else Streams.service_ns(s, is_read)
 
     def service_ns(self, is_read: bool) -> float:
         buf = self._buf[is_read]
@@ -152,7 +185,8 @@ class FioJob:
 
     def __init__(self, env: Engine, cfg: Config, index: int, core: Core, queue: Queue, driver: Driver,
                  device: Device, streams: Streams, *, lone: bool, completion: CompletionPath | None,
-                 poolset: int, iowq: IoWq | None = None) -> None:
+                 poolset: int, iowq: IoWq | None = None,
+                 files: list[tuple[Queue, Driver, Device]] | None = None) -> None:
         w = cfg.workload
         c = cfg.host.costs
         self.env = env
@@ -161,6 +195,18 @@ class FioJob:
         self.queue = queue
         self.driver = driver
         self.device = device
+        # the job's files: a device each, with this core's queue on it (the first is
+        # queue, driver, device); fio's file_service_type picks one per I/O
+        files = files or [(queue, driver, device)]
+        self.queues = [f[0] for f in files]
+        self.drivers = [f[1] for f in files]
+        self.devices = [f[2] for f in files]
+        self.nfiles = len(files)
+        self.file_random, self.file_nr = w.file_service[0] == "random", w.file_service[1]
+        self.file_left = 0  # I/Os before the next switch (fio's file_service_left)
+        self.file_cur = 0
+        self.file_next = 0  # the round robin's next file (fio's next_file)
+        self.plug_multi = False  # the plug holds requests for several devices (plug->multiple_queues)
         self.streams = streams
         self.uring = w.ioengine == "io_uring"
         self.completion = completion
@@ -334,8 +380,11 @@ class FioJob:
                 else:
                     r = streams.is_read()
                 io_u.is_read = r
-                buf = svc_buf[r]
-                io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
+                if self.nfiles > 1:
+                    self._next_file(io_u)
+                else:
+                    buf = svc_buf[r]
+                    io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
                 (rd if r else wr).total_ios += 1  # td_io_queue counts it (total_io_u)
                 # fio's cur_depth and the time integral behind Little's law
                 if start > self._depth_t:
@@ -368,6 +417,39 @@ class FioJob:
         if self.sq is not None:
             self.sq.stop(core.local_now())
         self.finished_at = core.local_now()
+
+    def _next_file(self, io_u: IoU) -> None:
+        """fio's get_next_file for a job with several files: the current file until
+        file_service_nr I/Os went to it, then the next in turn (roundrobin, from the
+        first) or one drawn at random; then the I/O's queue and its device's service."""
+        if self.file_left:
+            self.file_left -= 1
+            f = self.file_cur
+        else:
+            if self.file_random:
+                f = self.streams.file_index(self.nfiles)
+            else:
+                f = self.file_next
+                self.file_next = (f + 1) % self.nfiles
+            self.file_cur = f
+            self.file_left = self.file_nr - 1
+        io_u.file = f
+        io_u.queue = self.queues[f]
+        io_u.service_ns = self.streams.file_service_ns(f, io_u.is_read)
+
+    def _flush(self, label: int, labels) -> Generator[Event, None, None]:
+        """Flush a plug that holds requests for several devices (``blk_mq_flush_plug_list``
+        with ``multiple_queues``: ``blk_mq_dispatch_plug_list`` takes the first request's
+        hardware queue and every request of that queue, in plug order, dispatches them
+        with one doorbell, and repeats)."""
+        reqs = plug_order(self.plug, self.plug_fifo)
+        while reqs:
+            f = reqs[0].file
+            group = [r for r in reqs if r.file == f]
+            reqs = [r for r in reqs if r.file != f]
+            yield from dispatch(self.core, self.drivers[f], self.devices[f], self.queues[f], group, label, labels,
+                                self.lone)
+        self.plug_multi = False
 
     def _issue_exceeded(self) -> bool:
         """fio's io_issue_bytes_exceeded for a job that is not time_based: size/io_size
@@ -424,13 +506,15 @@ class FioJob:
             busy[sub_label] += ns
         core.t = t + ns
         queue = self.queue
+        queues = self.queues
         plugged = len(queued) > PLUG_THRESHOLD
         flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE else BLK_MAX_REQUEST_COUNT
         iowq = self.iowq
         for io_u in queued:
+            queue = queues[io_u.file]
             if queue.inflight >= queue.tags:
                 if iowq is None:
-                    yield from self._wait_for_tag()
+                    yield from self._wait_for_tag(queue)
                 else:
                     if not core.in_sync():  # are there still none at the thread's clock?
                         yield from core.sync()
@@ -447,6 +531,9 @@ class FioJob:
                 busy[sub_label] += per_req_ns * io_u.m
             core.t = t + per_req_ns * io_u.m
             if plugged:
+                if self.nfiles > 1:
+                    yield from self._plug_add(io_u, flush_at)
+                    continue
                 if len(plug) >= flush_at:
                     yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
                                         self.queue_rq_label, self.alloc_labels, self.lone)
@@ -454,12 +541,18 @@ class FioJob:
                 plug.append(io_u)
             else:  # blk_mq_try_issue_directly
                 plug.append(io_u)
-                yield from dispatch(core, self.driver, self.device, queue, plug, self.queue_rq_label,
+                f = io_u.file
+                yield from dispatch(core, self.drivers[f], self.devices[f], queue, plug, self.queue_rq_label,
                                     self.alloc_labels, self.lone)
                 plug.clear()
         if plug:  # blk_finish_plug
-            yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
-                                self.queue_rq_label, self.alloc_labels, self.lone)
+            if self.plug_multi:
+                yield from self._flush(self.queue_rq_label, self.alloc_labels)
+            else:
+                f = plug[0].file
+                yield from dispatch(core, self.drivers[f], self.devices[f], queues[f],
+                                    plug_order(plug, self.plug_fifo), self.queue_rq_label, self.alloc_labels,
+                                    self.lone)
             plug.clear()
         if not core.in_sync():
             yield from core.sync()
@@ -488,6 +581,25 @@ class FioJob:
         self.submit_map[batch_map_index(len(queued))] += 1
         self.total_submit += 1
         queued.clear()
+
+    def _plug_add(self, io_u: IoU, flush_at: int) -> Generator[Event, None, None]:
+        """blk_add_rq_to_plug for a job with several files: the plug is flushed first when
+        it is full -- twice BLK_MAX_REQUEST_COUNT once it holds requests for several
+        devices (``blk_plug_max_rq_count``) -- and it notes when a request's device
+        differs from the last one's (``multiple_queues``)."""
+        plug = self.plug
+        if plug and len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at):
+            if self.plug_multi:
+                yield from self._flush(self.queue_rq_label, self.alloc_labels)
+            else:
+                f = plug[0].file
+                yield from dispatch(self.core, self.drivers[f], self.devices[f], self.queues[f],
+                                    plug_order(plug, self.plug_fifo), self.queue_rq_label, self.alloc_labels,
+                                    self.lone)
+            plug.clear()
+        if plug and plug[-1].file != io_u.file:
+            self.plug_multi = True
+        plug.append(io_u)
 
     def _commit_sqpoll(self) -> None:
         """SQPOLL's commit (``fio_ioring_commit``): the SQEs are in the ring, the SQ thread
@@ -543,18 +655,23 @@ class FioJob:
             iowq.enqueue(io_u, core.t)
         self.reissue.clear()
 
-    def _wait_for_tag(self) -> Generator[Event, None, None]:
+    def _wait_for_tag(self, queue: Queue) -> Generator[Event, None, None]:
         """blk_mq_get_tag with no free tag: the thread sleeps (``io_schedule``) until
         sbitmap's wake batch of tags is free again.  Going to sleep flushes the plug
         from ``schedule()`` (``blk_flush_plug(plug, true)``): the requests go to the
         hardware queue's software lists and kblockd's worker on this CPU dispatches them
         (``queue_rq`` per request, one doorbell) while the thread sleeps."""
-        core, queue = self.core, self.queue
+        core = self.core
         while queue.inflight >= queue.tags:
             if self.plug:
                 core.charge(L_KBLOCKD, self.wakeup_ns)  # the kworker is switched in, and out
-                yield from dispatch(core, self.driver, self.device, queue, plug_order(self.plug, self.plug_fifo),
-                                    L_KBLOCKD_RQ, KBLOCKD_ALLOC, self.lone)
+                if self.plug_multi:
+                    yield from self._flush(L_KBLOCKD_RQ, KBLOCKD_ALLOC)
+                else:
+                    f = self.plug[0].file
+                    yield from dispatch(core, self.drivers[f], self.devices[f], self.queues[f],
+                                        plug_order(self.plug, self.plug_fifo), L_KBLOCKD_RQ, KBLOCKD_ALLOC,
+                                        self.lone)
                 self.plug.clear()
             if queue.inflight < queue.tags:  # tags freed while it ran
                 continue

@@ -53,6 +53,14 @@ def worker_seeds(cfg: Config, replication: int, job: int, worker: int) -> list[n
     return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, 7 + 2 * worker + k)) for k in (0, 1)]
 
 
+def file_seeds(cfg: Config, replication: int, job: int, nfiles: int) -> list[np.random.SeedSequence]:
+    """A job with several files: the stream of its file choice, then the read and write
+    service times of its files after the first, streams (replication, job, 1000 + k)."""
+    if nfiles < 2:
+        return []
+    return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, 1000 + k)) for k in range(2 * nfiles - 1)]
+
+
 def run_replication(cfg: Config, variant: str, replication: int = 0) -> ReplicationResult:
     """Simulate ``cfg`` once with allocator ``variant``; replication ``r`` uses streams (r, job, k).
 
@@ -63,31 +71,32 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     w = cfg.workload
     env = Engine()
     nsegs = segments(w.bs, w.iomem)
-    plan = map_plan(
-        w.bs,
-        nsegs,
-        0,
-        sgl_supported=cfg.device.sgl_support and cfg.driver.sgl,
-        sgl_threshold=cfg.driver.sgl_threshold,
-        kernel=cfg.driver.kernel,
-        iommu=cfg.host.iommu,
-    )
-    driver = Driver(env, cfg, get_variant(variant), plan, nsegs)
-    device = Device(env, cfg.device)
+    devs = cfg.device_list()
+    named = len(devs) > 1  # pools are labelled by device only when there are several
+    drivers, devices = [], []
+    for dev in devs:  # each device: its own driver state (pools, locks) and controller
+        plan = map_plan(w.bs, nsegs, 0, sgl_supported=dev.sgl_support and cfg.driver.sgl,
+                        sgl_threshold=cfg.driver.sgl_threshold, kernel=cfg.driver.kernel, iommu=cfg.host.iommu)
+        drivers.append(Driver(env, cfg, get_variant(variant), plan, nsegs, dev, dev.name if named else ""))
+        devices.append(Device(env, dev))
+    job_files = cfg.job_files()
     co = cfg.driver.irq_coalescing
     polled = w.hipri and cfg.driver.poll_queues > 0
-    tags = cfg.effective_queue_depth() - 1
     kernel = cfg.kernel()
     # CPU time is booked from the end of the ramp (the job opens its core's window)
     measure_from = float("inf") if w.ramp_time else 0.0
     job_cpus = cfg.job_cpus()
     iowq_cpus = cfg.iowq_cpus()
     sq_cpus = cfg.sq_cpus()
-    # cores whose requests use each poolset: a lock no other core takes needs no ordering
-    users: dict[int, int] = {}
-    for cpu in job_cpus + [c for cpus in iowq_cpus for c in cpus] + sq_cpus:
-        k = driver.poolset_index(cfg.host.node_of(cpu))
-        users[k] = users.get(k, 0) + 1
+    # cores whose requests use each (device, poolset): a lock no other core takes needs no
+    # ordering; io-wq workers and SQ threads submit to their job's one device
+    users: dict[tuple[int, int], int] = {}
+    helper_cpus = [[c for c in iowq_cpus[j]] + ([sq_cpus[j]] if sq_cpus else []) for j in range(len(job_cpus))]
+    for j, cpu in enumerate(job_cpus):
+        for d in job_files[j]:
+            for c in [cpu] + (helper_cpus[j] if d == job_files[j][0] else []):
+                k = (d, drivers[d].poolset_index(cfg.host.node_of(c)))
+                users[k] = users.get(k, 0) + 1
     jobs: list[FioJob] = []
     cores: list[Core] = []
     helpers: list[tuple[Core, int]] = []  # io-wq and SQ thread cores, with the job they serve
@@ -99,28 +108,44 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
                             noise.cost_cv, scale)
         core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
         cores.append(core)
+        # the core's queue on each device the job opens, each with its own vector
+        files, handlers = [], []
+        shared = False
+        completion = None
+        for d in job_files[j]:
+            driver, device = drivers[d], devices[d]
+            poolset = driver.poolset_index(core.node)
+            lock_shared = users[(d, poolset)] > 1
+            shared = shared or lock_shared
+            queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=cfg.effective_queue_depth(d) - 1,
+                          rounds=devs[d].completes == "round")
+            if polled:  # (one file: cross-checked in the config)
+                handler = None
+                completion = CompletionPath(driver, queue, core, core, L_POLL, POLL_FREE, catch_up=lock_shared,
+                                            fifo=kernel.batch_fifo)
+            else:
+                handler = IrqHandler(driver, queue, lock_shared=lock_shared, fifo=kernel.batch_fifo)
+            files.append((queue, driver, device))
+            handlers.append(handler)
+        queue, driver, device = files[0]
+        d0 = job_files[j][0]
         poolset = driver.poolset_index(core.node)
-        lock_shared = users[poolset] > 1
-        queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=tags,
-                      rounds=cfg.device.completes == "round")
-        if polled:
-            handler = None
-            completion = CompletionPath(driver, queue, core, core, L_POLL, POLL_FREE, catch_up=lock_shared,
-                                        fifo=kernel.batch_fifo)
-        else:
-            handler = IrqHandler(driver, queue, lock_shared=lock_shared, fifo=kernel.batch_fifo)
-            completion = None
         # a thread only its own queue's interrupt handler can preempt
-        lone = not polled and not lock_shared and not co.threshold
-        iowq = _io_wq(env, cfg, driver, device, iowq_cpus[j], replication, j, scale, measure_from, tags, users,
+        lone = not polled and not shared and not co.threshold and len(files) == 1
+        tags = cfg.effective_queue_depth(d0) - 1
+        iowq = _io_wq(env, cfg, driver, device, d0, iowq_cpus[j], replication, j, scale, measure_from, tags, users,
                       kernel.batch_fifo, helpers) if iowq_cpus[j] else None
-        job = FioJob(env, cfg, j, core, queue, driver, device, Streams(cfg, seeds, scale),
-                     lone=lone, completion=completion, poolset=poolset, iowq=iowq)
-        queue.connect(completion if polled else handler.path, handler, job.start())
+        streams = Streams(cfg, seeds, scale, [devs[d] for d in job_files[j]], file_seeds(cfg, replication, j,
+                                                                                        len(files)))
+        job = FioJob(env, cfg, j, core, queue, driver, device, streams,
+                     lone=lone, completion=completion, poolset=poolset, iowq=iowq, files=files)
+        runner = job.start()
+        for (q, _, _), h in zip(files, handlers):
+            q.connect(completion if polled else h.path, h, runner)
         if noise.enabled and noise.tick_hz > 0:
-            Ticks(env, core, queue, handler, noise, np.random.default_rng(seeds[STREAM_TICKS]))
+            Ticks(env, core, [f[0] for f in files], handlers, noise, np.random.default_rng(seeds[STREAM_TICKS]))
         if sq_cpus:
-            _sq_thread(env, cfg, driver, device, job, sq_cpus[j], replication, scale, measure_from, tags, users,
+            _sq_thread(env, cfg, driver, device, d0, job, sq_cpus[j], replication, scale, measure_from, tags, users,
                        kernel, helpers)
         jobs.append(job)
     env.run()  # until every job has drained and nothing is left to happen
@@ -158,7 +183,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         profile_ns=profile,
         windows_ns=windows,
         mean_depth=depth,
-        pools=driver.pool_stats(),
+        pools=[p for drv in drivers for p in drv.pool_stats()],
         events=env.events_scheduled,
         wall_s=time.perf_counter() - t0,
         ios_simulated=sum(job.reaped_all for job in jobs),
@@ -166,33 +191,33 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     )
 
 
-def _io_wq(env: Engine, cfg: Config, driver: Driver, device: Device, cpus: list[int], replication: int, job: int,
-           scale: float, measure_from: float, tags: int, users: dict[int, int], fifo: bool,
+def _io_wq(env: Engine, cfg: Config, driver: Driver, device: Device, dev: int, cpus: list[int], replication: int,
+           job: int, scale: float, measure_from: float, tags: int, users: dict[tuple[int, int], int], fifo: bool,
            helpers: list[tuple[Core, int]]) -> IoWq:
     """Job ``job``'s io-wq: a worker on each of ``cpus``, with that CPU's own NVMe queue
     (its tags) and interrupt handler (sim/iowq.py)."""
     wq = IoWq(env)
     for i, cpu in enumerate(cpus):
-        _helper(env, cfg, driver, cpu, worker_seeds(cfg, replication, job, i), scale, measure_from, tags, users,
-                fifo, helpers, job,
+        _helper(env, cfg, driver, dev, cpu, worker_seeds(cfg, replication, job, i), scale, measure_from, tags,
+                users, fifo, helpers, job,
                 lambda core, queue, poolset: IoWorker(env, wq, core, queue, driver, device, cfg.host.costs, poolset))
     return wq
 
 
-def _sq_thread(env: Engine, cfg: Config, driver: Driver, device: Device, job: FioJob, cpu: int, replication: int,
-               scale: float, measure_from: float, tags: int, users: dict[int, int], kernel,
-               helpers: list[tuple[Core, int]]) -> SqThread:
+def _sq_thread(env: Engine, cfg: Config, driver: Driver, device: Device, dev: int, job: FioJob, cpu: int,
+               replication: int, scale: float, measure_from: float, tags: int, users: dict[tuple[int, int], int],
+               kernel, helpers: list[tuple[Core, int]]) -> SqThread:
     """Job ``job``'s SQPOLL thread on ``cpu``, with that CPU's NVMe queue and interrupt
     handler (sim/sqpoll.py); its host noise on the job's first helper streams."""
-    return _helper(env, cfg, driver, cpu, worker_seeds(cfg, replication, job.index, 0), scale, measure_from, tags,
-                   users, kernel.batch_fifo, helpers, job.index,
+    return _helper(env, cfg, driver, dev, cpu, worker_seeds(cfg, replication, job.index, 0), scale, measure_from,
+                   tags, users, kernel.batch_fifo, helpers, job.index,
                    lambda core, queue, poolset: SqThread(env, job, core, queue, driver, device, cfg.host.costs,
                                                          poolset, kernel.plug_fifo, cfg.workload.bs))
 
 
-def _helper(env: Engine, cfg: Config, driver: Driver, cpu: int, seeds: list[np.random.SeedSequence], scale: float,
-            measure_from: float, tags: int, users: dict[int, int], fifo: bool, helpers: list[tuple[Core, int]],
-            job: int, make_thread):
+def _helper(env: Engine, cfg: Config, driver: Driver, dev: int, cpu: int, seeds: list[np.random.SeedSequence],
+            scale: float, measure_from: float, tags: int, users: dict[tuple[int, int], int], fifo: bool,
+            helpers: list[tuple[Core, int]], job: int, make_thread):
     """A core that does a job's kernel work on another CPU (an io-wq worker, a SQ thread):
     its host noise (``seeds``: step multipliers, ticks), its own NVMe queue and interrupt
     handler, and the thread ``make_thread(core, queue, poolset)`` builds on it."""
@@ -203,12 +228,12 @@ def _helper(env: Engine, cfg: Config, driver: Driver, cpu: int, seeds: list[np.r
     core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
     poolset = driver.poolset_index(core.node)
     queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags,
-                  rounds=cfg.device.completes == "round")
-    handler = IrqHandler(driver, queue, lock_shared=users[poolset] > 1, fifo=fifo)
+                  rounds=cfg.device_list()[dev].completes == "round")
+    handler = IrqHandler(driver, queue, lock_shared=users[(dev, poolset)] > 1, fifo=fifo)
     thread = make_thread(core, queue, poolset)
     queue.connect(handler.path, handler, thread.runner)
     if noise.enabled and noise.tick_hz > 0:
-        Ticks(env, core, queue, handler, noise, np.random.default_rng(ticks_seed))
+        Ticks(env, core, [queue], [handler], noise, np.random.default_rng(ticks_seed))
     helpers.append((core, job))
     return thread
 

@@ -67,13 +67,14 @@ class Ticks:
     ``core.next_tick`` is the next tick's time: a thread that only its own interrupts can
     preempt must not run ahead past it (``Queue.no_irq_before``)."""
 
-    __slots__ = ("env", "core", "queue", "handler", "period", "mean_ns", "rng", "durations", "next_t")
+    __slots__ = ("env", "core", "queues", "handlers", "period", "mean_ns", "rng", "durations", "next_t")
 
-    def __init__(self, env: Engine, core, queue, handler, noise: HostNoise, rng: np.random.Generator) -> None:
+    def __init__(self, env: Engine, core, queues: list, handlers: list, noise: HostNoise,
+                 rng: np.random.Generator) -> None:
         self.env = env
         self.core = core
-        self.queue = queue
-        self.handler = handler
+        self.queues = queues  # the core's NVMe queues (one per device it submits to)
+        self.handlers = [h for h in handlers if h is not None]  # and their interrupt handlers
         self.period = 1e9 / noise.tick_hz
         self.mean_ns = noise.tick_mean_us * 1e3 * core.scale
         self.rng = rng
@@ -97,7 +98,7 @@ class Ticks:
             core.next_tick = core.irq_off_until
             Timeout(env, core.irq_off_until - now).callbacks.append(self._tick)
             return
-        handler_busy = self.handler is not None and (self.handler.active or self.handler.busy_until > now)
+        handler_busy = any(h.active or h.busy_until > now for h in self.handlers)
         if core.thread_running or handler_busy:
             d = self._duration()
             if core.in_irq:
@@ -111,6 +112,6 @@ class Ticks:
         self.next_t += self.period
         core.next_tick = self.next_t
         Timeout(env, self.next_t - now).callbacks.append(self._tick)
-        queue = self.queue
-        if queue.thread_waiting:  # its clock moved, and the tick that bounded it is past
-            queue.arm_thread_wake()
+        for queue in self.queues:
+            if queue.thread_waiting:  # its clock moved, and the tick that bounded it is past
+                queue.arm_thread_wake()

@@ -294,10 +294,12 @@ class PoolStats:
     lock_contended: int  # acquisitions that found the lock held
     lock_spin_ns: float = 0.0  # waiting for another holder, over all acquisitions
     lock_handoff_ns: float = 0.0  # pulling the lock's line from another CPU
+    device: str = ""  # the device's name when a run has several ("" with one)
 
     @property
     def name(self) -> str:
-        return f"node{self.node}/prp{self.block_size}"
+        pool = f"node{self.node}/prp{self.block_size}"
+        return f"{self.device}/{pool}" if self.device else pool
 
     @property
     def nodes_per_op(self) -> float:
@@ -313,7 +315,8 @@ class PoolStats:
 
     def as_dict(self) -> dict[str, float | int | str]:
         """The record and its derived figures, as plain JSON-able data."""
-        return {"name": self.name, "node": self.node, "block_size": self.block_size, "ops": self.ops,
+        return {"name": self.name, **({"device": self.device} if self.device else {}), "node": self.node,
+                "block_size": self.block_size, "ops": self.ops,
                 "nodes": self.nodes, "ns": self.ns, "pages": self.pages,
                 "lock_acquisitions": self.lock_acquisitions, "lock_contended": self.lock_contended,
                 "lock_spin_ns": self.lock_spin_ns, "lock_handoff_ns": self.lock_handoff_ns,

@@ -1,0 +1,129 @@
+"""Several devices (issue 14): each with its own pools, locks, queues and interrupt
+vectors; jobs over several files with fio's file_service_type rules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from helpers import cli_in_process, tiny_config
+from nvmesim.api import run_replication
+from nvmesim.config import ConfigError
+
+#: 64 KiB reads take one list block each (an SGL of 16 segments), so the pools work
+LISTED = {"bs": "64k", "iodepth": 32, "iodepth_batch_submit": 8, "ramp_time": 0}
+
+
+def _hist(d):
+    return (d.clat.n, d.clat.mean, d.slat.mean, d.lat.mean, d.io_bytes, d.total_ios)
+
+
+def _job(job):
+    return _hist(job.read), _hist(job.write), job.usr_cpu, job.sys_cpu, job.ctx
+
+
+def test_k_devices_with_one_job_each_are_k_independent_copies():
+    """Job j on its own device and core shares nothing with the others: job 0 is bit for
+    bit the one-device, one-job run (its streams are the same), a change to another
+    device does not move it, and no pool lock is ever contended or handed over."""
+    alone = run_replication(tiny_config(LISTED), "legacy", 0)
+    k = 4
+    multi_cfg = tiny_config({**LISTED, "numjobs": k, "filename_format": "nvme$jobnumn1"}, devices=[{}] * k)
+    multi = run_replication(multi_cfg, "legacy", 0)
+    assert _job(multi.jobs[0]) == _job(alone.jobs[0])
+    slower = tiny_config({**LISTED, "numjobs": k, "filename_format": "nvme$jobnumn1"},
+                         devices=[{}, {"read": {"mean_us": 300, "p99_us": 900}}, {}, {}])
+    other = run_replication(slower, "legacy", 0)
+    assert _job(other.jobs[0]) == _job(alone.jobs[0])
+    assert _job(other.jobs[1]) != _job(multi.jobs[1])  # (the change is real)
+    assert [p.device for p in multi.pools] == [f"nvme{i}n1" for i in range(k)]
+    for p in multi.pools:
+        assert p.ops > 1000 and p.lock_contended == 0 and p.lock_handoff_ns == 0
+    for p, q in zip(multi.pools, alone.pools * k):
+        assert (p.block_size, p.node) == (q.block_size, q.node)
+
+
+def test_jobs_sharing_a_device_contend_on_its_pool_lock():
+    """Two jobs on one device take its pool lock from two cores: hand-offs, and spinning
+    emerges; the same two jobs on a device each never contend."""
+    shared = run_replication(tiny_config({**LISTED, "numjobs": 2, "filename": "nvme0n1"}, devices=[{}, {}]),
+                             "legacy", 0)
+    apart = run_replication(tiny_config({**LISTED, "numjobs": 2, "filename_format": "nvme$jobnumn1"},
+                                        devices=[{}, {}]), "legacy", 0)
+    (busy,) = [p for p in shared.pools if p.device == "nvme0n1"]
+    assert busy.lock_handoff_ns > 0 and busy.lock_contended > 0 and busy.lock_spin_ns > 0
+    assert all(p.lock_handoff_ns == 0 and p.lock_contended == 0 for p in apart.pools)
+
+
+@pytest.mark.parametrize("service,nr", [("roundrobin", 1), ("roundrobin:3", 3), ("random", 1), ("random:4", 4)])
+def test_file_service_type_shares_the_ios_between_the_files(service, nr):
+    """fio's __get_next_file: round robin switches to the next file after every
+    file_service_nr I/Os, so n files get equal shares (to a switch's worth); random
+    draws each switch's file uniformly, so each share is 1/n within binomial noise."""
+    n = 3
+    cfg = tiny_config({**LISTED, "filename": "nvme0n1:nvme1n1:nvme2n1", "file_service_type": service},
+                      devices=[{}] * n)
+    rep = run_replication(cfg, "legacy", 0)
+    ios = rep.jobs[0].read.total_ios
+    ops = [p.ops / 2 for p in rep.pools]  # an alloc and a free per I/O
+    assert sum(ops) == ios
+    switches = ios / nr
+    for share in ops:
+        if service.startswith("roundrobin"):
+            assert abs(share - ios / n) <= nr
+        else:  # each switch picks a file with probability 1/n: 5 sigma of the switch count
+            sigma = math.sqrt(switches * (1 / n) * (1 - 1 / n)) * nr
+            assert abs(share - ios / n) < 5 * sigma
+
+
+def test_littles_law_holds_for_jobs_over_several_devices():
+    cfg = tiny_config({**LISTED, "numjobs": 2, "filename": "nvme0n1:nvme1n1", "ioengine": "libaio"},
+                      devices=[{}, {"read": {"mean_us": 40}}])
+    rep = run_replication(cfg, "stack", 0)
+    for job, L, window in zip(rep.jobs, rep.mean_depth, rep.windows_ns):
+        d = job.read
+        assert d.lat.n > 100 and d.lat.n == d.total_ios
+        assert L == pytest.approx(d.lat.n / (window / 1e9) * d.lat.mean / 1e9, rel=1e-5)
+
+
+def test_pool_block_sizes_are_the_same_across_variants_with_several_devices():
+    cfg = tiny_config({**LISTED, "numjobs": 2, "filename": "nvme0n1:nvme1n1"}, devices=[{}, {}])
+    pools = {v: [(p.device, p.node, p.block_size) for p in run_replication(cfg, v, 0).pools]
+             for v in ("legacy", "stack")}
+    assert pools["legacy"] == pools["stack"] and len(pools["legacy"]) == 2
+
+
+def test_each_device_entry_starts_from_the_device_section():
+    cfg = tiny_config({"filename": "nvme0n1:fast"}, device={"read": {"mean_us": 50}, "parallel_units": 8},
+                      devices=[{}, {"name": "fast", "read": {"mean_us": 10, "p99_us": 40}}])
+    a, b = cfg.device_list()
+    assert (a.name, a.read.mean_us, a.parallel_units) == ("nvme0n1", 50, 8)
+    assert (b.name, b.read.mean_us, b.parallel_units) == ("fast", 10, 8)
+    assert cfg.job_files() == [[0, 1]]
+
+
+@pytest.mark.parametrize("workload,devices,fragment", [
+    ({"filename": "nvme0n1:nvme7n1"}, [{}, {}], "workload.filename: 'nvme7n1' is not a device of this config"),
+    ({"numjobs": 3, "filename_format": "nvme$jobnumn1"}, [{}, {}],
+     "workload.filename_format: 'nvme2n1' is not a device"),
+    ({}, [{}, {}], "workload.filename: 2 devices: name each job's files"),
+    ({"filename": "nvme0n1:/dev/nvme0n1"}, [{}], "names a device twice"),
+    ({"filename": "nvme0n1"}, [{}, {"node": 1}], "devices.1.node: node 1 does not exist"),
+    ({"filename": "nvme0n1"}, [{}, {"name": "nvme0n1"}], "devices.1.name: 'nvme0n1' names devices.0 too"),
+    ({"filename": "nvme0n1:nvme1n1", "hipri": True}, [{}, {}], "workload.hipri: polled I/O with several files"),
+    ({"file_service_type": "sequential"}, [{}], "workload.file_service_type"),
+    ({"file_service_type": "random:0"}, [{}], "':N' must be a positive count"),
+])
+def test_bad_device_input_is_a_located_error(workload, devices, fragment):
+    with pytest.raises(ConfigError) as e:
+        tiny_config(workload, devices=devices, driver={"poll_queues": 1})
+    assert fragment in str(e.value)
+
+
+def test_cli_names_the_file_and_line_of_an_unknown_device(tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text("devices:\n  - {}\n  - {}\nworkload:\n  filename: nvme0n1:nvme9n1\n  runtime: 1ms\n")
+    proc = cli_in_process("run", str(path))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"{path}:5: workload.filename: 'nvme9n1' is not a device" in proc.stderr
