@@ -127,3 +127,84 @@ def test_cli_names_the_file_and_line_of_an_unknown_device(tmp_path):
     proc = cli_in_process("run", str(path))
     assert proc.returncode == 2 and proc.stdout == ""
     assert f"{path}:5: workload.filename: 'nvme9n1' is not a device" in proc.stderr
+
+
+# ------------------------------------------------- fewer I/O queues than CPUs (blk-mq's map)
+@pytest.mark.parametrize("cores,nodes,queues,groups", [
+    (8, 1, None, [[c] for c in range(8)]),
+    (8, 1, 2, [[0, 1, 2, 3], [4, 5, 6, 7]]),
+    (8, 1, 3, [[0, 1, 2], [3, 4, 5], [6, 7]]),  # the first groups a CPU larger
+    (8, 2, 3, [[0, 1, 2, 3], [4, 5], [6, 7]]),  # nodes by share: max(1, 3 x 4 / 8) = 1, then 2
+    (8, 2, 1, [list(range(8))]),  # fewer groups than nodes: whole nodes dealt out
+    (12, 3, 4, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [10, 11]]),
+])
+def test_queue_groups_follow_group_cpus_evenly(cores, nodes, queues, groups):
+    cfg = tiny_config(host={"cores": cores, "numa_nodes": nodes}, device={"max_io_queues": queues})
+    assert cfg.queue_groups(0) == groups
+    assert sorted(c for g in groups for c in g) == list(range(cores))
+
+
+def test_vectors_of_several_devices_spread_over_a_group():
+    """x86's managed-vector allocator puts each device's vector for a group on the group's
+    CPU with the fewest vectors: the first device on its first CPU, the next on the next."""
+    cfg = tiny_config({"filename": "nvme0n1:nvme1n1"}, host={"cores": 8},
+                      device={"max_io_queues": 2}, devices=[{}, {}])
+    assert [cfg.vector_cpu(d, [0, 1, 2, 3]) for d in range(3)] == [0, 1, 2]
+
+
+SQ_SPIN = "io_uring_enter;nvme_queue_rq;_raw_spin_lock;native_queued_spin_lock_slowpath"
+SQ_LOCK = "io_uring_enter;nvme_queue_rq;_raw_spin_lock"
+
+
+def test_jobs_sharing_a_queue_contend_on_its_sq_lock():
+    """Four jobs mapped to one queue take its SQ lock for every doorbell: the lock line moves
+    between them and spinning emerges; with a queue each, there is no SQ lock at all."""
+    w = {"bs": "4k", "iodepth": 16, "numjobs": 4, "ramp_time": 0}
+    shared = run_replication(tiny_config(w, host={"cores": 4}, device={"max_io_queues": 1}), "legacy", 0)
+    own = run_replication(tiny_config(w, host={"cores": 4}), "legacy", 0)
+    assert shared.profile_ns[SQ_LOCK] > 0 and shared.profile_ns[SQ_SPIN] > 0
+    assert own.profile_ns[SQ_LOCK] == own.profile_ns[SQ_SPIN] == 0
+    for job, L, window in zip(shared.jobs, shared.mean_depth, shared.windows_ns):  # Little's law still holds
+        d = job.read
+        assert L == pytest.approx(d.lat.n / (window / 1e9) * d.lat.mean / 1e9, rel=1e-5)
+
+
+def test_completions_run_on_the_vectors_core():
+    """Jobs on CPUs 4-7 of a device with one queue: its vector is on CPU 0, which no job
+    runs on, so every interrupt handler runs there (a core of its own in the profile) and
+    frees into the pools from there (the pool lock moves between it and the submitters)."""
+    w = {**LISTED, "numjobs": 4, "cpus_allowed": "4-7"}
+    one = run_replication(tiny_config(w, host={"cores": 8}, device={"max_io_queues": 1}), "legacy", 0)
+    own = run_replication(tiny_config(w, host={"cores": 8}), "legacy", 0)
+    assert one.helper_core_ns > 0 and own.helper_core_ns == 0
+    assert one.profile_ns["nvme_irq"] > 0
+    assert one.pools[0].lock_handoff_ns > own.pools[0].lock_handoff_ns
+
+
+def test_a_shared_queue_s_tags_are_shared():
+    """Two libaio jobs of depth 700 on one queue of 1023 tags: they cannot both have 700 in
+    flight, so they sleep for tags (blk_mq_get_tag) and the mean depth in the device is
+    capped by the tags; each still drains and Little's law holds."""
+    w = {"bs": "4k", "iodepth": 700, "iodepth_batch_submit": 32, "iodepth_batch_complete_min": 32,
+         "numjobs": 2, "ioengine": "libaio", "ramp_time": 0}
+    rep = run_replication(tiny_config(w, host={"cores": 2}, device={"max_io_queues": 1}), "legacy", 0)
+    alone = run_replication(tiny_config(w, host={"cores": 2}), "legacy", 0)
+    assert sum(j.ctx for j in rep.jobs) > sum(j.ctx for j in alone.jobs)
+    for job, L, window in zip(rep.jobs, rep.mean_depth, rep.windows_ns):
+        d = job.read
+        assert d.lat.n == d.total_ios > 1000
+        assert L == pytest.approx(d.lat.n / (window / 1e9) * d.lat.mean / 1e9, rel=1e-5)
+
+
+@pytest.mark.parametrize("workload,sections,fragment", [
+    ({"numjobs": 2, "cpus_allowed": "2-3"}, {"driver": {"rq_affinity": 2}},
+     "driver.rq_affinity: 2: job 0 on CPU 2 submits to nvme0n1's queue whose interrupt is on CPU 0"),
+    ({"numjobs": 2, "cpus_allowed": "4,5"}, {"host": {"cores": 8, "numa_nodes": 2}},
+     "(another NUMA node)"),
+    ({"hipri": True}, {"driver": {"poll_queues": 1}}, "workload.hipri: polled I/O with fewer I/O queues"),
+])
+def test_shared_queue_paths_not_modelled_are_located_errors(workload, sections, fragment):
+    sections = {"host": {"cores": 4}, **sections}
+    with pytest.raises(ConfigError) as e:
+        tiny_config(workload, device={"max_io_queues": 1}, **sections)
+    assert fragment in str(e.value)

@@ -298,6 +298,9 @@ class HostCosts(_Section):
         300, ge=0, description="bio alloc, submit_bio, blk-mq request + tag, plug, per request (assumption)"
     )
     nvme_queue_rq_ns: float = Field(150, ge=0, description="nvme_prep_rq command setup, per request (assumption)")
+    sqe_copy_ns: float = Field(
+        10, ge=0, description="of nvme_queue_rq_ns, the 64 B SQE's copy into the submission ring (nvme_sq_copy_cmd: "
+        "one cache line written; assumption), which a queue shared by several CPUs does under its SQ lock")
     dma_map_segment_ns: float = Field(
         60, ge=0, description="dma_map_sg per segment, direct mapping, no IOMMU (assumption; cf. pre-mapped buffers +4% IOPS)"
     )
@@ -410,6 +413,12 @@ class DriverConfig(_Section):
     sgl_threshold: Size = Field(32768, description="sgl_threshold module parameter; 0 disables SGLs")
     irq_coalescing: Coalescing = Field(default_factory=Coalescing)
     poll_queues: int = Field(0, ge=0, description="poll_queues module parameter (hipri needs > 0)")
+    rq_affinity: Literal[0, 1, 2] = Field(
+        1, description="the block queue's rq_affinity (sysfs): where a completion runs when the interrupt's CPU is "
+        "not the submitter's (blk_mq_complete_request_remote via nvme_try_complete_req): 0 and 1 (the default, "
+        "QUEUE_FLAG_SAME_COMP) complete on the interrupt's CPU when it shares a cache with the submitter -- always, "
+        "here, since blk-mq's CPU groups never span a NUMA node (an LLC per node: an assumption); 2 "
+        "(QUEUE_FLAG_SAME_FORCE) sends every completion to the submitting CPU by IPI, which is not modelled")
     max_transfer_kb: int | None = Field(
         None, ge=4, description="largest request in KiB; default the kernel's NVME_MAX_KB_SZ / NVME_MAX_BYTES "
         "(4096 on 6.2, 8192 from 6.4), and 128 with an IOMMU (dma_opt_mapping_size)")
@@ -537,6 +546,10 @@ class DeviceConfig(_Section):
         500, ge=0, description="doorbell to command fetched: SQE fetch over PCIe (assumption ~0.5 us)"
     )
     max_queue_entries: int = Field(_TLC["max_queue_entries"], ge=2, description="MQES+1: the device's per-queue entry limit")
+    max_io_queues: int | None = Field(
+        None, ge=1, description="I/O queues the controller grants (Set Features Number of Queues: NSQA+1); nvme-pci "
+        "asks for one per possible CPU (nvme_setup_io_queues), so fewer than host.cores makes blk-mq map several "
+        "CPUs to one queue, sharing its tags, SQ lock and interrupt vector; default: one per CPU")
     sgl_support: bool = Field(_TLC["sgl_support"], description="the controller supports SGLs (SGLS field)")
     completes: Literal["each", "round"] = Field(
         "each", description="each: a command's CQE is posted when it is done (an NVMe controller); round: a queue "
@@ -686,6 +699,7 @@ class Config(_Section):
                                       f"{self.host.numa_nodes})")
         files = self.job_files()
         w = self.workload
+        self._check_queue_map(devs)
         if max(len(f) for f in files) > 1:
             if any(self.iowq_cpus()):
                 raise CrossFieldError("workload.iodepth", f"{w.iodepth} is beyond an I/O queue's tags: io_uring's "
@@ -694,6 +708,80 @@ class Config(_Section):
                 if getattr(w, flag):
                     raise CrossFieldError(f"workload.{flag}", f"{what} with several files per job is not modelled "
                                           f"(filename = {w.filename!r})")
+
+    def queues_mapped(self) -> bool:
+        """Some device has fewer I/O queues than the host has CPUs: blk-mq maps CPUs onto
+        shared queues (else each CPU has its own queue, interrupt and vector on itself)."""
+        return any(min(self.host.cores, d.max_io_queues or self.host.cores) < self.host.cores
+                   for d in self.device_list())
+
+    def _check_queue_map(self, devs: list) -> None:
+        if not self.queues_mapped():
+            return
+        w = self.workload
+        for flag, what in (("hipri", "polled I/O"), ("sqthread_poll", "SQPOLL")):
+            if getattr(w, flag):
+                raise CrossFieldError(f"workload.{flag}", f"{what} with fewer I/O queues than CPUs (device."
+                                      "max_io_queues) is not modelled")
+        if any(self.iowq_cpus()):
+            raise CrossFieldError("workload.iodepth", f"{w.iodepth} is beyond an I/O queue's tags: io-wq with fewer "
+                                  "I/O queues than CPUs (device.max_io_queues) is not modelled")
+        node_of = self.host.node_of
+        for j, (cpu, fs) in enumerate(zip(self.job_cpus(), self.job_files())):
+            for d in fs:
+                group = next(g for g in self.queue_groups(d) if cpu in g)
+                vec = self.vector_cpu(d, group)
+                remote = (self.driver.rq_affinity == 2 and vec != cpu) or (
+                    self.driver.rq_affinity == 1 and node_of(vec) != node_of(cpu))
+                if remote:
+                    raise CrossFieldError("driver.rq_affinity", f"{self.driver.rq_affinity}: job {j} on CPU {cpu} "
+                                          f"submits to {devs[d].name}'s queue whose interrupt is on CPU {vec}"
+                                          f"{' (another NUMA node)' if node_of(vec) != node_of(cpu) else ''}: its "
+                                          "completions would go to CPU {cpu} by IPI, which is not modelled "
+                                          "(rq_affinity 0, or a queue per node)".replace("{cpu}", str(cpu)))
+
+    def queue_groups(self, device: int = 0) -> list[list[int]]:
+        """Device ``device``'s I/O queues, each as the CPUs blk-mq maps to it: nvme-pci asks
+        for one queue per CPU, the controller grants ``max_io_queues``, and the vectors'
+        affinity masks -- which ``blk_mq_pci_map_queues`` turns into the CPU-to-queue map --
+        come from ``group_cpus_evenly`` (lib/group_cpus.c): the groups shared out between
+        the NUMA nodes in proportion to their CPUs (at least one each), each node's CPUs
+        split in order into that many groups, the first ones a CPU larger (all nodes hold
+        host.cores / numa_nodes CPUs here, so the order is the nodes').  With fewer
+        groups than nodes, whole nodes are dealt to the groups in turn."""
+        h = self.host
+        dev = self.device_list()[device]
+        n = min(h.cores, dev.max_io_queues or h.cores)
+        per_node = h.cores // h.numa_nodes
+        nodes = [list(range(k * per_node, (k + 1) * per_node)) for k in range(h.numa_nodes)]
+        if n <= len(nodes):
+            groups: list[list[int]] = [[] for _ in range(n)]
+            for k, cpus in enumerate(nodes):
+                groups[k % n].extend(cpus)
+            return groups
+        # alloc_nodes_groups: nodes by ascending CPU count, each max(1, groups left x its
+        # CPUs / CPUs left), rounded down
+        shares, left, cpus_left = [], n, h.cores
+        for cpus in nodes:
+            g = max(1, left * len(cpus) // cpus_left)
+            shares.append(g)
+            left -= g
+            cpus_left -= len(cpus)
+        groups = []
+        for cpus, g in zip(nodes, shares):
+            size, extra = divmod(len(cpus), g)
+            at = 0
+            for i in range(g):
+                take = size + (1 if i < extra else 0)
+                groups.append(cpus[at:at + take])
+                at += take
+        return groups
+
+    def vector_cpu(self, device: int, group: list[int]) -> int:
+        """The CPU a queue's interrupt is delivered to: one of its group's, the one with the
+        fewest managed vectors so far (x86's ``irq_matrix_alloc_managed``), i.e. the
+        ``device``-th in turn when each device allocates one vector per group."""
+        return group[device % len(group)]
 
     def device_list(self) -> list[DeviceConfig]:
         """The devices: the ``devices`` entries, or the one ``device`` section."""

@@ -61,6 +61,7 @@ class Driver:
         else:  # direct mapping: one dma_map_page per physically contiguous run
             map_ns, unmap_ns = nsegs * c.dma_map_segment_ns, nsegs * c.dma_unmap_segment_ns
         self.queue_rq_ns = c.nvme_queue_rq_ns + map_ns + plan.entries * c.prp_entry_ns
+        self.sqe_copy_ns = c.sqe_copy_ns  # (of nvme_queue_rq_ns) under a shared queue's SQ lock
         self.handle_cqe_ns = c.nvme_cqe_ns  # nvme_handle_cqe, in the CQ loop
         self.unmap_ns = unmap_ns  # nvme_pci_unmap_rq's DMA unmap, in the batch after the loop
         self.doorbell_ns = c.doorbell_ns

@@ -679,7 +679,10 @@ class FioJob:
                 yield from core.sync()
                 if queue.inflight < queue.tags:
                     continue
-            queue.tag_waiter = self.runner
+            if queue.tag_waiter is None:
+                queue.tag_waiter = self.runner
+            else:  # another CPU's job sleeps on this shared queue too
+                queue.tag_waiters.append(self.runner)
             core.sleep()
             self.ctx += 1
             yield SLEEP  # resumed by the completion that frees the wake batch's last tag

@@ -24,7 +24,7 @@ from ..config import Config
 from ..stats.fiotime import mtime_since, runtime_ms, utime_since
 from ..stats.records import IDLE, L_FIO, L_POLL, L_SQ, POLL_FREE, PROFILE_LABELS, JobResult, ReplicationResult
 from .completion import CompletionPath, IrqHandler
-from .cpu import Core
+from .cpu import Core, SpinLock
 from .device import Device
 from .driver import Driver
 from .engine import Engine
@@ -88,43 +88,68 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     job_cpus = cfg.job_cpus()
     iowq_cpus = cfg.iowq_cpus()
     sq_cpus = cfg.sq_cpus()
-    # cores whose requests use each (device, poolset): a lock no other core takes needs no
-    # ordering; io-wq workers and SQ threads submit to their job's one device
-    users: dict[tuple[int, int], int] = {}
+    # blk-mq's map: each CPU's hardware queue on each device, and the CPU of its vector
+    # (a queue per CPU, its vector on that CPU, unless device.max_io_queues is lower)
+    groups = [cfg.queue_groups(d) for d in range(len(devs))]
+    hwq = [{c: g for g, cpus in enumerate(gs) for c in cpus} for gs in groups]
+    vector = [[cfg.vector_cpu(d, cpus) for cpus in gs] for d, gs in enumerate(groups)]
+    # the CPUs that take each (device, poolset)'s locks: submitters (io-wq workers and SQ
+    # threads submit to their job's one device) and the cores completing on its queues; a
+    # lock no other core takes needs no ordering
+    takers: dict[tuple[int, int], set[int]] = {}
+    submitters: dict[tuple[int, int], set[int]] = {}  # CPUs submitting to each (device, queue)
     helper_cpus = [[c for c in iowq_cpus[j]] + ([sq_cpus[j]] if sq_cpus else []) for j in range(len(job_cpus))]
     for j, cpu in enumerate(job_cpus):
         for d in job_files[j]:
             for c in [cpu] + (helper_cpus[j] if d == job_files[j][0] else []):
+                # c allocates from its node's poolset; its queue's vector core frees into it
                 k = (d, drivers[d].poolset_index(cfg.host.node_of(c)))
-                users[k] = users.get(k, 0) + 1
+                takers.setdefault(k, set()).update((c, vector[d][hwq[d][c]]))
+                submitters.setdefault((d, hwq[d][c]), set()).add(c)
+    users = {k: len(v) for k, v in takers.items()}
     jobs: list[FioJob] = []
     cores: list[Core] = []
-    helpers: list[tuple[Core, int]] = []  # io-wq and SQ thread cores, with the job they serve
+    helpers: list[tuple[Core, int]] = []  # io-wq, SQ thread and interrupt-only cores, with the job they serve
     noise = cfg.host.noise
+    seeds_of = [job_seeds(cfg, replication, j) for j in range(len(job_cpus))]
+    scales = [speed_factor(noise, np.random.default_rng(seeds[STREAM_SPEED])) for seeds in seeds_of]
+    for j, cpu in enumerate(job_cpus):  # the job cores first: a queue's vector may be on a later job's
+        steps = Multipliers(np.random.default_rng(seeds_of[j][STREAM_STEP_COSTS]) if noise.enabled else None,
+                            noise.cost_cv, scales[j])
+        cores.append(Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps))
+    core_of = {core.index: core for core in cores}
+    on_core: dict[int, tuple[list, list]] = {c: ([], []) for c in core_of}  # the queues and handlers of its vectors
+    built: dict[tuple[int, int], tuple] = {}  # (device, hardware queue) -> (queue, handler, completion)
     for j, cpu in enumerate(job_cpus):
-        seeds = job_seeds(cfg, replication, j)
-        scale = speed_factor(noise, np.random.default_rng(seeds[STREAM_SPEED]))
-        steps = Multipliers(np.random.default_rng(seeds[STREAM_STEP_COSTS]) if noise.enabled else None,
-                            noise.cost_cv, scale)
-        core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
-        cores.append(core)
-        # the core's queue on each device the job opens, each with its own vector
+        seeds, scale, core = seeds_of[j], scales[j], cores[j]
+        # the job's queue on each device it opens (each with its vector)
         files, handlers = [], []
         shared = False
         completion = None
         for d in job_files[j]:
             driver, device = drivers[d], devices[d]
+            g = hwq[d][cpu]
             poolset = driver.poolset_index(core.node)
             lock_shared = users[(d, poolset)] > 1
-            shared = shared or lock_shared
-            queue = Queue(env, core, polled, co.threshold, co.time_us * 1000.0, tags=cfg.effective_queue_depth(d) - 1,
-                          rounds=devs[d].completes == "round")
-            if polled:  # (one file: cross-checked in the config)
-                handler = None
-                completion = CompletionPath(driver, queue, core, core, L_POLL, POLL_FREE, catch_up=lock_shared,
-                                            fifo=kernel.batch_fifo)
-            else:
-                handler = IrqHandler(driver, queue, lock_shared=lock_shared, fifo=kernel.batch_fifo)
+            shared = shared or lock_shared or vector[d][g] != cpu or len(submitters[(d, g)]) > 1
+            if (d, g) not in built:
+                vcore = core_of.get(vector[d][g]) or _irq_core(env, cfg, vector[d][g], replication, measure_from,
+                                                               core_of, on_core, helpers, j)
+                queue = Queue(env, vcore, polled, co.threshold, co.time_us * 1000.0,
+                              tags=cfg.effective_queue_depth(d) - 1, rounds=devs[d].completes == "round")
+                if len(submitters[(d, g)]) > 1:
+                    queue.sq_lock = SpinLock(cfg.host.costs.lock_handoff_ns, cfg.host.costs.lock_handoff_remote_ns)
+                vshared = any(users[(d, driver.poolset_index(cfg.host.node_of(c)))] > 1 for c in submitters[(d, g)])
+                if polled:  # (one file, a queue per CPU: cross-checked in the config)
+                    handler = None
+                    completion = CompletionPath(driver, queue, core, core, L_POLL, POLL_FREE, catch_up=vshared,
+                                                fifo=kernel.batch_fifo)
+                else:
+                    handler = IrqHandler(driver, queue, lock_shared=vshared, fifo=kernel.batch_fifo)
+                built[(d, g)] = (queue, handler, completion)
+                on_core[vcore.index][0].append(queue)
+                on_core[vcore.index][1].append(handler)
+            queue, handler, completion = built[(d, g)]
             files.append((queue, driver, device))
             handlers.append(handler)
         queue, driver, device = files[0]
@@ -141,9 +166,10 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
                      lone=lone, completion=completion, poolset=poolset, iowq=iowq, files=files)
         runner = job.start()
         for (q, _, _), h in zip(files, handlers):
-            q.connect(completion if polled else h.path, h, runner)
+            if q.path is None:
+                q.connect(completion if polled else h.path, h, runner)
         if noise.enabled and noise.tick_hz > 0:
-            Ticks(env, core, [f[0] for f in files], handlers, noise, np.random.default_rng(seeds[STREAM_TICKS]))
+            Ticks(env, core, *on_core[cpu], noise, np.random.default_rng(seeds[STREAM_TICKS]))
         if sq_cpus:
             _sq_thread(env, cfg, driver, device, d0, job, sq_cpus[j], replication, scale, measure_from, tags, users,
                        kernel, helpers)
@@ -189,6 +215,21 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         ios_simulated=sum(job.reaped_all for job in jobs),
         helper_core_ns=helper_ns,
     )
+
+
+def _irq_core(env: Engine, cfg: Config, cpu: int, replication: int, measure_from: float, core_of: dict,
+              on_core: dict, helpers: list[tuple[Core, int]], job: int) -> Core:
+    """A CPU no job runs on that takes a shared queue's interrupts: its own step-cost
+    stream (replication, 2000 + cpu); no timer tick (an otherwise idle CPU is NOHZ idle:
+    an assumption), booked into the profile with the job that first used it."""
+    noise = cfg.host.noise
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, 2000 + cpu)))
+    core = Core(env, cpu, cfg.host.node_of(cpu), measure_from,
+                jitter=Multipliers(rng if noise.enabled else None, noise.cost_cv, 1.0))
+    core_of[cpu] = core
+    on_core[cpu] = ([], [])
+    helpers.append((core, job))
+    return core
 
 
 def _io_wq(env: Engine, cfg: Config, driver: Driver, device: Device, dev: int, cpus: list[int], replication: int,

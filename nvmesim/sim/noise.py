@@ -74,7 +74,7 @@ class Ticks:
         self.env = env
         self.core = core
         self.queues = queues  # the core's NVMe queues (one per device it submits to)
-        self.handlers = [h for h in handlers if h is not None]  # and their interrupt handlers
+        self.handlers = handlers  # and the handlers of the vectors on this core (None: a polled queue)
         self.period = 1e9 / noise.tick_hz
         self.mean_ns = noise.tick_mean_us * 1e3 * core.scale
         self.rng = rng
@@ -98,7 +98,7 @@ class Ticks:
             core.next_tick = core.irq_off_until
             Timeout(env, core.irq_off_until - now).callbacks.append(self._tick)
             return
-        handler_busy = any(h.active or h.busy_until > now for h in self.handlers)
+        handler_busy = any(h is not None and (h.active or h.busy_until > now) for h in self.handlers)
         if core.thread_running or handler_busy:
             d = self._duration()
             if core.in_irq:

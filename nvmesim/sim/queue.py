@@ -27,7 +27,8 @@ class Queue:
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
                  "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
-                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiter", "path", "round")
+                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiter", "path", "round", "sq_lock",
+                 "tag_waiters")
 
     def __init__(self, env: Engine, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30, rounds: bool = False) -> None:
@@ -38,6 +39,9 @@ class Queue:
         # (lib/sbitmap.c: clamp(depth / SBQ_WAIT_QUEUES, 1, SBQ_WAKE_BATCH), both 8)
         self.wake_batch = max(1, min(tags // 8, 8))
         self.tag_waiter: ThreadRunner | None = None  # a thread asleep in blk_mq_get_tag
+        self.tag_waiters: list[ThreadRunner] = []  # more of them, on a queue several CPUs share
+        # a queue several CPUs submit to: the SpinLock its SQE copies and doorbell are under
+        self.sq_lock = None
         self.core = core
         self.cq: deque = deque()
         self.polled = polled
@@ -128,6 +132,10 @@ class Queue:
         if waiter is not None and self.tags - self.inflight >= self.wake_batch:
             self.tag_waiter = None
             clock.wake_after(waiter)
+            if self.tag_waiters:  # a shared queue: every sleeper looks again (each re-checks)
+                for w in self.tag_waiters:
+                    clock.wake_after(w)
+                self.tag_waiters.clear()
 
     def no_irq_before(self, t: float) -> bool:
         """No interrupt can start on this queue's core before ``t``: no CQE can land

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Generator
 
-from ..stats.records import PoolLabels
+from ..stats.records import PoolLabels, sq_lock_labels
 from .cpu import Core
 from .engine import SLEEP, Event, Timeout
 from .queue import Queue
@@ -32,7 +32,10 @@ def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int
     the device sees them.  ``lone``: see ``FioJob``."""
     env = core.env
     lists = driver.plan.lists
-    queue_rq_ns = driver.queue_rq_ns
+    sq_lock = queue.sq_lock
+    # a shared queue's SQE copies are done under its SQ lock, just before the doorbell
+    copy_ns = driver.sqe_copy_ns if sq_lock is not None else 0.0
+    queue_rq_ns = driver.queue_rq_ns - copy_ns
     busy = core.busy
     measure_from = core.measure_from
     for io_u in reqs:
@@ -58,12 +61,35 @@ def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int
         ns = 0.0  # the device is busy with this queue: it reads the shadow tail itself
     else:
         ns = driver.doorbell_ns * (jbuf.pop() if jbuf else jitter.more())
+    if sq_lock is not None:
+        t = _sq_locked(core, sq_lock, t, reqs, copy_ns, ns, rq_label)
     submit = device.submit
     for io_u in reqs:
         submit(io_u, t)
     if t >= core.measure_from:  # (core.charge, inlined)
         busy[rq_label] += ns
     core.t = t + ns
+
+
+def _sq_locked(core: Core, lock, t: float, reqs: list, copy_ns: float, doorbell_ns: float, rq_label: int) -> float:
+    """A queue shared by several CPUs: ``nvme_submit_cmds`` (or ``nvme_queue_rq``) takes
+    ``nvmeq->sq_lock``, copies each SQE into the ring and rings the doorbell under it.
+    Takes the lock at ``t`` (the caller is in sync), books the spinning and the lock
+    line's hand-off, charges the copies, and returns when the doorbell write starts."""
+    copies = 0.0
+    for io_u in reqs:
+        copies += copy_ns * io_u.m
+    wait = lock.take(t, core, copies + doorbell_ns)
+    if t >= core.measure_from:
+        held, spin = _SQ_LABELS.get(rq_label) or _SQ_LABELS.setdefault(rq_label, sq_lock_labels(rq_label))
+        busy = core.busy
+        busy[spin] += lock.last_spin
+        busy[held] += lock.last_handoff
+        busy[rq_label] += copies
+    return t + wait + copies
+
+
+_SQ_LABELS: dict[int, tuple[int, int]] = {}
 
 
 def catch_up(core: Core, queue: Queue, lone: bool) -> Generator[Event, None, None]:

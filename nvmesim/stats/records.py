@@ -30,15 +30,23 @@ def _with_pool(prefix: tuple[str, ...], op: str) -> tuple[tuple[str, ...], ...]:
     return (prefix + (op,), prefix + (op, _POOL_OP[0]), prefix + (op,) + _POOL_OP)
 
 
+def _sq_lock(prefix: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """A shared queue's SQ lock under ``prefix``: ``nvme_submit_cmds`` / ``nvme_queue_rq`` copy the SQEs and
+    ring the doorbell under ``spin_lock(&nvmeq->sq_lock)`` (no irqsave), perf's ``_raw_spin_lock``."""
+    return (prefix + ("_raw_spin_lock",), prefix + ("_raw_spin_lock", _POOL_OP[1]))
+
+
 CALL_CHAINS: tuple[tuple[str, ...], ...] = (
     ("fio",),
     ("io_submit",),
     ("io_submit", "nvme_queue_rq"),
     *_with_pool(("io_submit", "nvme_queue_rq"), "dma_pool_alloc"),
+    *_sq_lock(("io_submit", "nvme_queue_rq")),
     ("io_getevents",),
     ("io_uring_enter",),
     ("io_uring_enter", "nvme_queue_rq"),
     *_with_pool(("io_uring_enter", "nvme_queue_rq"), "dma_pool_alloc"),
+    *_sq_lock(("io_uring_enter", "nvme_queue_rq")),
     ("io_uring_enter", "io_req_rw_complete"),  # DEFER_TASKRUN: CQEs posted inside io_uring_enter
     ("tctx_task_work",),  # COOP_TASKRUN / none: task work on return to user mode
     ("tctx_task_work", "io_req_rw_complete"),
@@ -56,6 +64,7 @@ CALL_CHAINS: tuple[tuple[str, ...], ...] = (
     ("blk_mq_run_work_fn",),  # kblockd's worker: a plug flushed from schedule(), dispatched async
     ("blk_mq_run_work_fn", "nvme_queue_rq"),
     *_with_pool(("blk_mq_run_work_fn", "nvme_queue_rq"), "dma_pool_alloc"),
+    *_sq_lock(("blk_mq_run_work_fn", "nvme_queue_rq")),
     ("nvme_irq",),
     *_with_pool(("nvme_irq",), "dma_pool_free"),
     ("__sysvec_apic_timer_interrupt",),  # the timer tick and the softirq work it raises (host noise)
@@ -123,6 +132,12 @@ L_SQ = label("io_sq_thread")
 L_SQ_RQ = label("io_sq_thread", "nvme_queue_rq")
 SQ_ALLOC = PoolLabels.under("io_sq_thread", "nvme_queue_rq", op="dma_pool_alloc")
 L_SQ_CQE = label("io_sq_thread", "io_req_rw_complete")
+
+
+def sq_lock_labels(rq_label: int) -> tuple[int, int]:
+    """The SQ lock's labels (held, spinning) under the nvme_queue_rq of ``rq_label``."""
+    chain = PROFILE_LABELS[rq_label].split(";")
+    return label(*chain, "_raw_spin_lock"), label(*chain, "_raw_spin_lock", _POOL_OP[1])
 
 
 def submit_labels(engine: str) -> tuple[int, int, PoolLabels]:
