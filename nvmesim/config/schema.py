@@ -371,6 +371,16 @@ class HostNoise(_Section):
 class Host(_Section):
     cores: int = Field(8, ge=1, description="CPU cores")
     numa_nodes: int = Field(1, ge=1, description="NUMA nodes; cores are split evenly, node = core // (cores/nodes)")
+    threads_per_core: Literal[1, 2] = Field(
+        1, description="hardware threads per physical core (SMT): cores counts logical CPUs; a node's CPUs are its "
+        "cores' first threads, then their second threads (as Linux enumerates a socket), so CPU c's sibling is "
+        "c +- cores/nodes/2")
+    smt_slowdown: float = Field(
+        1.6, ge=1.0, description="how much longer a thread's CPU work takes while its sibling runs a job too: two "
+        "busy threads give 2 / 1.6 = 1.25x one thread's throughput, Intel's published gain of Hyper-Threading "
+        "(up to 30% on server workloads: Marr et al., Intel Technology Journal 6(1), 2002). Applied for the whole "
+        "run when both siblings run a job or a helper thread (an assumption: right for busy threads, an "
+        "overestimate for threads that mostly sleep); caches shared by siblings are not modelled")
     cache_bytes_per_io: int = Field(
         8192,
         ge=0,
@@ -388,7 +398,19 @@ class Host(_Section):
     def _nodes(self) -> "Host":
         if self.cores % self.numa_nodes:
             raise ValueError(f"cores ({self.cores}) must split evenly over numa_nodes ({self.numa_nodes})")
+        if (self.cores // self.numa_nodes) % self.threads_per_core:
+            raise ValueError(f"each node's {self.cores // self.numa_nodes} CPUs must split into cores of "
+                             f"threads_per_core ({self.threads_per_core}) threads")
         return self
+
+    def sibling_of(self, cpu: int) -> int | None:
+        """The other hardware thread of ``cpu``'s core (None without SMT)."""
+        if self.threads_per_core == 1:
+            return None
+        per_node = self.cores // self.numa_nodes
+        base, i = divmod(cpu, per_node)
+        half = per_node // 2
+        return base * per_node + (i + half) % per_node
 
     def node_of(self, core: int) -> int:
         return core // (self.cores // self.numa_nodes)

@@ -113,6 +113,12 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
     noise = cfg.host.noise
     seeds_of = [job_seeds(cfg, replication, j) for j in range(len(job_cpus))]
     scales = [speed_factor(noise, np.random.default_rng(seeds[STREAM_SPEED])) for seeds in seeds_of]
+    # SMT: a job whose core's other thread runs a job or a helper thread too runs slower
+    threads = _threads(cfg)
+    base_scales = list(scales)  # (a helper thread's own SMT factor is its own)
+    for j, cpu in enumerate(job_cpus):
+        if cfg.host.sibling_of(cpu) in threads:
+            scales[j] *= cfg.host.smt_slowdown
     for j, cpu in enumerate(job_cpus):  # the job cores first: a queue's vector may be on a later job's
         steps = Multipliers(np.random.default_rng(seeds_of[j][STREAM_STEP_COSTS]) if noise.enabled else None,
                             noise.cost_cv, scales[j])
@@ -158,8 +164,8 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         # a thread only its own queue's interrupt handler can preempt
         lone = not polled and not shared and not co.threshold and len(files) == 1
         tags = cfg.effective_queue_depth(d0) - 1
-        iowq = _io_wq(env, cfg, driver, device, d0, iowq_cpus[j], replication, j, scale, measure_from, tags, users,
-                      kernel.batch_fifo, helpers) if iowq_cpus[j] else None
+        iowq = _io_wq(env, cfg, driver, device, d0, iowq_cpus[j], replication, j, base_scales[j], measure_from,
+                      tags, users, kernel.batch_fifo, helpers) if iowq_cpus[j] else None
         streams = Streams(cfg, seeds, scale, [devs[d] for d in job_files[j]], file_seeds(cfg, replication, j,
                                                                                         len(files)))
         job = FioJob(env, cfg, j, core, queue, driver, device, streams,
@@ -171,8 +177,8 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         if noise.enabled and noise.tick_hz > 0:
             Ticks(env, core, *on_core[cpu], noise, np.random.default_rng(seeds[STREAM_TICKS]))
         if sq_cpus:
-            _sq_thread(env, cfg, driver, device, d0, job, sq_cpus[j], replication, scale, measure_from, tags, users,
-                       kernel, helpers)
+            _sq_thread(env, cfg, driver, device, d0, job, sq_cpus[j], replication, base_scales[j], measure_from,
+                       tags, users, kernel, helpers)
         jobs.append(job)
     env.run()  # until every job has drained and nothing is left to happen
 
@@ -215,6 +221,11 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         ios_simulated=sum(job.reaped_all for job in jobs),
         helper_core_ns=helper_ns,
     )
+
+
+def _threads(cfg: Config) -> set[int]:
+    """The CPUs that run a thread: the jobs', their io-wq workers' and SQ threads'."""
+    return set(cfg.job_cpus()) | {c for cpus in cfg.iowq_cpus() for c in cpus} | set(cfg.sq_cpus())
 
 
 def _irq_core(env: Engine, cfg: Config, cpu: int, replication: int, measure_from: float, core_of: dict,
@@ -265,6 +276,8 @@ def _helper(env: Engine, cfg: Config, driver: Driver, dev: int, cpu: int, seeds:
     noise = cfg.host.noise
     co = cfg.driver.irq_coalescing
     steps_seed, ticks_seed = seeds
+    if cfg.host.sibling_of(cpu) in _threads(cfg):
+        scale *= cfg.host.smt_slowdown
     steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
     core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
     poolset = driver.poolset_index(core.node)
