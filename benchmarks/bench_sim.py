@@ -29,7 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 #: config -> simulated seconds per timed run (None: the config's own runtime).  qd1's
 #: own second is ~10k I/Os, a fifth of a wall second: too short to time on a shared
 #: machine, so it runs 10 s; highdepth's own second is ~0.5 M I/Os.
-CONFIGS = {"configs/highdepth.yaml": None, "configs/qd1.yaml": 10.0}
+CONFIGS = {"configs/highdepth.yaml": None, "configs/qd1.yaml": 10.0, "configs/multidevice.yaml": None}
+#: the per-I/O cost of many jobs over many devices against one job on one device of the
+#: same workload (issue 14: at most 1.5x), each pair timed alternately in one run
+SCALE_RUNS = {
+    "16 jobs x 4 devices (each job all 4: round robin)": ({}, 0.05),
+    "4 jobs, a device each (filename_format)": ({"workload.numjobs": 4, "workload.filename": None,
+                                                 "workload.filename_format": "nvme$jobnumn1"}, 0.2),
+}
+ONE_JOB = ({"workload.numjobs": 1, "workload.filename": "nvme0n1"}, 0.4)
 
 
 def simpy_raw_rate(n: int = 300_000) -> float:
@@ -59,6 +67,25 @@ def io_rate(path: str, runtime: float | None, repeat: int) -> dict:
     return out
 
 
+def scale_ratios(repeat: int) -> None:
+    """Wall time per simulated I/O of each ``SCALE_RUNS`` config of configs/multidevice.yaml
+    over that of ``ONE_JOB``, the best of ``repeat`` alternating runs of each."""
+    path = ROOT / "configs/multidevice.yaml"
+
+    def per_io(over: dict, runtime: float) -> tuple[float, float]:
+        rep = run_replication(load(path, {**over, "workload.runtime": runtime}), "legacy", 0)
+        return rep.wall_s / rep.ios_simulated, rep.events / rep.ios_simulated
+
+    for name, (over, runtime) in SCALE_RUNS.items():
+        many, one = [], []
+        for _ in range(repeat):
+            many.append(per_io(over, runtime))
+            one.append(per_io(*ONE_JOB))
+        (m, me), (o, oe) = min(many), min(one)
+        print(f"{name}: {m * 1e6:.1f} us per I/O ({me:.2f} events) vs one job on one device {o * 1e6:.1f} us "
+              f"({oe:.2f} events): {m / o:.2f}x")
+
+
 def peak_memory(path: str, runtime: float) -> int:
     cfg = load(ROOT / path, {"workload.runtime": runtime})
     tracemalloc.start()
@@ -83,6 +110,7 @@ def main() -> None:
             every = " ".join(f"{r[0]:,.0f}" for r in runs)
             print(f"{path:<26} {v:<8} {ios:>9,} {wall:>7.2f} {rate:>9,.0f} {events / ios:>9.2f} "
                   f"{raw:>9,.0f} {rate / raw:>10.4f}  {every}")
+    scale_ratios(max(1, args.repeat // 2))
     for path in CONFIGS:
         t = args.runtime or load(ROOT / path).workload.runtime
         a = peak_memory(path, t / 2)
