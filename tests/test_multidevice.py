@@ -101,6 +101,8 @@ def test_each_device_entry_starts_from_the_device_section():
     assert (a.name, a.read.mean_us, a.parallel_units) == ("nvme0n1", 50, 8)
     assert (b.name, b.read.mean_us, b.parallel_units) == ("fast", 10, 8)
     assert cfg.job_files() == [[0, 1]]
+    other = tiny_config({"filename": "nvme0n1:nvme1n1"}, devices=[{}, {"read": {"dist": "constant", "mean_us": 5}}])
+    assert other.device_list()[1].read.dist == "constant" and other.device_list()[1].read.p99_us is None
 
 
 @pytest.mark.parametrize("workload,devices,fragment", [

@@ -660,7 +660,10 @@ class Config(_Section):
                 continue
             merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items() if k != "name"}
             for k, v in entry.items():
-                merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+                old = merged.get(k)
+                # a sub-section merges key by key, unless it names another distribution
+                same = isinstance(v, dict) and isinstance(old, dict) and v.get("dist", old.get("dist")) == old.get("dist")
+                merged[k] = {**old, **v} if same else v
             merged.setdefault("name", f"nvme{i}n1")
             entries.append(merged)
         return {**data, "devices": entries}
