@@ -115,6 +115,7 @@ def test_each_device_entry_starts_from_the_device_section():
     ({"filename": "nvme0n1"}, [{}, {"name": "nvme0n1"}], "devices.1.name: 'nvme0n1' names devices.0 too"),
     ({"filename": "nvme0n1:nvme1n1", "hipri": True}, [{}, {}], "workload.hipri: polled I/O with several files"),
     ({"file_service_type": "sequential"}, [{}], "workload.file_service_type"),
+    ({}, [{"max_io_queues": 1}], "driver.poll_queues: 1 poll queues, but nvme0n1 grants 1 I/O queues"),
     ({"file_service_type": "random:0"}, [{}], "':N' must be a positive count"),
 ])
 def test_bad_device_input_is_a_located_error(workload, devices, fragment):

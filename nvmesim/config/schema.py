@@ -719,6 +719,11 @@ class Config(_Section):
             if key in seen:
                 raise CrossFieldError(f"{at}.name", f"{dev.name!r} names devices.{seen[key]} too: names must differ")
             seen[key] = i
+            if dev.max_io_queues is not None and self.driver.poll_queues >= dev.max_io_queues:
+                raise CrossFieldError("driver.poll_queues", f"{self.driver.poll_queues} poll queues, but {dev.name} "
+                                      f"grants {dev.max_io_queues} I/O queues ({at}.max_io_queues): nvme-pci would "
+                                      "cap them at one fewer, keeping one for interrupts (nvme_setup_irqs); ask for "
+                                      f"at most {dev.max_io_queues - 1}")
             if dev.node >= self.host.numa_nodes:
                 raise CrossFieldError(f"{at}.node", f"node {dev.node} does not exist (host.numa_nodes = "
                                       f"{self.host.numa_nodes})")
