@@ -204,12 +204,13 @@ def test_a_shared_queue_s_tags_are_shared():
      "driver.rq_affinity: 2: job 0 on CPU 2 submits to nvme0n1's queue whose interrupt is on CPU 0"),
     ({"numjobs": 2, "cpus_allowed": "4,5"}, {"host": {"cores": 8, "numa_nodes": 2}},
      "(another NUMA node)"),
-    ({"hipri": True}, {"driver": {"poll_queues": 1}}, "workload.hipri: polled I/O with fewer I/O queues"),
+    ({"hipri": True}, {"driver": {"poll_queues": 1}, "device": {"max_io_queues": 2}},
+     "workload.hipri: polled I/O with fewer I/O queues"),
 ])
 def test_shared_queue_paths_not_modelled_are_located_errors(workload, sections, fragment):
-    sections = {"host": {"cores": 4}, **sections}
+    sections = {"host": {"cores": 4}, "device": {"max_io_queues": 1}, **sections}
     with pytest.raises(ConfigError) as e:
-        tiny_config(workload, device={"max_io_queues": 1}, **sections)
+        tiny_config(workload, **sections)
     assert fragment in str(e.value)
 
 
