@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import operator
 from abc import ABC, abstractmethod
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, NoReturn
@@ -121,11 +122,25 @@ def make_geometry(size: int, align: int, boundary: int, min_size: int) -> Geomet
     return Geometry(size=size, align=align, allocation=allocation, boundary=min(boundary, allocation))
 
 
+def _insert(pages: list[int], page: int) -> None:
+    """Add ``page`` to the ascending list ``pages`` unless it is there."""
+    i = bisect_left(pages, page)
+    if i == len(pages) or pages[i] != page:
+        pages.insert(i, page)
+
+
+def _remove(pages: list[int], page: int) -> None:
+    """Remove ``page`` from the ascending list ``pages`` if it is there."""
+    i = bisect_left(pages, page)
+    if i < len(pages) and pages[i] == page:
+        del pages[i]
+
+
 class _Holders:
     """A pool's topology and who holds which of its lines (see the module docstring)."""
 
     __slots__ = ("node_of", "mem_node", "desc_node", "lock_line", "numa", "far_pricer", "cpus", "cpu_node",
-                 "node_masks", "slot", "bit", "shared", "line_holders", "desc_holders", "stale", "desc_cum",
+                 "node_masks", "slot", "bit", "local", "shared", "line_holders", "desc_holders", "stale", "desc_cum",
                  "lock_holders", "xfer_ns")
 
     def __init__(self, node_of, mem_node: int, desc_node: int | None, lock_line: bool, op_ns, pricer) -> None:
@@ -141,10 +156,11 @@ class _Holders:
         self.node_masks: dict[int, int] = {}  # node -> bitmask of the CPUs on it seen so far
         self.slot: tuple[int, Callable, PoolPricer] = (0, op_ns, pricer)  # the current CPU's
         self.bit = 0
+        self.local = 0  # bitmask of the CPUs on the current CPU's node (itself included)
         self.shared = False  # a second CPU has used the pool
         self.line_holders: list[int] = []  # per line of pool memory: bitmask of holder CPUs
         self.desc_holders: list[int] = []  # per page: bitmask of the CPUs holding its descriptor
-        self.stale: dict[int, int] = {}  # cpu -> bitmask of the pages whose descriptor it does not hold
+        self.stale: dict[int, list[int]] = {}  # cpu -> pages whose descriptor it does not hold, ascending
         self.desc_cum: dict[int, list[int]] = {}  # node -> [descriptors on it among pages < i]
         self.lock_holders = 0
         self.xfer_ns = 0.0  # descriptor transfers priced during the operation under way
@@ -270,10 +286,9 @@ class DmaPool(ABC):
         self._line_touch.extend([self._clock] * n)
         own.line_holders.extend([bit] * n)
         own.desc_holders.append(bit)
-        stale = own.stale
-        for other in list(stale):
+        for other, pages in own.stale.items():
             if other != cpu:
-                stale[other] |= 1 << page
+                pages.append(page)  # the largest index: the list stays sorted
         if own.numa:
             node = own.cpu_node[cpu] if own.desc_node is None else own.desc_node
             cum = own.desc_cum
@@ -282,10 +297,9 @@ class DmaPool(ABC):
             for k, counts in cum.items():
                 counts.append(counts[-1] + (k == node))
         self.nr_pages = page + 1
-        if page:  # list_add writes the previous head's prev link
-            ns = self._write_descriptor(page - 1, self.last.nodes)
-            if ns:
-                own.xfer_ns += ns
+        if page and own.desc_holders[page - 1] != bit:  # list_add writes the previous head's prev link
+            level = own.slot[2].row(self.last.nodes, self.pressure)[5]
+            own.xfer_ns += self._write_descriptor(page - 1, level)
         return self.base + page * self._page_bytes
 
     def touch_descriptors(self, first: int, write: int = -1) -> None:
@@ -295,10 +309,85 @@ class DmaPool(ABC):
 
         The walk's own cost is :attr:`OpStats.nodes` x the footprint level's latency, as
         before; this prices what ownership changes: descriptors this CPU does not hold
-        (another CPU wrote them since it last read them) are transfers instead, and
-        writing a descriptor other CPUs hold invalidates their copies."""
-        if self._slow:
-            self._touch_descriptors(first, write, self._own.stale[self._cpu])
+        (another CPU wrote them since it last read them) come from a holder's cache
+        instead, and writing a descriptor other CPUs hold invalidates their copies.  A
+        walk whose footprint exceeds the LLC reads every descriptor from DRAM on its own
+        node.  (Nothing to do while one CPU on node 0 uses the pool: callers on the hot
+        path may skip the call when ``self._slow`` is false.)"""
+        if not self._slow:
+            return
+        own = self._own
+        cpu = self._cpu
+        bit = own.bit
+        holders = own.desc_holders
+        stale = own.stale[cpu]
+        walked_stale = stale and stale[-1] >= first  # it walked descriptors it does not hold
+        invalidate = write >= 0 and holders[write] != bit  # the written one is not its alone
+        if not (walked_stale or invalidate or own.numa):
+            return
+        pricer = own.slot[2]
+        nodes = self.nr_pages - first
+        row = pricer._rows.get(nodes) if pricer._rows_pressure == self.pressure else None
+        if row is None:  # (pricer.row, inlined: this runs per I/O)
+            row = pricer.row(nodes, self.pressure)
+        level = row[5]  # 3: the walk's footprint exceeds the LLC, every copy evicted
+        ns = 0.0
+        op = self.last
+        if walked_stale:  # each comes from a holder's cache (or DRAM, as the walk is priced)
+            i = j = bisect_left(stale, first)
+            end = len(stale)
+            local = own.local
+            near = far = 0
+            while j < end:
+                d = stale[j]
+                j += 1
+                h = holders[d]
+                holders[d] = h | bit
+                if h & local:
+                    near += 1
+                else:
+                    far += 1
+            del stale[i:]
+            if level < 3:
+                per_node = row[4]
+                ns = near * (pricer.xfer[0] - per_node) + far * (pricer.xfer[1] - per_node)
+                op.transfers_local += near
+                op.transfers_remote += far
+                t = self.totals
+                t.transfers_local += near
+                t.transfers_remote += far
+                self._counted = True
+        if level == 3 and own.numa and nodes:
+            # a walk past the LLC reads each descriptor from its own node's DRAM
+            counts = own.desc_cum.get(own.cpu_node[cpu])
+            near = counts[self.nr_pages] - counts[first] if counts else 0
+            ns += near * pricer.dram[0] + (nodes - near) * pricer.dram[1] - row[3]
+        if invalidate:  # (_write_descriptor, inlined)
+            h = holders[write]
+            holders[write] = bit
+            others = h & ~bit
+            stale_of = own.stale
+            while others:  # each other holder loses its copy (_insert, inlined)
+                low = others & -others
+                others ^= low
+                pages = stale_of[low.bit_length() - 1]
+                k = bisect_left(pages, write)
+                if k == len(pages) or pages[k] != write:
+                    pages.insert(k, write)
+            if not h & bit:
+                _remove(stale, write)
+            if level < 3:
+                if h & ~own.local:
+                    op.transfers_remote += 1
+                    self.totals.transfers_remote += 1
+                    ns += pricer.upgrade[1]
+                else:
+                    op.transfers_local += 1
+                    self.totals.transfers_local += 1
+                    ns += pricer.upgrade[0]
+                self._counted = True
+        if ns:
+            own.xfer_ns += ns
 
     # ---- the interface its users call --------------------------------------
     def alloc(self, cpu: int = 0) -> tuple[int, float]:
@@ -348,7 +437,8 @@ class DmaPool(ABC):
         which line."""
         now = self._clock
         own = self._own
-        holders = (tuple(own.line_holders), tuple(own.desc_holders), tuple(sorted(own.stale.items())),
+        holders = (tuple(own.line_holders), tuple(own.desc_holders),
+                   tuple(sorted((cpu, tuple(pages)) for cpu, pages in own.stale.items())),
                    own.lock_holders)
         return (self.free_state(), [now - t for t in self._line_touch], now, holders)
 
@@ -397,6 +487,7 @@ class DmaPool(ABC):
         self._cpu = cpu
         own.slot = slot
         own.bit = slot[0]
+        own.local = own.node_masks[own.cpu_node[cpu]]
         self._cur_op_ns = slot[1]
 
     def _register(self, cpu) -> tuple[int, Callable, PoolPricer]:
@@ -419,7 +510,7 @@ class DmaPool(ABC):
             if own.far_pricer is None:
                 own.far_pricer = self.cost.pricer(self.geometry.size, self.geometry.block_align, far=True)
             pricer = own.far_pricer
-        own.stale[cpu] = (1 << self.nr_pages) - 1
+        own.stale[cpu] = list(range(self.nr_pages))
         if own.cpus and not own.shared:
             # a second CPU: from now on holders are checked.  Until now the first CPU held
             # every line alone, which the lists already say, and the lock line if it took
@@ -431,106 +522,34 @@ class DmaPool(ABC):
         own.cpus[cpu] = slot
         return slot
 
-    def _price_shared(self, line: int, op: OpStats, nodes: int, pages: int, reuse: int, store: bool) -> float:
-        """:meth:`_price` once holders matter: the block line, the transfers priced
-        during the operation, the lock line."""
-        own = self._own
-        bit, op_ns, pricer = own.slot
-        holders = own.line_holders
-        h = holders[line]
-        if h == bit or (not store and h & bit):  # this CPU holds the line (a store: alone)
-            ns = op_ns(nodes, pages, reuse, self.pressure, store)
-        else:  # it comes from a holder's cache, or from DRAM if it has left every cache
-            holders[line] = bit if store else h | bit
-            if pricer.cached(nodes, reuse, self.pressure):
-                ns = pricer.op_ns_moved(nodes, pages, self.pressure, store, self._count(h, bit, store, op))
-            else:
-                ns = pricer.op_ns(nodes, pages, reuse, self.pressure, store)
-        if own.xfer_ns:
-            ns += own.xfer_ns
-            own.xfer_ns = 0.0
-        if own.lock_line and op.locked:
-            h = own.lock_holders
-            if h != bit:
-                own.lock_holders = bit
-                if h:  # the first lock ever taken finds the line where dma_pool_create left it
-                    ns += pricer.xfer[self._count(h, bit, True, op)] - pricer.lats[0]
-        return ns
-
-    def _count(self, h: int, bit: int, store: bool, op: OpStats) -> int:
-        """Count one transfer to the current CPU (``bit``) of a line held by ``h``: 0 if it
-        stays on the CPU's node (a load: some holder is there; a store: every other holder
-        is), 1 if it crosses nodes."""
-        own = self._own
-        local = own.node_masks[own.cpu_node[self._cpu]]
-        if store:
-            remote = 1 if h & ~bit & ~local else 0
-        else:
-            remote = 0 if h & local else 1
-        if remote:
-            op.transfers_remote += 1
-            self.totals.transfers_remote += 1
-        else:
-            op.transfers_local += 1
-            self.totals.transfers_local += 1
-        self._counted = True
-        return remote
-
-    def _touch_descriptors(self, first: int, write: int, stale: int) -> None:
-        """:meth:`touch_descriptors` when something differs from a lone CPU's walk."""
-        own = self._own
-        cpu = self._cpu
-        bit, _, pricer = own.slot
-        op = self.last
-        nodes = self.nr_pages - first
-        row = pricer.row(nodes, self.pressure)
-        per_node, level = row[4], row[5]
-        ns = 0.0
-        m = stale >> first
-        if m:  # walked descriptors this CPU does not hold
-            own.stale[cpu] = stale & ((1 << first) - 1)
-            holders = own.desc_holders
-            while m:
-                low = m & -m
-                m ^= low
-                d = first + low.bit_length() - 1
-                h = holders[d]
-                holders[d] = h | bit
-                if level < 3:  # else every copy has been evicted: DRAM, as the walk is priced
-                    ns += pricer.xfer[self._count(h, bit, False, op)] - per_node
-        if level == 3 and own.numa and nodes:
-            # a walk past the LLC reads each descriptor from its own node's DRAM
-            counts = own.desc_cum.get(own.cpu_node[cpu])
-            near = counts[self.nr_pages] - counts[first] if counts else 0
-            ns += near * pricer.dram[0] + (nodes - near) * pricer.dram[1] - row[3]
-        if write >= 0:
-            ns += self._write_descriptor(write, nodes)
-        if ns:
-            own.xfer_ns += ns
-
-    def _write_descriptor(self, page: int, nodes: int) -> float:
-        """The current CPU writes page ``page``'s descriptor; the other holders' copies are
-        invalidated (a store, exposed at store_weight), unless the walk of ``nodes`` runs
-        from DRAM (every copy evicted).  Returns the ns it adds."""
+    def _write_descriptor(self, page: int, level: int) -> float:
+        """The current CPU writes page ``page``'s descriptor, which others hold too: their
+        copies are invalidated (a store, exposed at store_weight), unless the walk's
+        footprint ``level`` is DRAM (3: every copy evicted).  Returns the ns it adds."""
         own = self._own
         holders = own.desc_holders
         bit = own.bit
         h = holders[page]
-        if h == bit:
-            return 0.0
         holders[page] = bit
         stale = own.stale
         others = h & ~bit
         while others:
             low = others & -others
             others ^= low
-            stale[low.bit_length() - 1] |= 1 << page
+            _insert(stale[low.bit_length() - 1], page)
         if not h & bit:
-            stale[self._cpu] &= ~(1 << page)
-        pricer = own.slot[2]
-        if pricer.row(nodes, self.pressure)[5] == 3:
+            _remove(stale[self._cpu], page)
+        if level == 3:
             return 0.0
-        return pricer.upgrade[self._count(h, bit, True, self.last)]
+        op = self.last
+        self._counted = True
+        if h & ~own.local:
+            op.transfers_remote += 1
+            self.totals.transfers_remote += 1
+            return own.slot[2].upgrade[1]
+        op.transfers_local += 1
+        self.totals.transfers_local += 1
+        return own.slot[2].upgrade[0]
 
     def _reject_free(self, handle: int) -> NoReturn:
         """Raise the right :class:`PoolError` for a handle that is not allocated."""
@@ -554,10 +573,53 @@ class DmaPool(ABC):
         reuse = clock - touch[line]
         touch[line] = clock
         nodes = op.nodes
-        if self._slow:
-            ns = self._price_shared(line, op, nodes, pages, reuse, store)
-        else:  # one CPU so far, everything on node 0: the footprint rule alone
+        if not self._slow:  # one CPU so far, everything on node 0: the footprint rule alone
             ns = self._cur_op_ns(nodes, pages, reuse, self.pressure, store)
+        else:
+            # Holders matter (inline: this runs per I/O).  A transfer is same-node (0) or
+            # cross-node (1): a load is same-node if some holder is on this CPU's node
+            # (``own.local``, which includes this CPU), a store if every other holder is.
+            own = self._own
+            bit, op_ns, pricer = own.slot
+            holders = own.line_holders
+            h = holders[line]
+            if h == bit or (not store and h & bit):  # this CPU holds the line (a store: alone)
+                ns = op_ns(nodes, pages, reuse, self.pressure, store)
+            else:  # it comes from a holder's cache, or from DRAM if it has left every cache
+                holders[line] = bit if store else h | bit
+                row = pricer._rows.get(nodes) if pricer._rows_pressure == self.pressure else None
+                if row is None:  # (pricer.row, inlined)
+                    row = pricer.row(nodes, self.pressure)
+                if reuse <= row[2]:  # the footprint rule still finds it in a cache
+                    if (h & ~own.local) if store else not h & own.local:
+                        op.transfers_remote += 1
+                        self.totals.transfers_remote += 1
+                        ns = pricer.op_ns_moved(row, pages, store, 1)
+                    else:
+                        op.transfers_local += 1
+                        self.totals.transfers_local += 1
+                        ns = pricer.op_ns_moved(row, pages, store, 0)
+                    self._counted = True
+                else:
+                    ns = op_ns(nodes, pages, reuse, self.pressure, store)
+            if own.xfer_ns:
+                ns += own.xfer_ns
+                own.xfer_ns = 0.0
+            if own.lock_line and op.locked:
+                h = own.lock_holders
+                if h != bit:
+                    own.lock_holders = bit
+                    if h:  # the first lock ever taken finds the line where dma_pool_create left it
+                        # a locked RMW: needs the line alone, as a store, exposed in full
+                        remote = 1 if h & ~own.local else 0
+                        if remote:
+                            op.transfers_remote += 1
+                            self.totals.transfers_remote += 1
+                        else:
+                            op.transfers_local += 1
+                            self.totals.transfers_local += 1
+                        self._counted = True
+                        ns += pricer.xfer[remote] - pricer.lats[0]
         if op.extra_ns:
             ns += op.extra_ns
         if not op.locked:

@@ -279,16 +279,15 @@ class PoolPricer:
 
     def cached(self, nodes: int, reuse_ops: int, pressure: float) -> bool:
         """Is a block line last touched ``reuse_ops`` operations ago still in some cache
-        (its reuse footprint within the LLC)?  If not, it has left every core's caches."""
+        (its reuse footprint within the LLC: ``row(nodes, pressure)[2]``)?  If not, it
+        has left every core's caches."""
         return reuse_ops <= self.row(nodes, pressure)[2]
 
-    def op_ns_moved(self, nodes: int, pages: int, pressure: float, store: bool, remote: int) -> float:
+    def op_ns_moved(self, row: tuple, pages: int, store: bool, remote: int) -> float:
         """:meth:`op_ns` when the block line comes from another core's cache (``remote``:
-        0 same NUMA node, 1 another): the transfer replaces the level's latency."""
-        row = self.row(nodes, pressure)
-        ns = self.base_ns + (self.xfer_store if store else self.xfer)[remote]
-        if nodes:
-            ns += row[3]
+        0 same NUMA node, 1 another): the transfer replaces the level's latency.  ``row``
+        is :meth:`row` of the operation's walk (``row[3]`` its cost, 0.0 without one)."""
+        ns = self.base_ns + (self.xfer_store if store else self.xfer)[remote] + row[3]
         if pages:
             ns += pages * self.page_ns
         return ns

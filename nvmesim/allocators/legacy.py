@@ -64,7 +64,7 @@ class LegacyPool(DmaPool):
         if heap:
             page = -heap[0]
             op.nodes = self.nr_pages - page
-            if self._slow:  # (as touch_descriptors checks; inlined: this runs per I/O)
+            if self._slow:  # (touch_descriptors has nothing to do otherwise; this runs per I/O)
                 self.touch_descriptors(page, page)  # read on the way; in_use and offset written
         else:
             op.nodes = page = self.nr_pages  # looked at every page, none had room
