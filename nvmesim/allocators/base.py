@@ -21,6 +21,24 @@ cache-line ages the cost model prices.  A variant implements four hooks:
 ``take`` and ``give`` report what they did in the :class:`OpStats` they are handed:
 ``nodes`` (descriptors walked), ``locked = False`` for a per-CPU fast path that skips
 the pool's spinlock, ``extra_ns`` for work the variant prices itself (a batch refill).
+A variant that walks the page descriptors says which with :meth:`DmaPool.touch_descriptors`.
+
+**Several CPUs.**  Every line of pool state has a set of holders, the CPUs whose caches
+hold a valid copy: each block's free-link line (one entry per line of pool memory),
+each page's descriptor (``struct dma_page``, one line) and, if the pool prices it
+(``lock_line=True``), the first line of ``struct dma_pool`` with the lock.  A write
+leaves the writer the only holder; a read adds the reader.  An access the cost model
+prices by its footprint rule as today when the CPU holds the line (a store: holds it
+alone); otherwise the line comes from a holder's cache: a cache-to-cache transfer, from
+the CPU's own NUMA node if a holder is there (for a store: if every other holder is),
+else from another node, unless the line's reuse footprint exceeds the LLC, when it has
+left every cache and comes from DRAM.  DRAM is remote when the memory is on another node
+than the CPU: the blocks on ``mem_node`` (``dma_alloc_coherent``: the device's node),
+the descriptors on ``desc_node`` (``dma_pool_create_node``, 6.16) or, when that is None,
+on the node of the CPU that created the page (``kmalloc`` before 6.16).  ``node_of``
+maps a CPU to its node (None: every CPU on node 0).  ``OpStats.transfers_local`` and
+``transfers_remote`` count the transfers an operation paid.  A pool used by one CPU
+whose node is ``mem_node`` costs exactly what it did before ownership was modelled.
 
 Variants live one per module (``legacy.py``, ``stack.py``), registered by name in
 :mod:`nvmesim.allocators`.
@@ -28,7 +46,10 @@ Variants live one per module (``legacy.py``, ``stack.py``), registered by name i
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, NoReturn
 
@@ -49,6 +70,13 @@ class OpStats:
     ns: float = 0.0
     locked: bool = True  # the operation took the pool's spinlock (per-CPU fast paths do not)
     extra_ns: float = 0.0  # work the variant priced itself (added to ``ns``)
+    transfers_local: int = 0  # lines moved from another CPU's cache on the same NUMA node
+    transfers_remote: int = 0  # lines moved from a CPU's cache on another NUMA node
+
+    @property
+    def transfers(self) -> int:
+        """Cache-to-cache transfers paid, either kind."""
+        return self.transfers_local + self.transfers_remote
 
 
 def _align_up(x: int, a: int) -> int:
@@ -94,6 +122,50 @@ def make_geometry(size: int, align: int, boundary: int, min_size: int) -> Geomet
     return Geometry(size=size, align=align, allocation=allocation, boundary=min(boundary, allocation))
 
 
+def _insert(pages: list[int], page: int) -> None:
+    """Add ``page`` to the ascending list ``pages`` unless it is there."""
+    i = bisect_left(pages, page)
+    if i == len(pages) or pages[i] != page:
+        pages.insert(i, page)
+
+
+def _remove(pages: list[int], page: int) -> None:
+    """Remove ``page`` from the ascending list ``pages`` if it is there."""
+    i = bisect_left(pages, page)
+    if i < len(pages) and pages[i] == page:
+        del pages[i]
+
+
+class _Holders:
+    """A pool's topology and who holds which of its lines (see the module docstring)."""
+
+    __slots__ = ("node_of", "mem_node", "desc_node", "lock_line", "numa", "far_pricer", "cpus", "cpu_node",
+                 "node_masks", "slot", "bit", "local", "shared", "line_holders", "desc_holders", "stale", "desc_cum",
+                 "lock_holders", "xfer_ns")
+
+    def __init__(self, node_of, mem_node: int, desc_node: int | None, lock_line: bool, op_ns, pricer) -> None:
+        self.node_of = node_of
+        self.mem_node = mem_node
+        self.desc_node = desc_node
+        self.lock_line = lock_line
+        # anything but "every CPU and all memory on node 0" can make DRAM remote
+        self.numa = node_of is not None or mem_node != 0 or bool(desc_node)
+        self.far_pricer: PoolPricer | None = None  # for CPUs off mem_node (DRAM remote)
+        self.cpus: dict[int, tuple[int, Callable, PoolPricer]] = {}  # cpu -> (bit, op_ns, pricer)
+        self.cpu_node: dict[int, int] = {}
+        self.node_masks: dict[int, int] = {}  # node -> bitmask of the CPUs on it seen so far
+        self.slot: tuple[int, Callable, PoolPricer] = (0, op_ns, pricer)  # the current CPU's
+        self.bit = 0
+        self.local = 0  # bitmask of the CPUs on the current CPU's node (itself included)
+        self.shared = False  # a second CPU has used the pool
+        self.line_holders: list[int] = []  # per line of pool memory: bitmask of holder CPUs
+        self.desc_holders: list[int] = []  # per page: bitmask of the CPUs holding its descriptor
+        self.stale: dict[int, list[int]] = {}  # cpu -> pages whose descriptor it does not hold, ascending
+        self.desc_cum: dict[int, list[int]] = {}  # node -> [descriptors on it among pages < i]
+        self.lock_holders = 0
+        self.xfer_ns = 0.0  # descriptor transfers priced during the operation under way
+
+
 class DmaPool(ABC):
     """One dmapool: blocks of one size carved from pages that are never freed."""
 
@@ -109,7 +181,20 @@ class DmaPool(ABC):
         boundary: int = 0,
         cost: CostModel | None = None,
         pressure: float = 0.0,
+        *,
+        node_of: Callable[[int], int] | None = None,
+        mem_node: int = 0,
+        desc_node: int | None = None,
+        lock_line: bool = False,
     ) -> None:
+        """``node_of(cpu)``: the CPU's NUMA node (None: every CPU is on node 0).
+        ``mem_node``: the node of the pool's pages, the blocks (``dma_alloc_coherent``
+        allocates them on the device's node).  ``desc_node``: the node of the page
+        descriptors (``dma_pool_create_node``'s node, 6.16); None: each on the node of the
+        CPU that created its page (``kmalloc``, before 6.16).  ``lock_line``: price the
+        ``struct dma_pool`` line that holds the lock (and, from v6.4, ``next_block`` and
+        the counters) moving between CPUs; off by default because a user that models the
+        lock (the simulator's ``SpinLock``) already charges that line's hand-off."""
         self.geometry = make_geometry(size, align, boundary, self.min_size)
         DmaPool._pools_created += 1
         self.base = DmaPool._pools_created << 40
@@ -128,6 +213,40 @@ class DmaPool(ABC):
         self._line_touch: list[int] = []  # per cache line of pool memory: op of last touch
         self._lines_per_page = self.geometry.allocation // 64
         self._page_bytes = self.geometry.allocation
+        # ---- topology and line holders (see the module docstring).  Kept in one object:
+        # CPython stops sharing instance-dict keys (and specialising attribute loads)
+        # past 30 attributes, which would slow every operation down.
+        if node_of is not None and not callable(node_of):
+            raise PoolError(f"node_of must be a callable cpu -> node or None, got {node_of!r}")
+        mem_node = self._node(mem_node, "mem_node")
+        desc_node = None if desc_node is None else self._node(desc_node, "desc_node")
+        self._own = own = _Holders(node_of, mem_node, desc_node, bool(lock_line), self._op_ns, self.pricer)
+        # the CPU of the operation under way (or of the last one) and its op_ns; _slow:
+        # more than one CPU has used the pool (holders must be checked), or NUMA
+        self._cpu = None
+        self._cur_op_ns = self._op_ns
+        self._slow = own.numa
+        self._counted = False  # the operation under way counted transfers in ``last``
+
+    @property
+    def node_of(self) -> Callable[[int], int] | None:
+        """cpu -> NUMA node, as given (None: every CPU on node 0)."""
+        return self._own.node_of
+
+    @property
+    def mem_node(self) -> int:
+        """The NUMA node of the pool's pages (its blocks)."""
+        return self._own.mem_node
+
+    @property
+    def desc_node(self) -> int | None:
+        """The NUMA node of the page descriptors (None: the creating CPU's)."""
+        return self._own.desc_node
+
+    @property
+    def lock_line(self) -> bool:
+        """Whether the pool prices the lock line's moves itself."""
+        return self._own.lock_line
 
     # ---- the hooks a variant implements ----------------------------------
     @classmethod
@@ -153,23 +272,141 @@ class DmaPool(ABC):
     # ---- what variants call ----------------------------------------------
     def new_page(self) -> int:
         """pool_alloc_page: a new page of blocks; returns the handle of its first byte.
-        pool_initialise_page writes every block's link, so all its lines are touched now."""
+        pool_initialise_page writes every block's link, so all its lines are touched now,
+        by the CPU of the operation under way (cpu 0 before any operation), which also
+        writes the page's new descriptor and, linking it at the list head (``list_add``),
+        the previous head's."""
         page = self.nr_pages
-        self._line_touch.extend([self._clock] * self._lines_per_page)
+        if self._cpu is None:  # before any operation (a variant's constructor): cpu 0
+            self._switch(0)
+        own = self._own
+        bit = own.bit
+        cpu = self._cpu
+        n = self._lines_per_page
+        self._line_touch.extend([self._clock] * n)
+        own.line_holders.extend([bit] * n)
+        own.desc_holders.append(bit)
+        for other, pages in own.stale.items():
+            if other != cpu:
+                pages.append(page)  # the largest index: the list stays sorted
+        if own.numa:
+            node = own.cpu_node[cpu] if own.desc_node is None else own.desc_node
+            cum = own.desc_cum
+            if node not in cum:
+                cum[node] = [0] * (page + 1)
+            for k, counts in cum.items():
+                counts.append(counts[-1] + (k == node))
         self.nr_pages = page + 1
+        if page and own.desc_holders[page - 1] != bit:  # list_add writes the previous head's prev link
+            level = own.slot[2].row(self.last.nodes, self.pressure)[5]
+            own.xfer_ns += self._write_descriptor(page - 1, level)
         return self.base + page * self._page_bytes
+
+    def touch_descriptors(self, first: int, write: int = -1) -> None:
+        """The operation under way walked the page list from its head (the newest page)
+        down to page ``first``, reading the descriptors of pages ``first`` ..
+        ``nr_pages - 1``, and then wrote page ``write``'s descriptor (-1: none).
+
+        The walk's own cost is :attr:`OpStats.nodes` x the footprint level's latency, as
+        before; this prices what ownership changes: descriptors this CPU does not hold
+        (another CPU wrote them since it last read them) come from a holder's cache
+        instead, and writing a descriptor other CPUs hold invalidates their copies.  A
+        walk whose footprint exceeds the LLC reads every descriptor from DRAM on its own
+        node.  (Nothing to do while one CPU on node 0 uses the pool: callers on the hot
+        path may skip the call when ``self._slow`` is false.)"""
+        if not self._slow:
+            return
+        own = self._own
+        cpu = self._cpu
+        bit = own.bit
+        holders = own.desc_holders
+        stale = own.stale[cpu]
+        walked_stale = stale and stale[-1] >= first  # it walked descriptors it does not hold
+        invalidate = write >= 0 and holders[write] != bit  # the written one is not its alone
+        if not (walked_stale or invalidate or own.numa):
+            return
+        pricer = own.slot[2]
+        nodes = self.nr_pages - first
+        row = pricer._rows.get(nodes) if pricer._rows_pressure == self.pressure else None
+        if row is None:  # (pricer.row, inlined: this runs per I/O)
+            row = pricer.row(nodes, self.pressure)
+        level = row[5]  # 3: the walk's footprint exceeds the LLC, every copy evicted
+        ns = 0.0
+        op = self.last
+        if walked_stale:  # each comes from a holder's cache (or DRAM, as the walk is priced)
+            i = j = bisect_left(stale, first)
+            end = len(stale)
+            local = own.local
+            near = far = 0
+            while j < end:
+                d = stale[j]
+                j += 1
+                h = holders[d]
+                holders[d] = h | bit
+                if h & local:
+                    near += 1
+                else:
+                    far += 1
+            del stale[i:]
+            if level < 3:
+                per_node = row[4]
+                ns = near * (pricer.xfer[0] - per_node) + far * (pricer.xfer[1] - per_node)
+                op.transfers_local += near
+                op.transfers_remote += far
+                t = self.totals
+                t.transfers_local += near
+                t.transfers_remote += far
+                self._counted = True
+        if level == 3 and own.numa and nodes:
+            # a walk past the LLC reads each descriptor from its own node's DRAM
+            counts = own.desc_cum.get(own.cpu_node[cpu])
+            near = counts[self.nr_pages] - counts[first] if counts else 0
+            ns += near * pricer.dram[0] + (nodes - near) * pricer.dram[1] - row[3]
+        if invalidate:  # (_write_descriptor, inlined)
+            h = holders[write]
+            holders[write] = bit
+            others = h & ~bit
+            stale_of = own.stale
+            while others:  # each other holder loses its copy (_insert, inlined)
+                low = others & -others
+                others ^= low
+                pages = stale_of[low.bit_length() - 1]
+                k = bisect_left(pages, write)
+                if k == len(pages) or pages[k] != write:
+                    pages.insert(k, write)
+            if not h & bit:
+                _remove(stale, write)
+            if level < 3:
+                if h & ~own.local:
+                    op.transfers_remote += 1
+                    self.totals.transfers_remote += 1
+                    ns += pricer.upgrade[1]
+                else:
+                    op.transfers_local += 1
+                    self.totals.transfers_local += 1
+                    ns += pricer.upgrade[0]
+                self._counted = True
+        if ns:
+            own.xfer_ns += ns
 
     # ---- the interface its users call --------------------------------------
     def alloc(self, cpu: int = 0) -> tuple[int, float]:
         """dma_pool_alloc on behalf of ``cpu``: returns (handle, simulated ns).
 
         ``last.locked`` says whether the operation held the pool's lock for those ns
-        (the I/O path then serialises it with other CPUs); kernel dmapools always do."""
+        (the I/O path then serialises it with other CPUs); kernel dmapools always do.
+        ``last.transfers_local`` / ``transfers_remote`` count the lines it pulled from
+        other CPUs' caches."""
         self._clock += 1
+        if cpu != self._cpu:
+            self._switch(cpu)
         op = self.last
         op.nodes = 0
         op.locked = True
         op.extra_ns = 0.0
+        if self._counted:
+            op.transfers_local = op.transfers_remote = 0
+            self._counted = False
         pages = self.nr_pages
         handle = self.take(cpu, op)
         self._live.add(handle)
@@ -183,17 +420,27 @@ class DmaPool(ABC):
             self._live.remove(handle)
         except KeyError:
             self._reject_free(handle)
+        if cpu != self._cpu:
+            self._switch(cpu)
         op = self.last
         op.nodes = 0
         op.locked = True
         op.extra_ns = 0.0
+        if self._counted:
+            op.transfers_local = op.transfers_remote = 0
+            self._counted = False
         self.give(handle, cpu, op)
         return self._price(handle, op, 0, True)
 
     def snapshot(self) -> tuple:
-        """The pool's state: free structures, each line's age, and the clock."""
+        """The pool's state: free structures, each line's age, the clock, and who holds
+        which line."""
         now = self._clock
-        return (self.free_state(), [now - t for t in self._line_touch], now)
+        own = self._own
+        holders = (tuple(own.line_holders), tuple(own.desc_holders),
+                   tuple(sorted((cpu, tuple(pages)) for cpu, pages in own.stale.items())),
+                   own.lock_holders)
+        return (self.free_state(), [now - t for t in self._line_touch], now, holders)
 
     @staticmethod
     def repeats(earlier: tuple, later: tuple) -> bool:
@@ -202,9 +449,10 @@ class DmaPool(ABC):
         That holds when the free structures are equal and every line touched
         between the two moments had the same age at ``earlier`` as at ``later``:
         replaying the same requests then touches the same lines at the same
-        ages, so costs repeat (lines outside that set are never reached again).
+        ages, so costs repeat (lines outside that set are never reached again),
+        provided every line has the same holders.
         """
-        if earlier[0] != later[0]:
+        if earlier[0] != later[0] or earlier[3] != later[3]:
             return False
         window = later[2] - earlier[2]
         old_ages, new_ages = earlier[1], later[1]
@@ -222,6 +470,87 @@ class DmaPool(ABC):
         return len(self._live)
 
     # ---- bookkeeping -------------------------------------------------------
+    @staticmethod
+    def _node(value, what: str) -> int:
+        try:
+            node = operator.index(value)
+        except TypeError:
+            raise PoolError(f"{what} must be an int NUMA node >= 0, got {value!r}") from None
+        if node < 0:
+            raise PoolError(f"{what} must be an int NUMA node >= 0, got {value!r}")
+        return node
+
+    def _switch(self, cpu) -> None:
+        """The operation under way is another CPU's than the last one's."""
+        own = self._own
+        slot = own.cpus.get(cpu) or self._register(cpu)
+        self._cpu = cpu
+        own.slot = slot
+        own.bit = slot[0]
+        own.local = own.node_masks[own.cpu_node[cpu]]
+        self._cur_op_ns = slot[1]
+
+    def _register(self, cpu) -> tuple[int, Callable, PoolPricer]:
+        """First operation of ``cpu`` on this pool: its node, its bit, its pricer (DRAM
+        remote if its node is not the pool memory's); it holds no descriptor yet."""
+        try:
+            index = operator.index(cpu)
+        except TypeError:
+            raise PoolError(f"{self.name} pool: cpu must be an int >= 0, got {cpu!r}") from None
+        if index < 0:
+            raise PoolError(f"{self.name} pool: cpu must be an int >= 0, got {cpu!r}")
+        own = self._own
+        node = 0 if own.node_of is None else self._node(own.node_of(index), f"node_of({index})")
+        bit = 1 << index
+        own.cpu_node[cpu] = node
+        own.node_masks[node] = own.node_masks.get(node, 0) | bit
+        if node == own.mem_node:
+            pricer = self.pricer
+        else:
+            if own.far_pricer is None:
+                own.far_pricer = self.cost.pricer(self.geometry.size, self.geometry.block_align, far=True)
+            pricer = own.far_pricer
+        own.stale[cpu] = list(range(self.nr_pages))
+        if own.cpus and not own.shared:
+            # a second CPU: from now on holders are checked.  Until now the first CPU held
+            # every line alone, which the lists already say, and the lock line if it took
+            # the lock at all (its first operation does, in every built-in variant).
+            own.shared = self._slow = True
+            if self.totals.ops:
+                own.lock_holders = own.bit
+        slot = (bit, pricer.op_ns, pricer)
+        own.cpus[cpu] = slot
+        return slot
+
+    def _write_descriptor(self, page: int, level: int) -> float:
+        """The current CPU writes page ``page``'s descriptor, which others hold too: their
+        copies are invalidated (a store, exposed at store_weight), unless the walk's
+        footprint ``level`` is DRAM (3: every copy evicted).  Returns the ns it adds."""
+        own = self._own
+        holders = own.desc_holders
+        bit = own.bit
+        h = holders[page]
+        holders[page] = bit
+        stale = own.stale
+        others = h & ~bit
+        while others:
+            low = others & -others
+            others ^= low
+            _insert(stale[low.bit_length() - 1], page)
+        if not h & bit:
+            _remove(stale[self._cpu], page)
+        if level == 3:
+            return 0.0
+        op = self.last
+        self._counted = True
+        if h & ~own.local:
+            op.transfers_remote += 1
+            self.totals.transfers_remote += 1
+            return own.slot[2].upgrade[1]
+        op.transfers_local += 1
+        self.totals.transfers_local += 1
+        return own.slot[2].upgrade[0]
+
     def _reject_free(self, handle: int) -> NoReturn:
         """Raise the right :class:`PoolError` for a handle that is not allocated."""
         rel = handle - self.base
@@ -234,16 +563,63 @@ class DmaPool(ABC):
         )
 
     def _price(self, handle: int, op: OpStats, pages: int, store: bool) -> float:
-        """Price the operation just done (it touched ``handle``'s first line, walked
-        ``op.nodes`` descriptors and created ``pages`` pages), record it in ``last`` and
-        ``totals``; returns ns.  An operation that did not take the lock pays no lock cost."""
+        """Price the operation just done by the current CPU (it touched ``handle``'s first
+        line, walked ``op.nodes`` descriptors and created ``pages`` pages), record it in
+        ``last`` and ``totals``; returns ns.  An operation that did not take the lock pays
+        no lock cost."""
         line = (handle - self.base) >> 6
         touch = self._line_touch
         clock = self._clock
         reuse = clock - touch[line]
         touch[line] = clock
         nodes = op.nodes
-        ns = self._op_ns(nodes, pages, reuse, self.pressure, store)
+        if not self._slow:  # one CPU so far, everything on node 0: the footprint rule alone
+            ns = self._cur_op_ns(nodes, pages, reuse, self.pressure, store)
+        else:
+            # Holders matter (inline: this runs per I/O).  A transfer is same-node (0) or
+            # cross-node (1): a load is same-node if some holder is on this CPU's node
+            # (``own.local``, which includes this CPU), a store if every other holder is.
+            own = self._own
+            bit, op_ns, pricer = own.slot
+            holders = own.line_holders
+            h = holders[line]
+            if h == bit or (not store and h & bit):  # this CPU holds the line (a store: alone)
+                ns = op_ns(nodes, pages, reuse, self.pressure, store)
+            else:  # it comes from a holder's cache, or from DRAM if it has left every cache
+                holders[line] = bit if store else h | bit
+                row = pricer._rows.get(nodes) if pricer._rows_pressure == self.pressure else None
+                if row is None:  # (pricer.row, inlined)
+                    row = pricer.row(nodes, self.pressure)
+                if reuse <= row[2]:  # the footprint rule still finds it in a cache
+                    if (h & ~own.local) if store else not h & own.local:
+                        op.transfers_remote += 1
+                        self.totals.transfers_remote += 1
+                        ns = pricer.op_ns_moved(row, pages, store, 1)
+                    else:
+                        op.transfers_local += 1
+                        self.totals.transfers_local += 1
+                        ns = pricer.op_ns_moved(row, pages, store, 0)
+                    self._counted = True
+                else:
+                    ns = op_ns(nodes, pages, reuse, self.pressure, store)
+            if own.xfer_ns:
+                ns += own.xfer_ns
+                own.xfer_ns = 0.0
+            if own.lock_line and op.locked:
+                h = own.lock_holders
+                if h != bit:
+                    own.lock_holders = bit
+                    if h:  # the first lock ever taken finds the line where dma_pool_create left it
+                        # a locked RMW: needs the line alone, as a store, exposed in full
+                        remote = 1 if h & ~own.local else 0
+                        if remote:
+                            op.transfers_remote += 1
+                            self.totals.transfers_remote += 1
+                        else:
+                            op.transfers_local += 1
+                            self.totals.transfers_local += 1
+                        self._counted = True
+                        ns += pricer.xfer[remote] - pricer.lats[0]
         if op.extra_ns:
             ns += op.extra_ns
         if not op.locked:

@@ -27,6 +27,16 @@ address are fixed, the higher bits come from random physical frames.  Their
 bytes therefore count ``1/reach`` times against such a level.  Hashed
 (sliced) last-level caches are not affected.
 
+Several cores: every line of pool state has a set of holders, the cores whose
+caches have a valid copy (a write leaves the writer the only one).  The
+footprint rule above prices a line the accessing core holds (a store: holds
+alone).  A line it does not hold comes from a holder's cache instead: a
+cache-to-cache transfer, same NUMA node or another (``c2c_local_ns``,
+``c2c_remote_ns``), unless its reuse footprint exceeds the LLC, when it has left
+every cache and comes from DRAM.  DRAM is ``dram_remote_ns`` when the line's
+memory is on another node than the core.  The rules are in ``base.py`` and
+``docs/cost-model.md``; a pool used by one core never pays anything of this.
+
 Every constant below carries its source or stated assumption.  The same
 constants serve every row of the micro benchmark and the I/O path: there are no
 per-size corrections (see ``docs/cost-model.md``).
@@ -119,13 +129,40 @@ class CostModel(BaseModel):
         name="LLC", size_kib=32768, ways=16, latency_ns=18.0, hashed=True
     )  # tens of MiB, 40-70 cycles = 15-25 ns (calibration.md); sliced by an address hash
     dram_ns: float = Field(90.0, gt=0, description="DRAM load latency, 80-100 ns (calibration.md)")
+    dram_remote_ns: float = Field(
+        144.0,
+        gt=0,
+        description="DRAM load latency when the memory sits on another NUMA node than the core: Intel MLC "
+        "v3.10 idle latency, 2-socket Skylake-SP Xeon, remote 143.2-144.3 ns against local 89.1-90.2 ns "
+        "(= dram_ns) on the same machine (KU Leuven VSC docs, hpcleuven/VscDocumentation "
+        "source/leuven/old_hardware/genius/skylake_mlc.txt); 130-180 ns on other 2-socket Xeons",
+    )
+    c2c_local_ns: float = Field(
+        50.0,
+        gt=0,
+        description="a line another core of the same NUMA node holds (dirty or clean) moved to this core: "
+        "Intel MLC v3.10 --c2c_latency, Skylake-SP Xeon, local socket L2->L2 HITM 49.9 ns, HIT 50.5 ns "
+        "(skylake_mlc.txt above); core-to-core-latency's CAS medians 44-51 ns on Broadwell to Ice Lake "
+        "Xeons (nviennot/core-to-core-latency README)",
+    )
+    c2c_remote_ns: float = Field(
+        115.0,
+        gt=0,
+        description="the same from a core of another NUMA node (socket): MLC remote socket L2->L2 HITM "
+        "114.0-114.6 ns homed in the writer's socket, 114.0-123.2 ns homed in the reader's (skylake_mlc.txt); "
+        "core-to-core-latency's dual-socket medians 108 ns (Ice Lake 8375C), 118 ns (Broadwell E5-2695 v4), "
+        "134-136 ns (Cascade Lake); 197 ns on a 2-socket EPYC 7R13",
+    )
 
     def levels(self) -> tuple[CacheLevel, ...]:
         return (self.l1, self.l2, self.llc)
 
-    def pricer(self, block_size: int, block_align: int) -> "PoolPricer":
-        """Precompute the per-pool tables the hot path uses (one per pool geometry)."""
-        return PoolPricer(self, block_size, block_align)
+    def pricer(self, block_size: int, block_align: int, far: bool = False) -> "PoolPricer":
+        """Precompute the per-pool tables the hot path uses (one per pool geometry).
+
+        ``far``: for a core on another NUMA node than the pool's memory, whose misses of
+        every cache level cost ``dram_remote_ns`` instead of ``dram_ns``."""
+        return PoolPricer(self, block_size, block_align, far=far)
 
 
 @dataclass(slots=True)
@@ -139,6 +176,7 @@ class PoolPricer:
     model: CostModel
     block_size: int
     block_align: int
+    far: bool = False  # the pool's memory is on another NUMA node: DRAM costs dram_remote_ns
     caps: tuple[float, ...] = ()
     lats: tuple[float, ...] = ()
     inv_reach: tuple[float, ...] = ()
@@ -148,6 +186,13 @@ class PoolPricer:
     store_weight: float = 0.0
     page_ns: float = 0.0
     store_lats: tuple[float, ...] = ()
+    # a line moved from another core's cache, (same node, other node): loads pay it in
+    # full, stores store_weight of it over an L1 hit (as any store miss)
+    xfer: tuple[float, float] = (0.0, 0.0)
+    xfer_store: tuple[float, float] = (0.0, 0.0)
+    # what a store that must invalidate other copies adds over an L1 hit, (same, other node)
+    upgrade: tuple[float, float] = (0.0, 0.0)
+    dram: tuple[float, float] = (0.0, 0.0)  # DRAM latency, (local, remote) memory
     # per walked-list length, for the pressure they were computed with: the largest
     # reuse distance each cache level holds, and the walk's cost (see _row)
     _rows: dict = field(default_factory=dict)
@@ -157,7 +202,7 @@ class PoolPricer:
         m = self.model
         lv = m.levels()
         self.caps = tuple(float(x.size_bytes) for x in lv)
-        self.lats = tuple(x.latency_ns for x in lv) + (m.dram_ns,)
+        self.lats = tuple(x.latency_ns for x in lv) + (m.dram_remote_ns if self.far else m.dram_ns,)
         self.inv_reach = tuple(1.0 / x.reach(self.block_align) for x in lv)
         # Blocks smaller than a line share it with their neighbours: one op brings
         # in ``block_size`` new bytes of block lines, a larger block one line.
@@ -168,6 +213,11 @@ class PoolPricer:
         self.page_ns = m.page_create_ns + m.lock_ns
         # a store pays only store_weight of its miss over an L1 hit
         self.store_lats = tuple(self.lats[0] + (x - self.lats[0]) * self.store_weight for x in self.lats)
+        l1 = self.lats[0]
+        self.xfer = (m.c2c_local_ns, m.c2c_remote_ns)
+        self.xfer_store = tuple(l1 + (x - l1) * self.store_weight for x in self.xfer)
+        self.upgrade = tuple((x - l1) * self.store_weight for x in self.xfer)
+        self.dram = (m.dram_ns, m.dram_remote_ns)
 
     def latency(self, uniform_bytes: float, aligned_bytes: float) -> float:
         """Latency of a line whose reuse footprint is ``uniform_bytes`` of ordinary data
@@ -217,6 +267,31 @@ class PoolPricer:
             ns += pages_created * self.page_ns
         return ns
 
+    def row(self, nodes: int, pressure: float) -> tuple:
+        """The table row for a walk of ``nodes`` (see :meth:`_row`), cached per pressure."""
+        if pressure != self._rows_pressure:
+            self._rows.clear()
+            self._rows_pressure = pressure
+        row = self._rows.get(nodes)
+        if row is None:
+            row = self._rows[nodes] = self._row(nodes, pressure)
+        return row
+
+    def cached(self, nodes: int, reuse_ops: int, pressure: float) -> bool:
+        """Is a block line last touched ``reuse_ops`` operations ago still in some cache
+        (its reuse footprint within the LLC: ``row(nodes, pressure)[2]``)?  If not, it
+        has left every core's caches."""
+        return reuse_ops <= self.row(nodes, pressure)[2]
+
+    def op_ns_moved(self, row: tuple, pages: int, store: bool, remote: int) -> float:
+        """:meth:`op_ns` when the block line comes from another core's cache (``remote``:
+        0 same NUMA node, 1 another): the transfer replaces the level's latency.  ``row``
+        is :meth:`row` of the operation's walk (``row[3]`` its cost, 0.0 without one)."""
+        ns = self.base_ns + (self.xfer_store if store else self.xfer)[remote] + row[3]
+        if pages:
+            ns += pages * self.page_ns
+        return ns
+
     def fits(self, level: int, reuse_ops: int, nodes: int, pressure: float) -> bool:
         """The footprint rule: does cache ``level`` still hold a line last touched
         ``reuse_ops`` operations ago, with ``nodes`` descriptors walked?"""
@@ -224,11 +299,12 @@ class PoolPricer:
         a = reuse_ops * self.block_bytes_per_op
         return u + a * self.inv_reach[level] <= self.caps[level]
 
-    def _row(self, nodes: int, pressure: float) -> tuple[int, int, int, float]:
+    def _row(self, nodes: int, pressure: float) -> tuple[int, int, int, float, float, int]:
         """For ``nodes`` walked: the largest reuse distance each level holds, found by
         bisection on :meth:`fits` (monotone in ``reuse_ops``: every term is a float
         product or sum with non-negative constants, and those round monotonically,
-        so the thresholds reproduce the rule exactly), and the walk's cost."""
+        so the thresholds reproduce the rule exactly), the walk's cost, and the latency
+        and level (3 = DRAM) of one walked descriptor."""
         limits = []
         for level in range(3):
             if not self.fits(level, 0, nodes, pressure):
@@ -244,8 +320,11 @@ class PoolPricer:
                 else:
                     hi = mid
             limits.append(lo)
-        walk = nodes * self.latency(nodes * self.desc + pressure, self.block_bytes_per_op) if nodes else 0.0
-        return (limits[0], limits[1], limits[2], walk)
+        u, a = nodes * self.desc + pressure, self.block_bytes_per_op
+        per_node = self.latency(u, a)
+        level = next((i for i in range(3) if u + a * self.inv_reach[i] <= self.caps[i]), 3)
+        walk = nodes * per_node if nodes else 0.0
+        return (limits[0], limits[1], limits[2], walk, per_node, level)
 
 
 DEFAULT_COST_MODEL = CostModel()

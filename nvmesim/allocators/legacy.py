@@ -15,6 +15,10 @@ Python: page ``i`` (0-based creation order) of ``P`` sits at position
   has room.
 
 Both are O(log P) per operation.
+
+Each walk reads the descriptors it passes and writes the chosen page's (``in_use``,
+``offset``): :meth:`DmaPool.touch_descriptors` tells the base class, which prices the
+descriptors other CPUs wrote since this one last read them.
 """
 
 from __future__ import annotations
@@ -60,17 +64,23 @@ class LegacyPool(DmaPool):
         if heap:
             page = -heap[0]
             op.nodes = self.nr_pages - page
+            if self._slow:  # (touch_descriptors has nothing to do otherwise; this runs per I/O)
+                self.touch_descriptors(page, page)  # read on the way; in_use and offset written
         else:
             op.nodes = page = self.nr_pages  # looked at every page, none had room
+            if self._slow:
+                self.touch_descriptors(0)
             chains.append(list(self._top_first))
             self._in_heap.append(True)
             heappush(heap, -page)
-            self.new_page()
+            self.new_page()  # its descriptor is written by this CPU as it is created
         return self.base + page * self._page_bytes + chains[page].pop()
 
     def give(self, handle: int, cpu: int, op: OpStats) -> None:
         page, off = divmod(handle - self.base, self._page_bytes)
         op.nodes = self.nr_pages - page  # pool_find_page walks from the newest page
+        if self._slow:
+            self.touch_descriptors(page, page)  # in_use and offset written
         self._chains[page].append(off)
         if not self._in_heap[page]:
             self._in_heap[page] = True
