@@ -239,3 +239,30 @@ def test_smt_siblings_are_not_two_cores():
 def test_smt_needs_cores_of_two_threads():
     with pytest.raises(ConfigError, match="threads_per_core"):
         tiny_config(host={"cores": 6, "numa_nodes": 2, "threads_per_core": 2})
+
+
+# ------------------------------------------- cache lines and memory placement on the I/O path
+def test_pool_lines_move_only_between_cpus():
+    """One job completing on its own core touches every pool line from one CPU: no
+    transfer.  The same job with its queue's vector on another CPU frees on that CPU, so
+    each block's link line moves between the two (same node)."""
+    own = run_replication(tiny_config({**LISTED, "cpus_allowed": "1"}, host={"cores": 2}), "legacy", 0)
+    moved = run_replication(tiny_config({**LISTED, "cpus_allowed": "1"}, host={"cores": 2},
+                                        device={"max_io_queues": 1}, driver={"rq_affinity": 0}), "legacy", 0)
+    (p,), (q,) = own.pools, moved.pools
+    assert p.transfers_local == p.transfers_remote == 0
+    assert q.transfers_local >= q.ops / 2 and q.transfers_remote == 0
+    assert q.ns / q.ops > p.ns / p.ops
+
+
+def test_remote_pool_memory_costs_more_than_local():
+    """The pool's pages are on the device's node (dma_alloc_coherent): a job on node 1
+    whose pool lines keep leaving its caches (a large cache footprint per I/O) pays remote
+    DRAM for them when the device is on node 0, local DRAM when it is on node 1."""
+    w = {**LISTED, "cpus_allowed": "2"}
+    host = {"cores": 4, "numa_nodes": 2, "cache_bytes_per_io": 256 << 20}
+    near = run_replication(tiny_config(w, host=host, device={"node": 1}), "legacy", 0)
+    far = run_replication(tiny_config(w, host=host, device={"node": 0}), "legacy", 0)
+    (a,), (b,) = near.pools, far.pools
+    assert a.ops == b.ops or abs(a.ops - b.ops) < 0.05 * a.ops
+    assert b.ns / b.ops > a.ns / a.ops

@@ -23,15 +23,22 @@ class PoolSet:
 
     __slots__ = ("pools", "locks")
 
-    def __init__(self, variant: type[DmaPool], cfg: Config) -> None:
+    def __init__(self, variant: type[DmaPool], cfg: Config, device_node: int = 0, node: int | None = None) -> None:
+        """``device_node``: the device's NUMA node, where ``dma_alloc_coherent`` puts the
+        pages (the blocks); ``node``: the node of a 6.16 per-node pair, where
+        ``dma_pool_create_node`` puts the pool and its page descriptors (None: one pair per
+        device, each descriptor ``kmalloc``'d on the node of the CPU that grew the pool)."""
         cost = cfg.allocator.cost
         # bytes this core touches between two of its pool operations: the rest of
         # the I/O path's per-I/O footprint, split over an alloc and a free
         pressure = cfg.host.cache_bytes_per_io / 2
         c = cfg.host.costs
+        # every line of pool state has holders: a CPU that does not hold it pays a transfer
+        # (the lock's line is the SpinLock's hand-off, so the pool does not price it too)
+        where = {"node_of": cfg.host.node_of, "mem_node": device_node, "desc_node": node}
         self.pools = {
-            SMALL_POOL: variant(SMALL_POOL, SMALL_POOL, 0, cost=cost, pressure=pressure),
-            PAGE_POOL: variant(PAGE_POOL, PAGE_POOL, 0, cost=cost, pressure=pressure),
+            SMALL_POOL: variant(SMALL_POOL, SMALL_POOL, 0, cost=cost, pressure=pressure, **where),
+            PAGE_POOL: variant(PAGE_POOL, PAGE_POOL, 0, cost=cost, pressure=pressure, **where),
         }
         self.locks = {k: SpinLock(c.lock_handoff_ns, c.lock_handoff_remote_ns) for k in self.pools}
 
@@ -47,7 +54,7 @@ class Driver:
         self.label = label  # the device's name in the pools' figures ("" with one device)
         c = cfg.host.costs
         nodes = cfg.host.numa_nodes if cfg.kernel().per_node_pools else 1
-        self.poolsets = [PoolSet(variant, cfg) for _ in range(nodes)]
+        self.poolsets = [PoolSet(variant, cfg, device.node, k if nodes > 1 else None) for k in range(nodes)]
         self.per_node = nodes > 1
         # the one pool (and its lock) this run's lists come from, per poolset
         self.list_pools = [ps.pools[plan.pool] for ps in self.poolsets] if plan.lists else []
@@ -132,5 +139,6 @@ class Driver:
                     out.append(PoolStats(device=self.label, node=node, block_size=size, ops=t.ops, nodes=t.nodes, ns=t.ns,
                                          pages=pool.nr_pages, lock_acquisitions=lock.acquisitions,
                                          lock_contended=lock.contended, lock_spin_ns=lock.spin_total,
-                                         lock_handoff_ns=lock.handoff_total))
+                                         lock_handoff_ns=lock.handoff_total, transfers_local=t.transfers_local,
+                                         transfers_remote=t.transfers_remote))
         return out

@@ -310,6 +310,8 @@ class PoolStats:
     lock_spin_ns: float = 0.0  # waiting for another holder, over all acquisitions
     lock_handoff_ns: float = 0.0  # pulling the lock's line from another CPU
     device: str = ""  # the device's name when a run has several ("" with one)
+    transfers_local: int = 0  # pool lines pulled from another CPU's cache on the same node
+    transfers_remote: int = 0  # ... from a CPU on another node
 
     @property
     def name(self) -> str:
@@ -335,6 +337,7 @@ class PoolStats:
                 "nodes": self.nodes, "ns": self.ns, "pages": self.pages,
                 "lock_acquisitions": self.lock_acquisitions, "lock_contended": self.lock_contended,
                 "lock_spin_ns": self.lock_spin_ns, "lock_handoff_ns": self.lock_handoff_ns,
+                "transfers_local": self.transfers_local, "transfers_remote": self.transfers_remote,
                 "nodes_per_op": self.nodes_per_op, "ns_per_op": self.ns_per_op,
                 "lock_contended_pct": self.lock_contended_pct}
 
