@@ -35,7 +35,7 @@ cache-to-cache transfer, same NUMA node or another (``c2c_local_ns``,
 ``c2c_remote_ns``), unless its reuse footprint exceeds the LLC, when it has left
 every cache and comes from DRAM.  DRAM is ``dram_remote_ns`` when the line's
 memory is on another node than the core.  The rules are in ``base.py`` and
-``docs/cost-model.md``; a pool used by one core never pays anything of this.
+``docs/cost-model.md``; a pool used by one core on its memory's node pays nothing of this.
 
 Every constant below carries its source or stated assumption.  The same
 constants serve every row of the micro benchmark and the I/O path: there are no
