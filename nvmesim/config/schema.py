@@ -330,10 +330,13 @@ class HostCosts(_Section):
     )
     poll_ns: float = Field(100, ge=0, description="one nvme_poll pass finding a CQE (hipri; assumption)")
     lock_handoff_ns: float = Field(
-        80, ge=0, description="pool lock taken after another CPU held it: line transfer, 50-100 ns (calibration.md)"
+        50, ge=0, description="a lock taken after another CPU of the node held it: its line moved, as "
+        "allocator.cost.c2c_local_ns (Intel MLC c2c latency on a 2-socket Skylake-SP: 49.9 ns HITM; 50-100 ns in "
+        "calibration.md)"
     )
     lock_handoff_remote_ns: float = Field(
-        160, ge=0, description="same, across NUMA nodes (assumption: 2x local)"
+        115, ge=0, description="same, from a CPU of another NUMA node: as allocator.cost.c2c_remote_ns (MLC remote "
+        "HITM 114-123 ns)"
     )
 
 
