@@ -140,9 +140,12 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
             if kids[k] > 0:
                 out.append(f"     {kids[k] * 100:7.3f}%  {own[k] * 100:7.3f}%  {k}")
         for p in reps[0].pools:
+            moved = p.transfers_local + p.transfers_remote  # lines pulled from other CPUs' caches
             out.append(
                 f"  pool {p.name}: {p.nodes_per_op:.1f} list nodes/op, {p.ns_per_op:.1f} ns/op, "
                 f"{p.pages} pages, lock contended {p.lock_contended_pct:.2f}%"
+                + (f", {moved / p.ops:.2f} lines moved/op ({p.transfers_remote / p.ops:.2f} from another node)"
+                   if moved else "")
             )
         for e in errors.get(v, []):
             out.append("  error: " + e.splitlines()[0])
