@@ -266,3 +266,17 @@ def test_remote_pool_memory_costs_more_than_local():
     (a,), (b,) = near.pools, far.pools
     assert a.ops == b.ops or abs(a.ops - b.ops) < 0.05 * a.ops
     assert b.ns / b.ops > a.ns / a.ops
+
+
+def test_set_indexes_the_devices_list():
+    """--set devices.1.node=1 reaches the list's entry; a bad index is an error at --set."""
+    from nvmesim.api import load
+    from helpers import ROOT
+
+    cfg = load(ROOT / "configs/multidevice.yaml", {"devices.1.node": 1, "devices.4.name": "nvme4n1"})
+    assert [d.node for d in cfg.device_list()] == [0, 1, 1, 1, 0]
+    assert cfg.device_list()[4].name == "nvme4n1"
+    with pytest.raises(ConfigError, match=r"--set: devices\.9\.node: devices is a list of 4"):
+        load(ROOT / "configs/multidevice.yaml", {"devices.9.node": 1})
+    proc = cli_in_process("run", str(ROOT / "configs/multidevice.yaml"), "--set", "devices.x.node=1")
+    assert proc.returncode == 2 and "--set: devices.x.node" in proc.stderr and "Traceback" not in proc.stderr

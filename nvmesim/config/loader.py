@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .overrides import apply_overrides
+from .overrides import OverrideError, apply_overrides
 from .schema import Config, CrossFieldError
 
 
@@ -198,13 +198,21 @@ def read_with_includes(path: str | Path, _seen: tuple[str, ...] = ()) -> tuple[A
     return _merge(base, data), lines, origin
 
 
+def _overridden(data: dict, overrides: Mapping[str, Any], origin: str) -> dict:
+    """``apply_overrides``, its path errors located at ``origin``."""
+    try:
+        return apply_overrides(data, overrides)
+    except OverrideError as e:
+        raise ConfigError([f"{origin}: {e}"]) from None
+
+
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None, *, origin: str = "--set") -> Config:
     """Load and validate a YAML config (with its ``include:``, see
     :func:`read_with_includes`); ``overrides`` maps dotted paths to values (their errors
     are located at ``origin``)."""
     data, lines, included = read_with_includes(path)
     if overrides and isinstance(data, dict):  # else config_from_dict reports the file
-        data = apply_overrides(data, overrides)
+        data = _overridden(data, overrides, origin)
     return config_from_dict(data, str(path), lines, {**included, **dict.fromkeys(overrides or (), origin)})
 
 
@@ -213,6 +221,6 @@ def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | 
     """A validated :class:`Config` from a YAML path or a mapping, with dotted-path
     overrides (problems in them are located at ``origin``: the option or axis they came from)."""
     if isinstance(source, Mapping):
-        return config_from_dict(apply_overrides(dict(source), dict(overrides or {})), "<dict>",
+        return config_from_dict(_overridden(dict(source), dict(overrides or {}), origin), "<dict>",
                                 overridden=dict.fromkeys(overrides or (), origin))
     return load_config(source, overrides, origin=origin)

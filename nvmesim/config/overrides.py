@@ -83,16 +83,42 @@ def parse_vary(item: str) -> Axis:
     return Axis.of(key.strip(), [parse_value(v) for v in values.split(",")])
 
 
+class OverrideError(ValueError):
+    """An override whose path cannot be applied (a bad list index); ``path`` names it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``data`` with ``{"workload.iodepth": 64, ...}`` applied (sections that
-    do not exist, or are not mappings, are created)."""
+    do not exist, or are not mappings, are created).  A number indexes a list that is
+    there (``devices.1.node``); one past its end appends an entry."""
     out = copy.deepcopy(dict(data))
     for dotted, value in overrides.items():
-        node = out
+        node: Any = out
         parts = dotted.split(".")
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
+        for i, p in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not p.isdigit() or int(p) > len(node):
+                    raise OverrideError(dotted, f"{dotted}: {'.'.join(parts[:i])} is a list of {len(node)}: "
+                                        f"expected an index 0-{len(node)}, got {p!r}")
+                k = int(p)
+                if k == len(node):
+                    node.append({})
+                if last:
+                    node[k] = value
+                else:
+                    if not isinstance(node[k], (dict, list)):
+                        node[k] = {}
+                    node = node[k]
+                continue
+            if last:
+                node[p] = value
+                break
+            if not isinstance(node.get(p), (dict, list)):
                 node[p] = {}
             node = node[p]
-        node[parts[-1]] = value
     return out

@@ -44,6 +44,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..config import Axis, ConfigError, apply_overrides, config_from_dict, read_yaml
+from ..config.overrides import OverrideError
 from ..config.loader import locate
 from ..output.frames import error_row, results_frame, summary_rows
 from .runner import run
@@ -167,6 +168,9 @@ def expand(sweep: Sweep) -> list[Point]:
                 cfg = config_from_dict(apply_overrides(base, overrides), base_source, base_lines, located)
             except ConfigError as e:
                 problems += [f"point {params}: {p}" for p in e.problems]
+                continue
+            except OverrideError as e:
+                problems.append(f"point {params}: {located.get(e.path, base_source)}: {e}")
                 continue
             eff = cfg.effective()
             points.append(Point(len(points), params, eff, point_key(eff)))
