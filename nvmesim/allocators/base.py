@@ -472,13 +472,18 @@ class DmaPool(ABC):
     # ---- bookkeeping -------------------------------------------------------
     @staticmethod
     def _node(value, what: str) -> int:
+        return DmaPool._index(value, f"{what} must be an int NUMA node >= 0")
+
+    @staticmethod
+    def _index(value, expected: str) -> int:
+        """``value`` as an int >= 0, else a :class:`PoolError` saying ``expected``."""
         try:
-            node = operator.index(value)
+            index = operator.index(value)
         except TypeError:
-            raise PoolError(f"{what} must be an int NUMA node >= 0, got {value!r}") from None
-        if node < 0:
-            raise PoolError(f"{what} must be an int NUMA node >= 0, got {value!r}")
-        return node
+            raise PoolError(f"{expected}, got {value!r}") from None
+        if index < 0:
+            raise PoolError(f"{expected}, got {value!r}")
+        return index
 
     def _switch(self, cpu) -> None:
         """The operation under way is another CPU's than the last one's."""
@@ -493,12 +498,7 @@ class DmaPool(ABC):
     def _register(self, cpu) -> tuple[int, Callable, PoolPricer]:
         """First operation of ``cpu`` on this pool: its node, its bit, its pricer (DRAM
         remote if its node is not the pool memory's); it holds no descriptor yet."""
-        try:
-            index = operator.index(cpu)
-        except TypeError:
-            raise PoolError(f"{self.name} pool: cpu must be an int >= 0, got {cpu!r}") from None
-        if index < 0:
-            raise PoolError(f"{self.name} pool: cpu must be an int >= 0, got {cpu!r}")
+        index = self._index(cpu, f"{self.name} pool: cpu must be an int >= 0")
         own = self._own
         node = 0 if own.node_of is None else self._node(own.node_of(index), f"node_of({index})")
         bit = 1 << index

@@ -760,10 +760,10 @@ class Config(_Section):
             raise CrossFieldError("workload.iodepth", f"{w.iodepth} is beyond an I/O queue's tags: io-wq with fewer "
                                   "I/O queues than CPUs (device.max_io_queues) is not modelled")
         node_of = self.host.node_of
+        groups = [{c: g for g in self.queue_groups(d) for c in g} for d in range(len(devs))]  # cpu -> its group
         for j, (cpu, fs) in enumerate(zip(self.job_cpus(), self.job_files())):
             for d in fs:
-                group = next(g for g in self.queue_groups(d) if cpu in g)
-                vec = self.vector_cpu(d, group)
+                vec = self.vector_cpu(d, groups[d][cpu])
                 remote = (self.driver.rq_affinity == 2 and vec != cpu) or (
                     self.driver.rq_affinity == 1 and node_of(vec) != node_of(cpu))
                 if remote:

@@ -135,10 +135,7 @@ class Streams:
 
     def file_service_ns(self, f: int, is_read: bool) -> float:
         """A service time from file ``f``'s device."""
-        if self.files is None:
-            buf = self._buf[is_read]
-            return buf.pop() if buf else self.service_ns(is_read)
-        s = self.files[f]
+        s = self if self.files is None else self.files[f]
         buf = s._buf[is_read]
         return buf.pop() if buf else Streams.service_ns(s, is_read)
 
@@ -438,18 +435,22 @@ class FioJob:
         io_u.service_ns = self.streams.file_service_ns(f, io_u.is_read)
 
     def _flush(self, label: int, labels) -> Generator[Event, None, None]:
-        """Flush a plug that holds requests for several devices (``blk_mq_flush_plug_list``
-        with ``multiple_queues``: ``blk_mq_dispatch_plug_list`` takes the first request's
-        hardware queue and every request of that queue, in plug order, dispatches them
-        with one doorbell, and repeats)."""
+        """Flush the plug (``blk_mq_flush_plug_list``) and empty it.  With requests for
+        several devices (``multiple_queues``), ``blk_mq_dispatch_plug_list`` takes the
+        first request's hardware queue and every request of that queue, in plug order,
+        dispatches them with one doorbell, and repeats."""
         reqs = plug_order(self.plug, self.plug_fifo)
         while reqs:
             f = reqs[0].file
-            group = [r for r in reqs if r.file == f]
-            reqs = [r for r in reqs if r.file != f]
+            if self.plug_multi:
+                group = [r for r in reqs if r.file == f]
+                reqs = [r for r in reqs if r.file != f]
+            else:
+                group, reqs = reqs, []
             yield from dispatch(self.core, self.drivers[f], self.devices[f], self.queues[f], group, label, labels,
                                 self.lone)
         self.plug_multi = False
+        self.plug.clear()
 
     def _issue_exceeded(self) -> bool:
         """fio's io_issue_bytes_exceeded for a job that is not time_based: size/io_size
@@ -505,7 +506,6 @@ class FioJob:
         if t >= measure_from:
             busy[sub_label] += ns
         core.t = t + ns
-        queue = self.queue
         queues = self.queues
         plugged = len(queued) > PLUG_THRESHOLD
         flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE else BLK_MAX_REQUEST_COUNT
@@ -546,14 +546,7 @@ class FioJob:
                                     self.alloc_labels, self.lone)
                 plug.clear()
         if plug:  # blk_finish_plug
-            if self.plug_multi:
-                yield from self._flush(self.queue_rq_label, self.alloc_labels)
-            else:
-                f = plug[0].file
-                yield from dispatch(core, self.drivers[f], self.devices[f], queues[f],
-                                    plug_order(plug, self.plug_fifo), self.queue_rq_label, self.alloc_labels,
-                                    self.lone)
-            plug.clear()
+            yield from self._flush(self.queue_rq_label, self.alloc_labels)
         if not core.in_sync():
             yield from core.sync()
         if self.reissue:
@@ -589,14 +582,7 @@ class FioJob:
         differs from the last one's (``multiple_queues``)."""
         plug = self.plug
         if plug and len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at):
-            if self.plug_multi:
-                yield from self._flush(self.queue_rq_label, self.alloc_labels)
-            else:
-                f = plug[0].file
-                yield from dispatch(self.core, self.drivers[f], self.devices[f], self.queues[f],
-                                    plug_order(plug, self.plug_fifo), self.queue_rq_label, self.alloc_labels,
-                                    self.lone)
-            plug.clear()
+            yield from self._flush(self.queue_rq_label, self.alloc_labels)
         if plug and plug[-1].file != io_u.file:
             self.plug_multi = True
         plug.append(io_u)
@@ -665,24 +651,14 @@ class FioJob:
         while queue.inflight >= queue.tags:
             if self.plug:
                 core.charge(L_KBLOCKD, self.wakeup_ns)  # the kworker is switched in, and out
-                if self.plug_multi:
-                    yield from self._flush(L_KBLOCKD_RQ, KBLOCKD_ALLOC)
-                else:
-                    f = self.plug[0].file
-                    yield from dispatch(core, self.drivers[f], self.devices[f], self.queues[f],
-                                        plug_order(self.plug, self.plug_fifo), L_KBLOCKD_RQ, KBLOCKD_ALLOC,
-                                        self.lone)
-                self.plug.clear()
+                yield from self._flush(L_KBLOCKD_RQ, KBLOCKD_ALLOC)
             if queue.inflight < queue.tags:  # tags freed while it ran
                 continue
             if not core.in_sync():
                 yield from core.sync()
                 if queue.inflight < queue.tags:
                     continue
-            if queue.tag_waiter is None:
-                queue.tag_waiter = self.runner
-            else:  # another CPU's job sleeps on this shared queue too
-                queue.tag_waiters.append(self.runner)
+            queue.tag_waiters.append(self.runner)
             core.sleep()
             self.ctx += 1
             yield SLEEP  # resumed by the completion that frees the wake batch's last tag

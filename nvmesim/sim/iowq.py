@@ -108,7 +108,7 @@ class IoWorker:
                     continue
                 if work and wq.idle:  # io_wq_dec_running: another worker takes the rest
                     wq.idle.pop().wake_at(core.t)
-                queue.tag_waiter = self.runner
+                queue.tag_waiters.append(self.runner)
                 yield from self._sleep()  # woken once sbitmap's wake batch is free
             queue.inflight += 1
             io_u.queue = queue

@@ -73,7 +73,7 @@ class Ticks:
                  rng: np.random.Generator) -> None:
         self.env = env
         self.core = core
-        self.queues = queues  # the core's NVMe queues (one per device it submits to)
+        self.queues = queues  # the NVMe queues whose vectors are on this core
         self.handlers = handlers  # and the handlers of the vectors on this core (None: a polled queue)
         self.period = 1e9 / noise.tick_hz
         self.mean_ns = noise.tick_mean_us * 1e3 * core.scale

@@ -27,8 +27,7 @@ class Queue:
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
                  "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
-                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiter", "path", "round", "sq_lock",
-                 "tag_waiters")
+                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiters", "path", "round", "sq_lock")
 
     def __init__(self, env: Engine, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30, rounds: bool = False) -> None:
@@ -38,8 +37,8 @@ class Queue:
         # sbitmap wakes a tag waiter once this many tags are free again
         # (lib/sbitmap.c: clamp(depth / SBQ_WAIT_QUEUES, 1, SBQ_WAKE_BATCH), both 8)
         self.wake_batch = max(1, min(tags // 8, 8))
-        self.tag_waiter: ThreadRunner | None = None  # a thread asleep in blk_mq_get_tag
-        self.tag_waiters: list[ThreadRunner] = []  # more of them, on a queue several CPUs share
+        # the threads asleep in blk_mq_get_tag (more than one on a queue several CPUs share)
+        self.tag_waiters: list[ThreadRunner] = []
         # a queue several CPUs submit to: the SpinLock its SQE copies and doorbell are under
         self.sq_lock = None
         self.core = core
@@ -126,16 +125,14 @@ class Queue:
     def free_tags(self, n: int, clock) -> None:
         """``n`` requests' tags are free again (``blk_mq_put_tags`` for a group of
         ``blk_mq_end_request_batch``): a thread asleep for a tag is woken once sbitmap's
-        wake batch is free, when the freeing invocation returns."""
+        wake batch is free, when the freeing invocation returns (every sleeper looks again:
+        each re-checks)."""
         self.inflight -= n
-        waiter = self.tag_waiter
-        if waiter is not None and self.tags - self.inflight >= self.wake_batch:
-            self.tag_waiter = None
-            clock.wake_after(waiter)
-            if self.tag_waiters:  # a shared queue: every sleeper looks again (each re-checks)
-                for w in self.tag_waiters:
-                    clock.wake_after(w)
-                self.tag_waiters.clear()
+        waiters = self.tag_waiters
+        if waiters and self.tags - self.inflight >= self.wake_batch:
+            for waiter in waiters:
+                clock.wake_after(waiter)
+            waiters.clear()
 
     def no_irq_before(self, t: float) -> bool:
         """No interrupt can start on this queue's core before ``t``: no CQE can land

@@ -81,15 +81,12 @@ def _sq_locked(core: Core, lock, t: float, reqs: list, copy_ns: float, doorbell_
         copies += copy_ns * io_u.m
     wait = lock.take(t, core, copies + doorbell_ns)
     if t >= core.measure_from:
-        held, spin = _SQ_LABELS.get(rq_label) or _SQ_LABELS.setdefault(rq_label, sq_lock_labels(rq_label))
+        held, spin = sq_lock_labels(rq_label)
         busy = core.busy
         busy[spin] += lock.last_spin
         busy[held] += lock.last_handoff
         busy[rq_label] += copies
     return t + wait + copies
-
-
-_SQ_LABELS: dict[int, tuple[int, int]] = {}
 
 
 def catch_up(core: Core, queue: Queue, lone: bool) -> Generator[Event, None, None]:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -134,6 +135,7 @@ SQ_ALLOC = PoolLabels.under("io_sq_thread", "nvme_queue_rq", op="dma_pool_alloc"
 L_SQ_CQE = label("io_sq_thread", "io_req_rw_complete")
 
 
+@functools.cache
 def sq_lock_labels(rq_label: int) -> tuple[int, int]:
     """The SQ lock's labels (held, spinning) under the nvme_queue_rq of ``rq_label``."""
     chain = PROFILE_LABELS[rq_label].split(";")
