@@ -266,6 +266,10 @@ class Workload(_Section):
         return self.rwmixread / 100.0
 
 
+#: the options in which the job sections of one run may differ (where and how many, not what)
+PLACEMENT: tuple[str, ...] = ("name", "numjobs", "filename", "filename_format", "cpus_allowed", "file_service_type")
+
+
 class HostCosts(_Section):
     """CPU time of each software step, in ns.  Sources: calibration.md; where a figure
     is an assumption it says so.  The totals per I/O (~2.5 us submit + complete on the
@@ -644,8 +648,24 @@ class Config(_Section):
     devices: list[DeviceConfig] = Field(
         default_factory=list, description="several devices: each entry is the device section's fields overridden "
         "by its own (as a fio job section over [global]); empty: the one device of the device section")
+    jobs: list[Workload] = Field(
+        default_factory=list, description="several job sections (a fio job file's): each entry is the workload "
+        "section's fields overridden by its own (as a fio job section over [global]); entries may differ in "
+        f"{', '.join(PLACEMENT)} only. Empty: the workload section is the one job section")
     allocator: Allocator = Field(default_factory=Allocator)
     sim: Sim = Field(default_factory=Sim)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _job_entries(cls, data: Any) -> Any:
+        """Each ``jobs`` entry starts from the ``workload`` section, the entry's keys winning."""
+        if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+            return data
+        base = data.get("workload") if isinstance(data.get("workload"), dict) else {}
+        if isinstance(base, BaseModel):
+            base = base.model_dump()
+        entries = [({**base, **e} if isinstance(e, dict) else e) for e in data["jobs"]]
+        return {**data, "jobs": entries}
 
     @model_validator(mode="before")
     @classmethod
@@ -674,17 +694,8 @@ class Config(_Section):
     @model_validator(mode="after")
     def _cross(self) -> "Config":
         w, h, d = self.workload, self.host, self.driver
+        self._check_sections()
         self._check_devices()
-        cpus = parse_cpus(w.cpus_allowed) if w.cpus_allowed else list(range(h.cores))
-        bad = [c for c in cpus if c >= h.cores]
-        if bad:
-            raise CrossFieldError("workload.cpus_allowed", f"CPUs {bad} do not exist (host.cores = {h.cores})")
-        if w.numjobs > len(cpus):
-            raise CrossFieldError(
-                "workload.numjobs",
-                f"{w.numjobs} jobs need {w.numjobs} distinct CPUs, only {len(cpus)} allowed "
-                f"(cpus_allowed={w.cpus_allowed or 'all'}, host.cores={h.cores})",
-            )
         limit, why = self._transfer_limit()
         if w.bs > limit:
             raise CrossFieldError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why}; "
@@ -703,13 +714,53 @@ class Config(_Section):
                 "workload.iodepth",
                 f"{w.iodepth} exceeds the {qd - 1} tags of an I/O queue: io_uring hands the requests that find "
                 f"no tag to io-wq, whose workers need a CPU {node}that no fio job runs on (host.cores = {h.cores}, "
-                f"numjobs = {w.numjobs}); workers sharing a job's CPU are not modelled",
+                f"numjobs = {self.numjobs}); workers sharing a job's CPU are not modelled",
             )
         if w.sqthread_poll:
             self._check_sqpoll(qd)
         if w.hipri and d.poll_queues == 0:
             raise CrossFieldError("workload.hipri", "polled I/O needs driver.poll_queues > 0")
         return self
+
+    def sections(self) -> list[tuple[str, Workload]]:
+        """The job sections, each with its dotted path: the ``jobs`` entries, or the one
+        ``workload`` section."""
+        if self.jobs:
+            return [(f"jobs.{i}", job) for i, job in enumerate(self.jobs)]
+        return [("workload", self.workload)]
+
+    @property
+    def numjobs(self) -> int:
+        """Every job of the run: each section's ``numjobs``, summed."""
+        return sum(job.numjobs for _, job in self.sections())
+
+    def job_names(self) -> list[str]:
+        """Each job's name: its section's (fio names every clone of a section after it)."""
+        return [job.name for _, job in self.sections() for _ in range(job.numjobs)]
+
+    def _check_sections(self) -> None:
+        """Job sections agree on every simulated option (they may differ in placement), and
+        each one's CPUs exist, are enough for its jobs and are no other job's."""
+        w, h = self.workload, self.host
+        for at, job in self.sections():
+            if job is not w:
+                for name in Workload.model_fields:
+                    if name not in PLACEMENT and getattr(job, name) != getattr(w, name):
+                        raise CrossFieldError(f"{at}.{name}", f"{getattr(job, name)!r} differs from workload.{name} "
+                                              f"= {getattr(w, name)!r}: job sections that differ in {name} are not "
+                                              f"modelled yet (the jobs of one run share every option but "
+                                              f"{', '.join(PLACEMENT)})")
+            cpus = parse_cpus(job.cpus_allowed) if job.cpus_allowed else list(range(h.cores))
+            bad = [c for c in cpus if c >= h.cores]
+            if bad:
+                raise CrossFieldError(f"{at}.cpus_allowed", f"CPUs {bad} do not exist (host.cores = {h.cores})")
+            if job.numjobs > len(cpus):
+                raise CrossFieldError(
+                    f"{at}.numjobs",
+                    f"{job.numjobs} jobs need {job.numjobs} distinct CPUs, only {len(cpus)} allowed "
+                    f"(cpus_allowed={job.cpus_allowed or 'all'}, host.cores={h.cores})",
+                )
+        self.job_cpus(check=True)
 
     def _check_devices(self) -> None:
         """Device names unique, nodes on the host, every job's files among the devices, and
@@ -824,7 +875,12 @@ class Config(_Section):
         """Each job's files, as indices into :meth:`device_list`, in fio's order: ``filename``
         (every job opens them all), else ``filename_format`` (one per job: ``$jobnum``,
         ``$jobname`` replaced, fio's ``make_filename``), else the one device."""
-        w = self.workload
+        out: list[list[int]] = []
+        for at, w in self.sections():
+            out += self._section_files(at, w)
+        return out
+
+    def _section_files(self, at: str, w: Workload) -> list[list[int]]:
         devs = self.device_list()
         index = {_dev_key(d.name): i for i, d in enumerate(devs)}
         names = [d.name for d in devs]
@@ -838,16 +894,16 @@ class Config(_Section):
         if w.filename is not None:
             parts = w.filename.split(":")
             if not all(parts):
-                raise CrossFieldError("workload.filename", f"an empty name in {w.filename!r} (':'-separated names)")
-            found = [find(p, "workload.filename") for p in parts]
+                raise CrossFieldError(f"{at}.filename", f"an empty name in {w.filename!r} (':'-separated names)")
+            found = [find(p, f"{at}.filename") for p in parts]
             if len(set(found)) < len(found):
-                raise CrossFieldError("workload.filename", f"{w.filename!r} names a device twice")
+                raise CrossFieldError(f"{at}.filename", f"{w.filename!r} names a device twice")
             return [found] * w.numjobs
         if w.filename_format is not None:
             return [[find(w.filename_format.replace("$jobnum", str(j)).replace("$jobname", w.name),
-                          "workload.filename_format")] for j in range(w.numjobs)]
+                          f"{at}.filename_format")] for j in range(w.numjobs)]
         if len(devs) > 1:
-            raise CrossFieldError("workload.filename", f"{len(devs)} devices: name each job's files (fio's "
+            raise CrossFieldError(f"{at}.filename", f"{len(devs)} devices: name each job's files (fio's "
                                   f"filename={':'.join(names)}, or filename_format=nvme$jobnumn1)")
         return [[0]] * w.numjobs
 
@@ -865,13 +921,13 @@ class Config(_Section):
             if w.sqthread_poll_cpu >= self.host.cores:
                 raise CrossFieldError("workload.sqthread_poll_cpu",
                                       f"CPU {w.sqthread_poll_cpu} does not exist (host.cores = {self.host.cores})")
-            if w.sqthread_poll_cpu in jobs or w.numjobs > 1:
+            if w.sqthread_poll_cpu in jobs or self.numjobs > 1:
                 raise CrossFieldError("workload.sqthread_poll_cpu", "the SQ thread needs a CPU of its own: not a "
                                       "job's, and one per job (each job's ring has its own thread); with several "
                                       "jobs leave it unset")
         elif len(self.sq_cpus()) < len(jobs):
             raise CrossFieldError("workload.sqthread_poll", f"each job's SQ thread needs a CPU no job runs on "
-                                  f"(host.cores = {self.host.cores}, numjobs = {w.numjobs})")
+                                  f"(host.cores = {self.host.cores}, numjobs = {self.numjobs})")
 
     def sq_cpus(self) -> list[int]:
         """The CPU of each job's SQPOLL thread (``sim/sqpoll.py``): ``sqthread_poll_cpu``,
@@ -911,10 +967,25 @@ class Config(_Section):
         devs = self.device_list() if device is None else [self.device_list()[device]]
         return min(self.driver.queue_depth, *(d.max_queue_entries for d in devs))
 
-    def job_cpus(self) -> list[int]:
-        """CPU of each job (fio's cpus_allowed with cpus_allowed_policy=split)."""
-        cpus = parse_cpus(self.workload.cpus_allowed) if self.workload.cpus_allowed else list(range(self.host.cores))
-        return cpus[: self.workload.numjobs]
+    def job_cpus(self, check: bool = False) -> list[int]:
+        """CPU of each job: fio's cpus_allowed with cpus_allowed_policy=split, which gives
+        the job numbered ``j`` over the whole run (``thread_number - 1``) the ``j``-th CPU
+        of its section's set, modulo its size (backend.c: fio_cpus_split).  A section
+        without cpus_allowed has every CPU (fio lets its jobs float: pinning job ``j`` to
+        CPU ``j`` is nvmesim's assumption).  ``check``: two jobs on one CPU is an error."""
+        out: list[int] = []
+        for at, w in self.sections():
+            cpus = parse_cpus(w.cpus_allowed) if w.cpus_allowed else list(range(self.host.cores))
+            for _ in range(w.numjobs):
+                cpu = cpus[len(out) % len(cpus)]
+                if check and cpu in out:
+                    raise CrossFieldError(f"{at}.cpus_allowed" if w.cpus_allowed else f"{at}.numjobs",
+                                          f"job {len(out)} would run on CPU {cpu}, which job {out.index(cpu)} runs "
+                                          f"on (fio's cpus_allowed_policy=split: the job's number modulo the "
+                                          f"{len(cpus)} CPUs of cpus_allowed={w.cpus_allowed or 'all'}); nvmesim "
+                                          "runs each job on a CPU of its own")
+                out.append(cpu)
+        return out
 
     def iowq_cpus(self) -> list[list[int]]:
         """The CPUs each job's io-wq workers run on (``sim/iowq.py``): none unless io_uring

@@ -123,7 +123,7 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
         jobs = merge_replications(reps)
         g = group_jobs(jobs)
         out.append(
-            f"{w.name}: (groupid=0, jobs={w.numjobs}): err= 0: variant={v}, replications={len(reps)}"
+            f"{w.name}: (groupid=0, jobs={len(jobs)}): err= 0: variant={v}, replications={len(reps)}"
         )
         agg = group_aggregates([g])[g.groupid]
         for ddir, d, a in (("read", g.read, agg[0]), ("write", g.write, agg[1])):

@@ -159,7 +159,7 @@ class RunResult:
         """Jupyter: the per-variant overview and the headline deltas as HTML tables."""
         w = self.config.workload
         head = (f"<p><b>{w.name}</b>: {w.ioengine} {w.rw} bs={w.bs} iodepth={w.iodepth} "
-                f"batch={w.iodepth_batch_submit}/{w.iodepth_batch_complete_min} numjobs={w.numjobs}; "
+                f"batch={w.iodepth_batch_submit}/{w.iodepth_batch_complete_min} numjobs={self.config.numjobs}; "
                 f"{self.config.sim.replications} replications; {self.wall_s:.1f} s</p>")
         html = head + self.overview().to_html(float_format=lambda x: f"{x:,.2f}")
         d = self.deltas_frame()

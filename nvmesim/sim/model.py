@@ -302,7 +302,7 @@ def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResul
     busy = sum(core.busy) - core.idle_irq  # the thread's rusage: not the handlers that ran while it slept
     user = core.busy[L_FIO]
     return JobResult(
-        jobname=cfg.workload.name,
+        jobname=cfg.job_names()[job.index],
         groupid=0,
         read=job.read,
         write=job.write,
