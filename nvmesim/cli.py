@@ -105,7 +105,7 @@ def _config_errors(e) -> "typer.Exit":
 
 @app.command("run")
 def run_cmd(
-    config: str = typer.Argument(..., help="YAML config (see configs/)"),
+    config: str = typer.Argument(..., help="YAML config (see configs/), or a fio job file (on --platform)"),
     output_format: str = typer.Option("normal", "--output-format", help="normal|json|json+ (fio's names)"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="write the result here instead of stdout"),
     sets: list[str] = typer.Option([], "--set", help="override a config value: DOTTED.PATH=VALUE (repeatable)"),
@@ -113,6 +113,12 @@ def run_cmd(
         None, "--variant", help="run only this allocator variant; json then is one plain fio document"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    platform: Optional[str] = typer.Option(
+        None, "--platform", help="with a fio job file: the YAML file of host, driver, device(s), allocator and "
+        "sim (e.g. configs/platforms/*.yaml; default: nvmesim's defaults)"),
+    ignore_unsupported: bool = typer.Option(
+        False, "--ignore-unsupported", help="with a fio job file: run without the options nvmesim does not model "
+        "(each is still reported on stderr)"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
@@ -120,9 +126,12 @@ def run_cmd(
     if output_format not in ("normal", "json", "json+"):
         raise fail(f"--output-format: expected normal, json or json+, got {output_format!r}")
     try:
-        cfg = load(config, _parse_sets(sets))
+        ignored: list[str] = []
+        cfg = load(config, _parse_sets(sets), platform=platform, ignored=ignored if ignore_unsupported else None)
     except ConfigError as e:
         raise _config_errors(e) from None
+    for where in ignored:
+        typer.echo(f"nvmesim: warning: {where}, ignored (--ignore-unsupported)", err=True)
     variants = None
     if variant is not None:
         try:

@@ -33,7 +33,7 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "seaborn": ("nvmesim.output.plots",),
     "typer": ("nvmesim.cli",),
 }
-TOP = {"nvmesim.api", "nvmesim.cli", "nvmesim.sweep", "nvmesim.plots"}
+TOP = {"nvmesim.api", "nvmesim.cli", "nvmesim.__main__", "nvmesim.sweep", "nvmesim.plots"}
 
 
 def module_name(path: Path, root: Path = PACKAGE) -> str:

@@ -43,13 +43,18 @@ def test_parse_size(text, expect):
     assert got == expect and isinstance(got, int)
 
 
+def test_parse_size_reads_hex_as_fio_does():
+    # parse.c str_to_decimal: a 0x prefix is base 16 (fio --debug=parse: iodepth=0x10 -> out=16)
+    assert parse_size("0x10") == 16 and parse_size("0X1000") == 4096
+
+
 def test_parse_size_is_binary_not_decimal():
     assert parse_size("1k") == 1024 != 1000
     assert parse_size("1m") == 1024 * 1024 != 1_000_000
 
 
 @pytest.mark.parametrize(
-    "bad", ["", " ", "k", "4x", "4kk", "abc", "-4k", "-4", "+4k", "4 k b x", "1e3", "0x10", "4k4", "1p", "k4"]
+    "bad", ["", " ", "k", "4x", "4kk", "abc", "-4k", "-4", "+4k", "4 k b x", "1e3", "4k4", "1p", "k4"]
 )
 def test_parse_size_rejects_bad_strings(bad):
     with pytest.raises(ValueError, match="expected a size") as e:

@@ -216,11 +216,66 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None, *,
     return config_from_dict(data, str(path), lines, {**included, **dict.fromkeys(overrides or (), origin)})
 
 
+def is_job_file(path: str | Path) -> bool:
+    """A fio job file rather than a YAML config: named ``.fio``, or not ``.yaml``/``.yml``
+    and its first line that is not blank or a comment opens a ``[section]``."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return False
+    if suffix == ".fio":
+        return True
+    try:
+        with open(path, errors="replace") as fh:
+            for line in fh:
+                text = line.split(";")[0].split("#")[0].strip()
+                if text:
+                    return text.startswith("[")
+    except OSError:
+        return False
+    return False
+
+
+def load_job_file(path: str | Path, overrides: Mapping[str, Any] | None = None, *,
+                  platform: str | Path | None = None, origin: str = "--set",
+                  ignored: list[str] | None = None) -> Config:
+    """A fio job file's jobs on a platform: the YAML file ``platform`` (host, driver,
+    device(s), allocator, sim; no workload) or nvmesim's defaults (see :mod:`.jobfile`).
+    Problems are located in the job file (``file:line: [section] option``), the platform
+    file, or at ``origin`` for ``overrides``.  With ``ignored`` (a list), options nvmesim
+    does not model are left out and their locations appended to it, instead of refused."""
+    from .jobfile import JobFileError, job_file_config
+
+    pdata, plines, pincluded = read_with_includes(platform) if platform is not None else ({}, {}, {})
+    if platform is not None and not isinstance(pdata, dict):
+        raise ConfigError([f"{platform}: a platform is a mapping of sections (host, driver, device, devices, "
+                           "allocator, sim)"])
+    for key in ("workload", "jobs"):
+        if key in pdata:
+            raise ConfigError([f"{locate(str(platform), plines, key)}: {key}: a platform for a job file has no "
+                               f"{key} section (the job file is the workload)"])
+    try:
+        data, located = job_file_config(path, pdata, ignored=ignored)
+    except JobFileError as e:
+        raise ConfigError(e.problems) from None
+    where = {p: f"{platform}:{line}" for p, line in plines.items()}
+    where.update(pincluded)
+    where.update(located)
+    if overrides:
+        data = _overridden(data, overrides, origin)
+    return config_from_dict(data, str(path), {}, {**where, **dict.fromkeys(overrides or (), origin)})
+
+
 def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None, *,
-         origin: str = "--set") -> Config:
-    """A validated :class:`Config` from a YAML path or a mapping, with dotted-path
-    overrides (problems in them are located at ``origin``: the option or axis they came from)."""
+         origin: str = "--set", platform: str | Path | None = None, ignored: list[str] | None = None) -> Config:
+    """A validated :class:`Config` from a YAML path, a fio job file (on ``platform``, see
+    :func:`load_job_file`) or a mapping, with dotted-path overrides (problems in them are
+    located at ``origin``: the option or axis they came from)."""
     if isinstance(source, Mapping):
         return config_from_dict(_overridden(dict(source), dict(overrides or {}), origin), "<dict>",
                                 overridden=dict.fromkeys(overrides or (), origin))
+    if is_job_file(source):
+        return load_job_file(source, overrides, platform=platform, origin=origin, ignored=ignored)
+    if platform is not None:
+        raise ConfigError([f"--platform: {platform}: a platform goes with a fio job file; {source} is a YAML "
+                           "config (give its platform with include:)"])
     return load_config(source, overrides, origin=origin)

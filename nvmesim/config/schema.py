@@ -181,6 +181,9 @@ class Workload(_Section):
         "thinktime_blocks I/Os"
     )
     thinktime_blocks: int = Field(1, ge=1, description="I/Os between thinktime stalls")
+    echo: dict[str, str] = Field(
+        default_factory=dict, description="fio options a job file gave that change nothing nvmesim simulates "
+        "(direct, group_reporting, ...): kept to be echoed in the job options")
     percentile_list: list[float] = Field(default_factory=lambda: list(DEFAULT_PERCENTILES))
     clat_percentiles: bool = True
     lat_percentiles: bool = False
@@ -267,7 +270,8 @@ class Workload(_Section):
 
 
 #: the options in which the job sections of one run may differ (where and how many, not what)
-PLACEMENT: tuple[str, ...] = ("name", "numjobs", "filename", "filename_format", "cpus_allowed", "file_service_type")
+PLACEMENT: tuple[str, ...] = ("name", "numjobs", "filename", "filename_format", "cpus_allowed", "file_service_type",
+                              "echo")
 
 
 class HostCosts(_Section):

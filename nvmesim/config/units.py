@@ -24,13 +24,16 @@ _TIME_NS = {
 
 
 def parse_size(value: int | str) -> int:
-    """Bytes from ``4096``, ``"4k"``, ``"128KiB"``, ``"1m"`` (fio's kb_base=1024)."""
+    """Bytes from ``4096``, ``"4k"``, ``"128KiB"``, ``"1m"`` (fio's kb_base=1024), ``"0x1000"``."""
     if isinstance(value, bool):
         raise ValueError("expected a size such as 4096, 4k or 1m, got a boolean")
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"a size cannot be negative, got {value}")
         return value
+    hexa = re.match(r"^\s*0x([0-9a-f]+)\s*$", str(value), re.IGNORECASE)  # parse.c str_to_decimal: 0x is hex
+    if hexa:
+        return int(hexa.group(1), 16)
     m = _SIZE.match(str(value))
     if not m:
         raise ValueError(f"expected a size such as 4096, 4k or 1m, got {value!r}")
