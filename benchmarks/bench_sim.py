@@ -34,6 +34,8 @@ CONFIGS = {"configs/highdepth.yaml": None, "configs/qd1.yaml": 10.0, "configs/mu
 #: same workload (issue 14: at most 1.5x), each pair timed alternately in one run
 SCALE_RUNS = {
     "16 jobs x 4 devices (each job all 4: round robin)": ({}, 0.05),
+    "16 jobs x 4 devices (4 a device: job sections)": ({"workload.numjobs": 4, "workload.filename": None, "jobs": [
+        {"name": f"d{d}", "filename": f"nvme{d}n1"} for d in range(4)]}, 0.05),
     "4 jobs, a device each (filename_format)": ({"workload.numjobs": 4, "workload.filename": None,
                                                  "workload.filename_format": "nvme$jobnumn1"}, 0.2),
 }
