@@ -286,3 +286,19 @@ def test_a_platform_with_a_workload_is_refused(cli, multi, tmp_path):
     p.write_text("host: {cores: 16}\nworkload: {iodepth: 4}\n")
     r = cli("run", str(job), "--platform", str(p), "-q")
     assert r.returncode == 2 and "p.yaml:2: workload: a platform for a job file has no workload section" in r.stderr
+
+
+def test_the_example_job_file_is_the_multidevice_config_four_jobs_a_drive():
+    from nvmesim.config import config_from_dict
+
+    root = Path(__file__).resolve().parent.parent
+    cfg = load(root / "configs/multidevice.fio", platform=root / "configs/platforms/two-node-four-optane.yaml")
+    yaml_cfg = load(root / "configs/multidevice.yaml")
+    from nvmesim.config.schema import PLACEMENT
+
+    same = {k: v for k, v in yaml_cfg.workload if k not in PLACEMENT}
+    assert {k: v for k, v in cfg.workload if k in same} == same
+    assert cfg.numjobs == yaml_cfg.numjobs == 16 and cfg.job_cpus() == yaml_cfg.job_cpus()
+    assert cfg.model_dump(exclude={"workload", "jobs"}) == yaml_cfg.model_dump(exclude={"workload", "jobs"})
+    assert cfg.job_files() == [[d] for d in range(4) for _ in range(4)]
+    assert config_from_dict(cfg.effective()) == cfg  # the effective config, jobs and all, reads back the same
