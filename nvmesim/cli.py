@@ -115,9 +115,10 @@ def _folded_dir_check(path: Optional[str]) -> None:
         raise fail(f"--profile-folded: {path}: no such directory {os.path.dirname(path)!r}")
 
 
-def _write_folded(result, path: str) -> None:
+def _write_folded(result, path: str) -> str | None:
     """Each variant's folded stacks (nvmesim.output.perf: folded_stacks, folded_path):
-    PATH with one variant, else PATH with the variant before its extension."""
+    PATH with one variant, else PATH with the variant before its extension.  Returns the
+    error, if a file could not be written, for the caller to report after the result."""
     from .output.perf import folded_path
 
     variants = result.variants
@@ -129,7 +130,8 @@ def _write_folded(result, path: str) -> None:
             with open(target, "w") as fh:
                 fh.write(result.folded_stacks(v))
         except OSError as e:
-            raise fail(f"--profile-folded: cannot write {target}: {e.strerror}") from None
+            return f"--profile-folded: cannot write {target}: {e.strerror}"
+    return None
 
 
 @app.command("run")
@@ -165,6 +167,7 @@ def run_cmd(
         variants = [name]
     _folded_dir_check(profile_folded)
     result = run(cfg, progress=not quiet, variants=variants)
+    folded_error = _write_folded(result, profile_folded) if profile_folded is not None else None
     if output_format == "normal":
         text = result.text()
     else:
@@ -186,8 +189,8 @@ def run_cmd(
             raise fail(f"--output: cannot write {output}: {e.strerror}; the result went to stdout") from None
     else:
         sys.stdout.write(text)
-    if profile_folded is not None:
-        _write_folded(result, profile_folded)
+    if folded_error:
+        raise fail(folded_error)  # the result itself is out
     if result.errors:
         for v, errs in result.errors.items():
             for e in errs:

@@ -369,3 +369,15 @@ def test_a_bad_folded_path_is_a_located_error_before_the_run(tmp_path, where, me
     assert proc.returncode == 2
     assert "--profile-folded" in proc.stderr and message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_folded_file_that_cannot_be_written_is_reported_after_the_result(tmp_path):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    (tmp_path / "out.stack.folded").mkdir()  # the second variant's file cannot be opened
+    proc = cli_in_process("run", str(cfg), "-q", "--output-format", "json", "--profile-folded",
+                          str(tmp_path / "out.folded"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"--profile-folded: cannot write {tmp_path / 'out.stack.folded'}: Is a directory" in proc.stderr
+    assert '"runs"' in proc.stdout  # the result itself is out
+    assert parse_folded((tmp_path / "out.legacy.folded").read_text())
