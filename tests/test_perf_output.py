@@ -381,3 +381,9 @@ def test_a_folded_file_that_cannot_be_written_is_reported_after_the_result(tmp_p
     assert f"--profile-folded: cannot write {tmp_path / 'out.stack.folded'}: Is a directory" in proc.stderr
     assert '"runs"' in proc.stdout  # the result itself is out
     assert parse_folded((tmp_path / "out.legacy.folded").read_text())
+
+
+def test_an_empty_profile_is_an_empty_table():
+    text = perf_report({}, 0.0)
+    assert not _rows(text) and "# Samples: 0  of event 'cpu-clock'" in text and "# Event count (approx.): 0" in text
+    assert folded_stacks({IDLE: 0.0}) == ""

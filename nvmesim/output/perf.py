@@ -26,11 +26,14 @@ What nvmesim puts where perf puts a sampled quantity, and why:
   kblockd's worker ``kworker`` (the kernel appends the owning pid, or the CPU, worker
   number and workqueue: ``iou-wrk-1234``, ``kworker/3:1H-kblockd``; nvmesim has neither
   pids nor a per-CPU profile, so it shows the name's fixed part).  Interrupt context
-  (``nvme_irq``, the timer tick) is charged by perf to whatever task it interrupted: the
-  tick only fires on a busy core (NOHZ) and so interrupts the job thread; the profile does
-  not record whether an NVMe interrupt found the job thread running or its core idle, so
-  its time is shown under the job thread too.  On a real machine the share of
-  ``nvme_irq`` that arrived while the core was idle is listed under ``swapper``.
+  (``nvme_irq``, the timer tick) is charged by perf to whatever task it interrupted.  The
+  profile pools the interrupts of every core it covers (the job cores and their io-wq or
+  SQPOLL cores) and does not record which task each one found running, so nvmesim shows
+  them all under the job thread's command.  On a job core that is right for the tick
+  (NOHZ: it only fires on a busy core, i.e. in the job thread) and for an NVMe
+  interrupt that preempted the thread; on a real machine the share of ``nvme_irq`` that
+  arrived while the core was idle is listed under ``swapper``, and an interrupt on an
+  io-wq or SQPOLL CPU under that thread's name.
 * **Idle**: perf samples an idle CPU in the idle task, ``swapper``; its deepest frame is
   the idle driver's (``intel_idle``, ``acpi_idle_do_entry``, ``pv_native_safe_halt``
   in a VM), all under the idle loop ``do_idle`` (kernel/sched/idle.c), which every idle
