@@ -6,7 +6,8 @@ this module renders a profile of them
 * as ``perf report --stdio -g none`` prints it (:func:`perf_report`): with children (the
   default: ``Children  Self  Command  Shared Object  Symbol``) or ``--no-children``
   (``Overhead  Command  Shared Object  Symbol``), perf's comment header, column widths,
-  percentages and row order;
+  percentages and row order (perf without ``-g none`` also draws each entry's call
+  graph beneath it; nvmesim's chains are in the folded stacks instead);
 * as folded stacks (:func:`folded_stacks`, ``comm;a;b;c N``), the input of Brendan Gregg's
   ``flamegraph.pl``, inferno and speedscope.
 
@@ -40,7 +41,8 @@ What nvmesim puts where perf puts a sampled quantity, and why:
   CPU runs.  nvmesim models no idle driver, so the job cores' idle time (the profile's
   ``idle``) is one entry, ``swapper  [kernel.kallsyms]  [k] do_idle``, with Self ==
   Children, and the folded stack ``swapper;do_idle``.  Rows' Self then add up to 100% of
-  the measured core time, as perf's do for a ``perf record -a`` of those CPUs.
+  the measured core time (the job cores' windows, and what their io-wq and SQPOLL
+  threads ran: ReplicationResult.core_ns), as perf's do for ``perf record -a``.
 * **Shared Object**: ``[kernel.kallsyms]`` and ``[k]`` for kernel symbols, ``fio`` and
   ``[.]`` for fio's own code (booked as one symbol, ``fio``).
 
