@@ -103,6 +103,37 @@ def _config_errors(e) -> "typer.Exit":
     return typer.Exit(code=2)
 
 
+def _folded_dir_check(path: Optional[str]) -> None:
+    """``--profile-folded FILE``: its directory must exist before the run, not after it."""
+    import os
+
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise fail(f"--profile-folded: {path} is a directory; expected a file name")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise fail(f"--profile-folded: {path}: no such directory {os.path.dirname(path)!r}")
+
+
+def _write_folded(result, path: str) -> str | None:
+    """Each variant's folded stacks (nvmesim.output.perf: folded_stacks, folded_path):
+    PATH with one variant, else PATH with the variant before its extension.  Returns the
+    error, if a file could not be written, for the caller to report after the result."""
+    from .output.perf import folded_path
+
+    variants = result.variants
+    for v in variants:
+        if not result.replications[v]:
+            continue  # every replication failed: no profile (the error is reported below)
+        target = folded_path(path, v, variants)
+        try:
+            with open(target, "w") as fh:
+                fh.write(result.folded_stacks(v))
+        except OSError as e:
+            return f"--profile-folded: cannot write {target}: {e.strerror}"
+    return None
+
+
 @app.command("run")
 def run_cmd(
     config: str = typer.Argument(..., help="YAML config (see configs/), or a fio job file (on --platform)"),
@@ -119,6 +150,10 @@ def run_cmd(
     ignore_unsupported: bool = typer.Option(
         False, "--ignore-unsupported", help="with a fio job file: run without the options nvmesim does not model "
         "(each is still reported on stderr)"),
+    profile_folded: Optional[str] = typer.Option(
+        None, "--profile-folded", metavar="FILE",
+        help="write the CPU profile as folded stacks (comm;a;b;c ns) for flamegraph.pl; several variants: "
+             "one file each, FILE with the variant before its extension"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
@@ -139,7 +174,9 @@ def run_cmd(
         except PoolError as e:
             raise fail(f"--variant: {e}") from None
         variants = [name]
+    _folded_dir_check(profile_folded)
     result = run(cfg, progress=not quiet, variants=variants)
+    folded_error = _write_folded(result, profile_folded) if profile_folded is not None else None
     if output_format == "normal":
         text = result.text()
     else:
@@ -161,6 +198,8 @@ def run_cmd(
             raise fail(f"--output: cannot write {output}: {e.strerror}; the result went to stdout") from None
     else:
         sys.stdout.write(text)
+    if folded_error:
+        raise fail(folded_error)  # the result itself is out
     if result.errors:
         for v, errs in result.errors.items():
             for e in errs:

@@ -15,7 +15,7 @@ from .. import __version__
 from ..config import Config
 from ..stats.metrics import SummaryRow, delta_rows, perf_views, pooled_profile, replication_metrics, summarize
 from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
-from . import report
+from . import perf, report
 from .fiojson import document, job_options
 
 if TYPE_CHECKING:  # pandas is imported by the frame views only when one is asked for
@@ -72,6 +72,19 @@ class RunResult:
         ns, core = pooled_profile(self.replications[variant])
         own, kids = perf_views(ns, core)
         return {"self": own, "children": kids, "chains": {k: (v / core if core else 0.0) for k, v in ns.items()}}
+
+    def perf_report(self, variant: str, children: bool = True) -> str:
+        """The variant's CPU profile over all its replications as ``perf report --stdio``
+        prints it (``children=False``: ``--no-children``); :func:`.perf.perf_report`."""
+        reps = self.replications[variant]
+        ns, core = pooled_profile(reps)
+        label = f"{self.config.workload.name}/{variant}, {len(reps)} replication{'s' if len(reps) != 1 else ''}"
+        return perf.perf_report(ns, core, children=children, label=label)
+
+    def folded_stacks(self, variant: str) -> str:
+        """The variant's CPU profile over all its replications as folded stacks
+        (``comm;a;b;c ns``, flamegraph.pl's input); :func:`.perf.folded_stacks`."""
+        return perf.folded_stacks(pooled_profile(self.replications[variant])[0])
 
     def metrics(self, direction: str | None = None) -> dict[str, dict[int, dict[str, float]]]:
         """Per variant, per replication index: that replication's metrics."""
