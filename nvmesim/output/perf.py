@@ -75,7 +75,7 @@ IDLE_SYMBOL = "do_idle"
 #: thread's command (see the module docstring for interrupts).
 CONTEXT_COMMAND: Mapping[str, str | None] = {
     "fio": None, "io_submit": None, "io_getevents": None, "io_uring_enter": None, "tctx_task_work": None,
-    "nvme_irq": None, "__sysvec_apic_timer_interrupt": None,
+    "nvme_irq": None, "__sysvec_apic_timer_interrupt": None, "blk_done_softirq": None,  # (the IPI's softirq)
     "io_wq_worker": "iou-wrk",   # io_uring/io-wq.c: io_wq_worker names it "iou-wrk-<pid>"
     "io_sq_thread": "iou-sqp",   # io_uring/sqpoll.c: io_sq_thread names it "iou-sqp-<pid>"
     "blk_mq_run_work_fn": "kworker",  # kernel/workqueue.c: a kblockd (WQ_HIGHPRI) pool's worker

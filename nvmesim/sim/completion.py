@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Generator
 
-from ..stats.records import IRQ_FREE, L_IRQ, L_POLL, PoolLabels
+from ..stats.records import IPI_FREE, IRQ_FREE, L_IPI, L_IRQ, L_POLL, PoolLabels
 from .cpu import Core
 from .driver import Driver
 from .engine import Clock, Engine, Event, Timeout
@@ -42,7 +42,7 @@ class CompletionPath:
     False: call it again once time has reached ``clock.t``)."""
 
     __slots__ = ("env", "driver", "cq", "queue", "clock", "core", "label", "free_labels", "catch_up", "batch",
-                 "phase", "idx", "hidx", "fifo", "loop_end", "late")
+                 "phase", "idx", "hidx", "fifo", "loop_end", "late", "remote")
 
     def __init__(self, driver: Driver, queue, clock: Clock, core: Core, label: int, free_labels: PoolLabels,
                  catch_up: bool, fifo: bool) -> None:
@@ -62,6 +62,9 @@ class CompletionPath:
         self.hidx = 0
         self.loop_end = -1.0  # when the last pass's CQ loop ended (its CQ doorbell)
         self.late = False  # a CQE was posted after it: the next pass is a new one (Queue.post sets it)
+        # submitting CPU -> its RemotePath, for the CPUs whose requests complete there by IPI
+        # (rq_affinity; None: every request completes here)
+        self.remote: dict[int, RemotePath] | None = None
 
     def drain(self, doorbell: bool = True) -> bool:
         """One pass: the CQ loop over what has been posted, the CQ doorbell (unless this
@@ -78,13 +81,16 @@ class CompletionPath:
             ns = driver.handle_cqe_ns
             t = clock.t if clock.t > env.now else env.now  # (clock.charge, inlined)
             measure = t >= clock.measure_from
-            while cq:
-                io_u = cq.popleft()
-                c = ns * io_u.m
-                if measure:
-                    busy[label] += c
-                t += c
-                batch.append(io_u)
+            if self.remote is None:
+                while cq:
+                    io_u = cq.popleft()
+                    c = ns * io_u.m
+                    if measure:
+                        busy[label] += c
+                    t += c
+                    batch.append(io_u)
+            else:
+                t = self._loop_remote(t, measure)
             if doorbell:  # nvme_ring_cq_doorbell, once per pass
                 jitter = self.core.jitter
                 c = driver.doorbell_ns * (jitter.buf.pop() if jitter.buf else jitter.more())
@@ -136,6 +142,121 @@ class CompletionPath:
         return True
 
 
+    def _loop_remote(self, t: float, measure: bool) -> float:
+        """The CQ loop of a queue whose submitters include CPUs that complete by IPI:
+        ``nvme_handle_cqe`` -> ``nvme_try_complete_req`` -> ``blk_mq_complete_request_remote``
+        hands such a request to its submitting CPU (``blk_mq_complete_send_ipi``: onto that
+        CPU's ``blk_cpu_done`` list, an IPI when the list was empty) instead of adding it
+        to this pass's batch.  Returns the clock after the loop."""
+        cq, batch, remote = self.cq, self.batch, self.remote
+        ns = self.driver.handle_cqe_ns
+        send_ns = self.driver.ipi_send_ns
+        busy, label = self.clock.busy, self.label
+        while cq:
+            io_u = cq.popleft()
+            c = ns * io_u.m
+            target = remote.get(io_u.job.core.index)
+            if target is not None:
+                c += send_ns * io_u.m if not target.cq else 0.0
+                if measure:
+                    busy[label] += c
+                t += c
+                target.send(io_u, t)
+                continue
+            if measure:
+                busy[label] += c
+            t += c
+            batch.append(io_u)
+        return t
+
+
+class RemotePath:
+    """A CPU's completions sent to it by IPI (``rq_affinity``): the ``blk_cpu_done`` list
+    and the pass that runs it, ``blk_done_softirq`` -> ``blk_complete_reqs`` (the IPI's
+    handler raises BLOCK_SOFTIRQ, which runs as the interrupt returns: 5.12+, "blk-mq:
+    Always complete remote completions requests in softirq").  Each request is completed
+    whole before the next -- ``nvme_pci_complete_rq``: its DMA unmap and ``dma_pool_free``
+    of its list blocks, then ``blk_mq_end_request`` (one request: its tag freed alone) --
+    so, unlike the interrupt's pass, there is no batch.  Before a pool lock the pass lets
+    time catch up (the pools are shared: these are other CPUs' queues).  Offers the
+    interface :class:`IrqHandler` drives as it drives a queue: ``core``, ``cq`` (here the
+    list of requests sent and not yet taken), ``drain``, ``late``, ``loop_end``."""
+
+    __slots__ = ("env", "clock", "core", "label", "free_labels", "cq", "batch", "idx", "hidx", "loop_end",
+                 "late", "handler", "latency_ns", "thread_waiting", "unmap_ns")
+
+    def __init__(self, env: Engine, core: Core, clock: Clock, label: int, free_labels: PoolLabels,
+                 latency_ns: float, unmap_ns: float) -> None:
+        self.env = env
+        self.core = core
+        self.clock = clock
+        self.label = label
+        self.free_labels = free_labels
+        self.latency_ns = latency_ns  # from the ICR write to the target's interrupt entry
+        self.unmap_ns = unmap_ns
+        self.cq: list = []  # the llist: requests sent, not yet taken by a pass
+        self.batch: list = []  # the pass's requests (llist_del_all at its start)
+        self.idx = 0
+        self.hidx = -1
+        self.loop_end = float("inf")  # (every IPI is an entry of its own)
+        self.late = False
+        self.handler: IrqHandler | None = None
+        self.thread_waiting = False  # (the IrqHandler interface of a queue)
+
+    def send(self, io_u, t: float) -> None:
+        """``blk_mq_complete_send_ipi`` at ``t``: the request joins the list; the first
+        one on an empty list sends the IPI, which arrives ``latency_ns`` later."""
+        first = not self.cq
+        self.cq.append(io_u)
+        if first:
+            env = self.env
+            Timeout(env, t + self.latency_ns - env.now).callbacks.append(self._arrive)
+
+    def _arrive(self, _ev: Event) -> None:
+        self.handler.interrupt()
+
+    def arm_thread_wake(self) -> None:  # (no thread waits on this list's clock)
+        return
+
+    def drain(self, _entry: bool = True) -> bool:
+        """The softirq's pass over the list as it was when the pass began; False when it
+        stops before a pool lock for time to catch up."""
+        clock, env = self.clock, self.env
+        busy = clock.busy
+        label = self.label
+        if not self.batch:
+            if not self.cq:
+                return True
+            self.batch, self.cq = self.cq, []
+            self.idx, self.hidx = 0, -1
+        batch = self.batch
+        core = self.core
+        while self.idx < len(batch):
+            io_u = batch[self.idx]
+            job = io_u.job
+            handles = io_u.handles
+            if self.hidx < 0:  # nvme_pci_unmap_rq: the DMA unmap, then the list blocks
+                t = clock.t if clock.t > env.now else env.now
+                c = self.unmap_ns * io_u.m
+                if t >= clock.measure_from:
+                    busy[label] += c
+                clock.t = t + c
+                self.hidx = 0
+            driver = job.drivers[io_u.file]
+            while self.hidx < len(handles):
+                if clock.t > env.now and not clock.in_sync():
+                    return False  # let time catch up before the lock
+                driver.free_list(clock, core, io_u, handles[self.hidx], self.free_labels)
+                self.hidx += 1
+            handles.clear()
+            job.kernel_complete(io_u, clock, label)  # blk_mq_end_request: its completion, its tag
+            job.queues[io_u.file].free_tags(1, clock)
+            self.idx += 1
+            self.hidx = -1
+        self.batch = []
+        return True
+
+
 class IrqHandler:
     """The MSI-X handler of one queue (nvme_irq): one pass per invocation, on the
     queue's core.
@@ -149,20 +270,25 @@ class IrqHandler:
     the MSI-X it raised is taken when the handler returns (``path.late``: a new entry).
     """
 
-    __slots__ = ("env", "driver", "queue", "core", "clock", "path", "active", "busy_until", "entry")
+    __slots__ = ("env", "driver", "queue", "core", "clock", "path", "active", "busy_until", "entry", "entry_label")
 
-    def __init__(self, driver: Driver, queue, lock_shared: bool, fifo: bool) -> None:
+    def __init__(self, driver: Driver, queue, lock_shared: bool, fifo: bool, path=None) -> None:
         self.env = driver.env
         self.driver = driver
         self.queue = queue
         self.core = queue.core
-        self.clock = queue.core.handler_clock()
-        # Whether another core can take this core's pool locks.  If not, the handler
-        # need not let time catch up before a lock: its own thread is preempted, and
-        # nothing else scheduled before the handler's clock (device stages, CQE posts
-        # that this invocation serves after the current one) touches the pools.
-        self.path = CompletionPath(driver, queue, self.clock, self.core, L_IRQ, IRQ_FREE, catch_up=lock_shared,
-                                   fifo=fifo)
+        self.entry_label = L_IRQ
+        if path is not None:  # another source of the same interrupt discipline (IpiHandler)
+            self.clock = path.clock
+            self.path = path
+        else:
+            self.clock = queue.core.handler_clock()
+            # Whether another core can take this core's pool locks.  If not, the handler
+            # need not let time catch up before a lock: its own thread is preempted, and
+            # nothing else scheduled before the handler's clock (device stages, CQE posts
+            # that this invocation serves after the current one) touches the pools.
+            self.path = CompletionPath(driver, queue, self.clock, self.core, L_IRQ, IRQ_FREE, catch_up=lock_shared,
+                                       fifo=fifo)
         self.active = False
         self.busy_until = 0.0  # the last invocation runs until then
         self.entry = True  # the invocation under way entered the handler (it is not a continuation)
@@ -201,7 +327,7 @@ class IrqHandler:
             jitter = core.jitter
             ns = self.driver.irq_entry_ns * (jitter.buf.pop() if jitter.buf else jitter.more())  # (clock.charge)
             if start >= clock.measure_from:
-                clock.busy[L_IRQ] += ns
+                clock.busy[self.entry_label] += ns
             start += ns
         clock.t = start
         self._drain()
@@ -232,6 +358,22 @@ class IrqHandler:
         if queue.cq and not self.active:  # posted while a pass that waited for a lock ran
             self.active = True
             self.start()
+
+
+class IpiHandler(IrqHandler):
+    """The IPI on a submitting CPU that completes its requests (``rq_affinity``): the
+    same interrupt discipline as :class:`IrqHandler` (it waits while interrupts are off
+    or another handler runs on the core, and runs its pass to the end), its entry the
+    IPI's, its pass a :class:`RemotePath`'s."""
+
+    __slots__ = ()
+
+    def __init__(self, driver: Driver, core: Core, latency_ns: float) -> None:
+        clock = core.handler_clock()
+        path = RemotePath(driver.env, core, clock, L_IPI, IPI_FREE, latency_ns, driver.unmap_ns)
+        super().__init__(driver, path, lock_shared=True, fifo=True, path=path)
+        self.entry_label = L_IPI
+        path.handler = self
 
 
 def poll(path: CompletionPath, core: Core, queue, ring: deque, need: int) -> Generator[Event, None, None]:

@@ -76,6 +76,7 @@ class Driver:
         # the lock's part of a locked pool operation's cost (cost model: lock_ns)
         self.lock_ns = cfg.allocator.cost.lock_ns
         self.irq_entry_ns = c.irq_entry_ns
+        self.ipi_send_ns = c.ipi_send_ns  # rq_affinity: an IPI to the submitting CPU
         self.poll_ns = c.poll_ns
 
     def poolset_index(self, node: int) -> int:

@@ -23,7 +23,7 @@ from ..allocators import get_variant
 from ..config import Config
 from ..stats.fiotime import mtime_since, runtime_ms, utime_since
 from ..stats.records import IDLE, L_FIO, L_POLL, L_SQ, POLL_FREE, PROFILE_LABELS, JobResult, ReplicationResult
-from .completion import CompletionPath, IrqHandler
+from .completion import CompletionPath, IpiHandler, IrqHandler
 from .cpu import Core, SpinLock
 from .device import Device
 from .driver import Driver
@@ -180,6 +180,8 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
             _sq_thread(env, cfg, driver, device, d0, job, sq_cpus[j], replication, base_scales[j], measure_from,
                        tags, users, kernel, helpers)
         jobs.append(job)
+    if cfg.driver.rq_affinity:
+        _ipi_paths(cfg, built, submitters, core_of, on_core, drivers)
     env.run()  # until every job has drained and nothing is left to happen
 
     windows = []
@@ -290,6 +292,30 @@ def _helper(env: Engine, cfg: Config, driver: Driver, dev: int, cpu: int, seeds:
         Ticks(env, core, [queue], [handler], noise, np.random.default_rng(ticks_seed))
     helpers.append((core, job))
     return thread
+
+
+def _ipi_paths(cfg: Config, built: dict, submitters: dict, core_of: dict, on_core: dict, drivers: list) -> None:
+    """rq_affinity: the queues whose interrupt runs on a CPU that does not share a cache
+    with a submitter (rq_affinity 1: another NUMA node) or is not the submitter
+    (rq_affinity 2) send that submitter's completions to it by IPI
+    (``blk_mq_complete_need_ipi``); each such CPU gets one :class:`IpiHandler` (its
+    ``blk_cpu_done`` list), shared by every queue that sends to it."""
+    node_of = cfg.host.node_of
+    force = cfg.driver.rq_affinity == 2
+    ipis: dict[int, IpiHandler] = {}
+    for (d, _g), (queue, handler, _completion) in built.items():
+        if handler is None:  # a polled queue completes in its poller (REQ_POLLED: never remote)
+            continue
+        vec = queue.core.index
+        remote = {}
+        for c in sorted(submitters[(d, _g)]):
+            if c != vec and (force or node_of(c) != node_of(vec)):
+                if c not in ipis:
+                    ipis[c] = IpiHandler(drivers[d], core_of[c], cfg.host.costs.ipi_latency_ns)
+                    on_core[c][1].append(ipis[c])
+                remote[c] = ipis[c].path
+        if remote:
+            handler.path.remote = remote
 
 
 def _job_result(cfg: Config, job: FioJob, core: Core, window: float) -> JobResult:

@@ -68,6 +68,8 @@ CALL_CHAINS: tuple[tuple[str, ...], ...] = (
     *_sq_lock(("blk_mq_run_work_fn", "nvme_queue_rq")),
     ("nvme_irq",),
     *_with_pool(("nvme_irq",), "dma_pool_free"),
+    ("blk_done_softirq",),  # rq_affinity: completions sent to the submitting CPU by IPI, run in its softirq
+    *_with_pool(("blk_done_softirq",), "dma_pool_free"),
     ("__sysvec_apic_timer_interrupt",),  # the timer tick and the softirq work it raises (host noise)
 )
 #: Profile labels: the call chains folded as flame graphs write them (``a;b;c``).
@@ -108,6 +110,9 @@ L_TW_ENTER = label("io_uring_enter", "io_req_rw_complete")
 L_TW_USER = label("tctx_task_work", "io_req_rw_complete")
 L_TCTX = label("tctx_task_work")
 L_TICK = label("__sysvec_apic_timer_interrupt")
+#: the submitting CPU's completions sent by IPI (the IPI's entry, blk_done_softirq's pass)
+L_IPI = label("blk_done_softirq")
+IPI_FREE = PoolLabels.under("blk_done_softirq", op="dma_pool_free")
 #: dma_pool_free in the interrupt handler and in the poll loop
 IRQ_FREE = PoolLabels.under("nvme_irq", op="dma_pool_free")
 POLL_FREE = PoolLabels.under("io_uring_enter", "nvme_poll", op="dma_pool_free")
