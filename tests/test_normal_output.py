@@ -27,7 +27,7 @@ from nvmesim.stats.hist import LatencyHist, RunningStat
 from nvmesim.stats.records import DirResult, JobResult
 
 DATA = Path(__file__).parent / "data"
-FIXTURES = ("read", "randrw", "noperc", "allperc", "mixed", "groups")
+FIXTURES = ("read", "randrw", "noperc", "allperc", "mixed", "unified", "groups")
 
 
 def _fixture(name: str) -> tuple[dict, list[str]]:
@@ -69,10 +69,19 @@ def _dir(d: dict) -> DirResult:
                      short_ios=d["short_ios"], drop_ios=d["drop_ios"])
 
 
+def _dirs_of(j: dict) -> list[tuple[str, dict]]:
+    """A job's directions as fio prints them: under unified_rw_reporting=mixed fio keeps one,
+    ``mixed``, in the read slot."""
+    if "read" not in j:
+        return [("mixed", j["mixed"])]
+    return [("read", j["read"]), ("write", j["write"])]
+
+
 def _job(j: dict) -> JobResult:
+    dirs = [_dir(d) for _, d in _dirs_of(j)] + [_dir(j["trim"]) if "trim" in j else DirResult()]
     return JobResult(
         jobname=j["jobname"], groupid=j["groupid"], error=j["error"], job_options=j["job options"],
-        read=_dir(j["read"]), write=_dir(j["write"]), trim=_dir(j["trim"]),
+        read=dirs[0], write=dirs[1] if len(dirs) > 2 else DirResult(), trim=dirs[-1],
         usr_cpu=j["usr_cpu"], sys_cpu=j["sys_cpu"], ctx=j["ctx"], majf=j["majf"], minf=j["minf"],
         iodepth_level=j["iodepth_level"], iodepth_submit=j["iodepth_submit"],
         iodepth_complete=j["iodepth_complete"], latency_ns=j["latency_ns"], latency_us=j["latency_us"],
@@ -136,8 +145,7 @@ def _pairs() -> list[tuple[int, int, N2S, bool, str]]:
         doc, real = _fixture(name)
         for j, block in zip(doc["jobs"], _blocks(real)[0], strict=True):
             text = "\n".join(block)
-            for ddir in ("read", "write"):
-                d = j[ddir]
+            for ddir, d in _dirs_of(j):
                 if not d["io_bytes"]:
                     continue
                 runt = d["runtime"]
@@ -159,6 +167,7 @@ def test_num2str_gives_fios_strings_for_fios_figures():
 @pytest.mark.parametrize("num,maxlen,pow2,unit,expect", [
     # from the fixtures' text beside the json figures they came from (fio-3.33)
     (10286000, 6, False, N2S.NONE, "10286k"),  # clat max=10286k (maxlen 6)
+    (9970343, 6, False, N2S.NONE, "9970.3k"),  # clat max=9970.3k: room for one decimal
     (340608, 4, False, N2S.NONE, "341k"),      # 4 figures, no room for decimals: rounds up
     (12015, 4, False, N2S.NONE, "12.0k"),
     (0, 0, True, N2S.NONE, "0"),                # the mixed block's 0 figures
@@ -181,11 +190,11 @@ def test_latency_lines_choose_fios_unit_from_min_max_and_stdev():
         lines = [x for x in real if re.match(r"^    (slat|clat| lat) \(", x) or re.match(r"^     lat \(", x)]
         ours = []
         for j in doc["jobs"]:
-            for ddir in ("read", "write"):
-                if not j[ddir]["io_bytes"]:
+            for _, d in _dirs_of(j):
+                if not d["io_bytes"]:
                     continue
                 for key, label in (("slat_ns", "slat"), ("clat_ns", "clat"), ("lat_ns", " lat")):
-                    o = j[ddir][key]
+                    o = d[key]
                     if o["N"]:
                         ours.append(display_lat(label, o["min"], o["max"], o["mean"], o["stddev"]))
                         seen.add(lat_unit(o["min"], o["max"], o["mean"], o["stddev"])[0])
@@ -305,11 +314,13 @@ def test_several_variants_are_groups_and_nvmesims_lines_follow_fios():
         < text.index("deltas (stack vs legacy")
 
 
-def test_unified_both_on_a_simulated_run_has_fios_layout():
-    _, real = _fixture("mixed")
-    cfg = load({"workload": {**SIM, "name": "mixed", "rw": "randrw", "numjobs": 2, "cpus_allowed": "0-1"},
+@pytest.mark.parametrize("fixture,unified,jobs", [("mixed", "both", 2), ("unified", "mixed", 1)])
+def test_unified_reporting_on_a_simulated_run_has_fios_layout(fixture, unified, jobs):
+    _, real = _fixture(fixture)
+    cfg = load({"workload": {**SIM, "name": fixture, "rw": "randrw", "numjobs": jobs, "iodepth": 4,
+                             "cpus_allowed": "0-1"},
                 "allocator": {"variants": ["stack"]}, "sim": {"replications": 1}})
     result = run(cfg, progress=False)
-    opts = report.NormalOptions(unified_rw_reporting="both")
-    ours = report.normal_output([report.JobBlock(result.group("stack"), 0, "mixed", 2)], opts)
+    opts = report.NormalOptions(unified_rw_reporting=unified)
+    ours = report.normal_output([report.JobBlock(result.group("stack"), 0, fixture, jobs)], opts)
     assert _skeleton(ours) == _skeleton(real)

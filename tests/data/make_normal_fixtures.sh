@@ -14,6 +14,7 @@
 #   noperc   libaio direct 128k randread, clat_percentiles=0: no percentile block
 #   allperc  libaio direct randread iodepth 16, slat/clat/lat percentiles of 50:99:99.9
 #   mixed    libaio direct randrw, numjobs=2 group_reporting, unified_rw_reporting=both
+#   unified  libaio direct randrw, unified_rw_reporting=mixed: one "mixed" direction
 #   groups   two groups: numjobs=2 without group_reporting, then a job in a new group
 set -eu
 
@@ -36,6 +37,8 @@ run allperc --name=allperc --rw=randread --bs=4k --ioengine=libaio --direct=1 --
     --slat_percentiles=1 --lat_percentiles=1 --percentile_list=50:99:99.9
 run mixed --name=mixed --rw=randrw --bs=4k --ioengine=libaio --direct=1 --numjobs=2 \
     --group_reporting=1 --unified_rw_reporting=both
+run unified --name=unified --rw=randrw --bs=4k --ioengine=libaio --direct=1 --iodepth=4 \
+    --unified_rw_reporting=mixed
 run groups --rw=randread --bs=4k --ioengine=libaio --direct=1 \
     --name=g0 --numjobs=2 \
     --name=g1 --new_group --rw=randwrite
