@@ -14,7 +14,10 @@ the raw figures, the normal part is what fio printed from them.  Three checks:
 from __future__ import annotations
 
 import json
+import random
 import re
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -180,6 +183,37 @@ def test_num2str_gives_fios_strings_for_fios_figures():
 ])
 def test_num2str_edges(num, maxlen, pow2, unit, expect):
     assert num2str(num, maxlen, 1, pow2, unit) == expect
+
+
+FIO = shutil.which("fio")
+
+
+@pytest.mark.skipif(FIO is None, reason="real fio (Debian package fio) not installed")
+def test_num2str_agrees_with_real_fio_on_many_numbers(tmp_path):
+    """fio prints a job's block size range through the same ``num2str`` (init.c's job
+    header ``bs=(R) min-max``, at the job's ``significant_figures``, IEC or SI by its
+    ``kb_base``): one fio run of many null-engine jobs checks edges (a remainder rounding
+    the integer or the decimals up, every power of 1000 and 1024) and random numbers at
+    every figure count fio allows (1..10)."""
+    rng = random.Random(15)
+    edges = [1, 9, 10, 999, 1000, 1023, 1024, 1535, 1536, 9999, 10000, 99949, 99950, 999499, 999500,
+             1048063, 1048064, 1048575, 1048576, 10**9 - 1, 10**9, 2**30 - 1, 2**31]
+    values = edges + [int(10 ** rng.uniform(0, 9.3)) for _ in range(60)]
+    args, cases = [], []
+    for i, v in enumerate(values):
+        for figs, kb in ((1 + i % 10, 1024), (1 + (i * 7) % 10, 1000)):
+            name = f"j{len(cases)}"
+            args += [f"--name={name}", f"--bsrange={v}-{v}", f"--significant_figures={figs}", f"--kb_base={kb}"]
+            cases.append((name, v, figs, kb == 1024))
+    # null engine reads: no data moves and no buffer is touched (the block sizes reach 2 GiB)
+    proc = subprocess.run([FIO, "--thread", "--ioengine=null", "--size=4g", "--number_ios=1", "--rw=read",
+                           "--bs_unaligned", f"--directory={tmp_path}", *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    heads = dict(re.findall(r"^(j\d+): \(g=0\): rw=read, bs=\(R\) (\S+)-\S+,", proc.stdout, re.M))
+    assert len(heads) == len(cases)
+    for name, v, figs, iec in cases:
+        assert num2str(v, figs, 1, iec, N2S.BYTE) == heads[name], (v, figs, iec)
 
 
 def test_latency_lines_choose_fios_unit_from_min_max_and_stdev():
