@@ -297,7 +297,9 @@ def _blocks(lines: list[str]) -> tuple[list[list[str]], list[list[str]]]:
         elif line.startswith("Run status group "):
             cur = [line]
             groups.append(cur)
-        elif line and cur is not None:
+        elif not line:
+            cur = None  # a blank line ends a block (fio's open none)
+        elif cur is not None:
             cur.append(line)
     return jobs, groups
 
@@ -358,3 +360,20 @@ def test_unified_reporting_on_a_simulated_run_has_fios_layout(fixture, unified, 
     opts = report.NormalOptions(unified_rw_reporting=unified)
     ours = report.normal_output([report.JobBlock(result.group("stack"), 0, fixture, jobs)], opts)
     assert _skeleton(ours) == _skeleton(real)
+
+
+def test_a_failed_variant_prints_no_fio_block_and_says_so_after_fios_part():
+    cfg = load({"workload": {**SIM, "name": "job", "rw": "randread"}, "allocator": {"variants": ["stack"]},
+                "sim": {"replications": 1}})
+    reps = run(cfg, progress=False).replications["stack"]
+    w = cfg.workload
+    text = report.summary(w, {"legacy": [], "stack": reps}, {"legacy": ["RuntimeError: boom\n  trace"]}, [],
+                          when=1_790_000_000.0)
+    lines = text.split("\n")
+    jobs, groups = _blocks(lines)
+    assert [j[0].split(":")[0] for j in jobs] == ["job/stack"]
+    assert "(groupid=1, jobs=1)" in jobs[0][0] and jobs[0][0].endswith(time.ctime(1_790_000_000.0))
+    assert [g[0] for g in groups] == ["Run status group 1 (all jobs):"] and len(groups[0]) == 2
+    failed = lines.index("nvmesim: job/legacy (group 0): variant=legacy: all replications failed")
+    assert lines[failed + 1] == "  error: RuntimeError: boom"
+    assert failed > lines.index("Run status group 1 (all jobs):")
