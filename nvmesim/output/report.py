@@ -253,7 +253,7 @@ def thread_status(job: JobResult, rs: GroupStats, opts: NormalOptions = NormalOp
     if not sum(d.io_bytes for d in job.dirs()) and not job.total_ios:
         return []
     stamp = time.ctime(time.time() if when is None else when)
-    err = f"err={job.error:2d}"
+    err = f"err={job.error:2d}"  # fio adds " (verror)" for a failed job; nvmesim's never fail with an errno
     out = [f"{job.jobname if name is None else name}: (groupid={rs.groupid}, jobs={members}): {err}: "
            f"pid={pid}: {stamp}"]
     shown = _unified(job) if opts.unified_rw_reporting == "mixed" else job
@@ -374,7 +374,9 @@ def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]]
             errors: Mapping[str, Sequence[str]], deltas: Sequence[Mapping[str, Any]], *,
             when: float | None = None) -> str:
     """The run as text: fio's normal output with one job and one group per variant (its
-    jobs and replications merged, ``jobs=`` the workload's numjobs; the job is named
+    jobs and replications merged by :func:`~nvmesim.stats.records.merge_replications`:
+    bytes, I/Os and runtimes summed, so IOPS and bandwidth are the replications' average
+    and ``msec`` their total; ``jobs=`` the workload's numjobs; the job is named
     ``name/variant`` when the run has several variants), then per variant what nvmesim
     adds (replications, the mean depth, the CPU profile, the pools, failed replications),
     then the delta table.  ``when`` is the time the headers print (default now)."""
