@@ -19,9 +19,11 @@ import re
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import LOGS, fixture_doc, job_of
 
 from nvmesim.api import load, run
 from nvmesim.output import report
@@ -377,3 +379,19 @@ def test_a_failed_variant_prints_no_fio_block_and_says_so_after_fios_part():
     failed = lines.index("nvmesim: job/legacy (group 0): variant=legacy: all replications failed")
     assert lines[failed + 1] == "  error: RuntimeError: boom"
     assert failed > lines.index("Run status group 1 (all jobs):")
+
+
+@pytest.mark.parametrize("job,logs", [("edge", "edge_clat.*.log"), ("grp", "grp_clat.*.log")])
+def test_latency_lines_from_histograms_match_fios_tables(job, logs):
+    """The ``lat (unit)   :`` lines from histograms of fio's own per-I/O clat logs (the
+    fixture of tests/test_stats.py) print the tables fio computed for the same I/Os."""
+    j = job_of(fixture_doc(), job)
+    hists = [LatencyHist.from_samples(int(line.split(",")[1]) for line in f.read_text().splitlines() if line.strip())
+             for f in sorted(LOGS.glob(logs))]
+    rec = JobResult(read=DirResult(total_ios=j["read"]["total_ios"], clat=hists[0]))
+    for h in hists[1:]:
+        rec.read.clat.merge(h)
+    ours = report._latency_lines(rec)
+    theirs = report._latency_lines(replace(rec, latency_ns=j["latency_ns"], latency_us=j["latency_us"],
+                                           latency_ms=j["latency_ms"]))
+    assert ours == theirs and ours
