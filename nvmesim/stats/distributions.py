@@ -140,6 +140,22 @@ def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: 
 
     ``total_ios`` defaults to the histograms' total sample count.
     """
+    d, n_samples = _lat_dist(hists)
+    return d.to_json(n_samples if total_ios is None else total_ios)
+
+
+def latency_shares(hists: LatencyHist | Iterable[LatencyHist], total_ios: int | None = None
+                   ) -> tuple[list[float], list[float], list[float]]:
+    """The same three tables as :func:`latency_distribution`, as fio's normal output
+    prints them (``show_latencies``: ``stat_calc_lat`` unrounded, then ``%3.2f``): lists
+    in the order of ``LAT_N_KEYS``, ``LAT_U_KEYS``, ``LAT_M_KEYS``."""
+    d, n_samples = _lat_dist(hists)
+    total = n_samples if total_ios is None else total_ios
+    return _stat_calc_lat(d.n, total), _stat_calc_lat(d.u, total), _stat_calc_lat(d.m, total)
+
+
+def _lat_dist(hists: LatencyHist | Iterable[LatencyHist]) -> tuple[_LatDist, int]:
+    """fio's ``io_u_lat_n/u/m`` counters from the clat histograms, and their sample count."""
     if isinstance(hists, LatencyHist):
         hists = [hists]
     d = _LatDist()
@@ -159,4 +175,4 @@ def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: 
                     d.mark(b - 1, lo)
                 if k - lo:
                     d.mark(b, k - lo)
-    return d.to_json(n_samples if total_ios is None else total_ios)
+    return d, n_samples
