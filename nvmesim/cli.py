@@ -106,19 +106,24 @@ def _config_errors(e) -> "typer.Exit":
 @app.command("run")
 def run_cmd(
     config: str = typer.Argument(..., help="YAML config (see configs/)"),
-    output_format: str = typer.Option("normal", "--output-format", help="normal|json|json+ (fio's names)"),
+    output_format: str = typer.Option(
+        "normal", "--output-format", help="fio's names, comma-separated: normal, terse (minimal, csv), json, json+; "
+        "printed in fio's order (terse, json, normal)"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="write the result here instead of stdout"),
     sets: list[str] = typer.Option([], "--set", help="override a config value: DOTTED.PATH=VALUE (repeatable)"),
     variant: Optional[str] = typer.Option(
-        None, "--variant", help="run only this allocator variant; json then is one plain fio document"
+        None, "--variant", help="run only this allocator variant; json then holds its jobs as fio reports them"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
+    from .output.formats import OutputFormatError, parse_output_format, render
 
-    if output_format not in ("normal", "json", "json+"):
-        raise fail(f"--output-format: expected normal, json or json+, got {output_format!r}")
+    try:
+        parts = parse_output_format(output_format)
+    except OutputFormatError as e:
+        raise fail(f"--output-format: {e}") from None
     try:
         cfg = load(config, _parse_sets(sets))
     except ConfigError as e:
@@ -131,18 +136,7 @@ def run_cmd(
             raise fail(f"--variant: {e}") from None
         variants = [name]
     result = run(cfg, progress=not quiet, variants=variants)
-    if output_format == "normal":
-        text = result.text()
-    else:
-        from .output.fiojson import dumps
-
-        plus = output_format == "json+"
-        if variants:
-            doc = result.fio_json(variants[0], plus)
-            doc["nvmesim"]["config"] = cfg.effective()
-            text = dumps(doc)
-        else:
-            text = json.dumps(result.to_json(plus), indent=2) + "\n"
+    text = render(result, parts, variants[0] if variants else None)
     if output:
         try:
             with open(output, "w") as fh:

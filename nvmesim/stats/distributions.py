@@ -120,6 +120,37 @@ class _LatDist:
         )
 
 
+def latency_counts(hists: LatencyHist | Iterable[LatencyHist]) -> tuple[list[int], list[int], list[int]]:
+    """fio's latency-distribution counters ``io_u_lat_n``, ``io_u_lat_u``, ``io_u_lat_m``
+    (``io_u_mark_latency``) of the completion latencies in ``hists``, derived exactly from
+    the histograms (see :func:`latency_distribution`); the terse output needs the raw
+    counts (``stat.c: stat_calc_lat_nu`` adds the unclamped ns share to the first us bin)."""
+    if isinstance(hists, LatencyHist):
+        hists = [hists]
+    d = _LatDist()
+    for h in hists:
+        below = h.below
+        for i, k in enumerate(h.counts):
+            if not k:
+                continue
+            b = STRADDLING_BUCKETS.get(i)
+            if b is None:
+                d.mark(_IDX_VAL[i], k)
+            else:
+                lo = below[i]
+                if lo:
+                    d.mark(b - 1, lo)
+                if k - lo:
+                    d.mark(b, k - lo)
+    return d.n, d.u, d.m
+
+
+def stat_calc_lat(counts: Sequence[int], total: int) -> list[float]:
+    """fio ``stat_calc_lat``: each latency bin as a percent of ``total`` (the job's I/Os),
+    a non-zero share below 0.01 shown as 0.01."""
+    return _stat_calc_lat(counts, total)
+
+
 def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: int | None = None
                          ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """fio's ``latency_ns``, ``latency_us``, ``latency_ms`` objects.
@@ -142,21 +173,8 @@ def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: 
     """
     if isinstance(hists, LatencyHist):
         hists = [hists]
+    hists = list(hists)
     d = _LatDist()
-    n_samples = 0
-    for h in hists:
-        n_samples += h.n
-        below = h.below
-        for i, k in enumerate(h.counts):
-            if not k:
-                continue
-            b = STRADDLING_BUCKETS.get(i)
-            if b is None:
-                d.mark(_IDX_VAL[i], k)
-            else:
-                lo = below[i]
-                if lo:
-                    d.mark(b - 1, lo)
-                if k - lo:
-                    d.mark(b, k - lo)
+    d.n, d.u, d.m = latency_counts(hists)
+    n_samples = sum(h.n for h in hists)
     return d.to_json(n_samples if total_ios is None else total_ios)
