@@ -61,7 +61,7 @@ def evaluate(args: tuple[str, dict, float, int]) -> dict:
     name, overrides, runtime, reps = args
     cfg = load(ROOT / "configs/highdepth.yaml", {**overrides, "workload.runtime": runtime,
                                                  "workload.ramp_time": 0.05, "sim.replications": reps})
-    rows = {(r["metric"], r["stat"]): r for r in run(cfg).to_json()["deltas"]}
+    rows = {(r["metric"], r["stat"]): r for r in run(cfg).to_json()["nvmesim"]["deltas"]}
     out = {"name": name}
     for claim, (metric, stat, lo, hi) in BANDS.items():
         r = rows[(metric, stat)]

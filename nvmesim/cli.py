@@ -137,11 +137,13 @@ def _write_folded(result, path: str) -> str | None:
 @app.command("run")
 def run_cmd(
     config: str = typer.Argument(..., help="YAML config (see configs/), or a fio job file (on --platform)"),
-    output_format: str = typer.Option("normal", "--output-format", help="normal|json|json+ (fio's names)"),
+    output_format: str = typer.Option(
+        "normal", "--output-format", help="fio's names, comma-separated: normal, terse (minimal, csv), json, json+; "
+        "printed in fio's order (terse, json, normal)"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="write the result here instead of stdout"),
     sets: list[str] = typer.Option([], "--set", help="override a config value: DOTTED.PATH=VALUE (repeatable)"),
     variant: Optional[str] = typer.Option(
-        None, "--variant", help="run only this allocator variant; json then is one plain fio document"
+        None, "--variant", help="run only this allocator variant; json then holds its jobs as fio reports them"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     platform: Optional[str] = typer.Option(
@@ -157,9 +159,12 @@ def run_cmd(
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
+    from .output.formats import OutputFormatError, parse_output_format, render
 
-    if output_format not in ("normal", "json", "json+"):
-        raise fail(f"--output-format: expected normal, json or json+, got {output_format!r}")
+    try:
+        parts = parse_output_format(output_format)
+    except OutputFormatError as e:
+        raise fail(f"--output-format: {e}") from None
     try:
         ignored: list[str] = []
         cfg = load(config, _parse_sets(sets), platform=platform, ignored=ignored if ignore_unsupported else None)
@@ -177,18 +182,7 @@ def run_cmd(
     _folded_dir_check(profile_folded)
     result = run(cfg, progress=not quiet, variants=variants)
     folded_error = _write_folded(result, profile_folded) if profile_folded is not None else None
-    if output_format == "normal":
-        text = result.text()
-    else:
-        from .output.fiojson import dumps
-
-        plus = output_format == "json+"
-        if variants:
-            doc = result.fio_json(variants[0], plus)
-            doc["nvmesim"]["config"] = cfg.effective()
-            text = dumps(doc)
-        else:
-            text = json.dumps(result.to_json(plus), indent=2) + "\n"
+    text = render(result, parts, variants[0] if variants else None)
     if output:
         try:
             with open(output, "w") as fh:

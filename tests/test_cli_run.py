@@ -71,19 +71,21 @@ def json_run(tiny) -> subprocess.CompletedProcess:
 # --output-format json: every variant
 
 
-def test_json_has_config_runs_and_deltas(json_run, tiny):
+def test_json_is_one_fio_document_with_config_and_deltas(json_run, tiny):
     doc = json.loads(json_run.stdout)
-    assert set(doc) == {"nvmesim_version", "config", "runs", "deltas"}
-    assert doc["nvmesim_version"] == __version__
-    assert list(doc["runs"]) == ["legacy", "stack"]  # the config's order: baseline first
-    for variant, run in doc["runs"].items():
-        _is_fio_doc(run)
-        assert run["nvmesim"]["variant"] == variant and run["nvmesim"]["replications"] == 2
-        assert run["nvmesim"]["errors"] == []
-    assert doc["deltas"] and all(d["baseline"] == "legacy" and d["variant"] == "stack" for d in doc["deltas"])
+    assert list(doc)[-1] == "nvmesim" and {"fio version", "jobs", "disk_util"} <= set(doc)
+    extra = doc["nvmesim"]
+    assert extra["version"] == __version__
+    assert list(extra["variants"]) == ["legacy", "stack"]  # the config's order: baseline first
+    assert [j["jobname"] for j in doc["jobs"]] == ["job/legacy", "job/stack"]
+    for i, (variant, v) in enumerate(extra["variants"].items()):
+        job = doc["jobs"][i]
+        assert job["groupid"] == i and job["read"]["total_ios"] > 0 and job["job options"]["iodepth"] == "4"
+        assert v["variant"] == variant and v["replications"] == 2 and v["errors"] == []
+    assert extra["deltas"] and all(d["baseline"] == "legacy" and d["variant"] == "stack" for d in extra["deltas"])
     # the effective config, every default filled in
-    assert doc["config"] == load(tiny).effective()
-    assert doc["config"]["workload"]["bs"] == 16384 and doc["config"]["workload"]["runtime"] == 0.005
+    assert extra["config"] == load(tiny).effective()
+    assert extra["config"]["workload"]["bs"] == 16384 and extra["config"]["workload"]["runtime"] == 0.005
     assert json_run.stderr == ""  # -q: no progress line, no warnings
 
 
@@ -97,8 +99,8 @@ def test_another_seed_gives_different_numbers(json_run, tiny):
     """The determinism check is not vacuous: the seed does reach the simulation."""
     other = _ok(nvmesim("run", str(tiny), "--output-format", "json", "-q", "--set", "sim.seed=2"))
     a, b = json.loads(json_run.stdout), json.loads(other.stdout)
-    assert b["config"]["sim"]["seed"] == 2
-    assert _strip_times(a["runs"]) != _strip_times(b["runs"])
+    assert b["nvmesim"]["config"]["sim"]["seed"] == 2
+    assert _strip_times(a["jobs"]) != _strip_times(b["jobs"])
 
 
 # --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def rows():
         "workload.iodepth": 1023, "workload.iodepth_batch_submit": 32, "workload.iodepth_batch_complete_min": 32,
         "workload.iodepth_batch_complete_max": 32, "workload.runtime": 0.1, "workload.ramp_time": 0.03,
         "sim.replications": 2, "host.noise.enabled": False})
-    return {(r["metric"], r["stat"]): r for r in run(cfg).to_json()["deltas"]}
+    return {(r["metric"], r["stat"]): r for r in run(cfg).to_json()["nvmesim"]["deltas"]}
 
 
 def excludes_zero(row) -> bool:

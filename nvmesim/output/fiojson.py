@@ -51,7 +51,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .. import __version__ as _NVMESIM_VERSION
 from ..config import DEFAULT_PERCENTILES, Workload
-from ..config.units import format_size, format_time
+from ..config.units import format_size
 from ..stats.distributions import (
     IODEPTH_COMPLETE_KEYS,
     IODEPTH_LEVEL_KEYS,
@@ -65,7 +65,7 @@ from ..stats.distributions import (
 from ..stats.hist import LatencyHist, fio_float, normalize_percentile_list
 from ..stats.records import DirResult, JobResult
 
-__all__ = ["DDIRS", "dir_to_json", "job_to_json", "job_options", "document", "dumps", "dump"]
+__all__ = ["DDIRS", "dir_to_json", "job_to_json", "job_options", "fio_time", "document", "dumps", "dump"]
 
 DDIRS = ("read", "write", "trim")
 
@@ -76,9 +76,35 @@ DDIRS = ("read", "write", "trim")
 #: ``Workload`` field is echoed when it differs from the default
 _ALWAYS_ECHOED = ("name", "ioengine", "rw", "bs", "iodepth", "runtime")
 _DEFAULTS = Workload()
-_SIZES = ("bs",)
+_SIZES = ("bs", "size", "io_size")
 _SECONDS = ("runtime", "ramp_time")
 _MICROS = ("thinktime",)
+#: workload fields whose fio option has another name (options.c: ``bwavgtime``,
+#: ``iopsavgtime``; fio refuses ``bw_avg_time`` as a bad option)
+FIO_OPTION_NAMES = {"bw_avg_time": "bwavgtime", "iops_avg_time": "iopsavgtime"}
+#: workload fields that are no fio option (fio sets its ring's flags itself): not echoed
+NOT_FIO_OPTIONS = ("ring_taskrun",)
+
+
+def fio_time(us: float) -> str:
+    """A time as fio's time options read it (parse.c: ``check_str_time``/``get_mult_time``):
+    an integer with the largest of ``s``, ``ms``, ``us`` that divides it.  fio keeps these
+    options in whole microseconds and reads a fraction's integer part only (``0.05`` is 0,
+    ``2.5s`` is 2 s) and ``ns`` as ``us``, so a time is rounded to the microsecond and
+    never written with a fraction or ``ns``."""
+    n = int(round(us))
+    if n == 0:
+        return "0"
+    for suffix, mult in (("s", 1_000_000), ("ms", 1_000)):
+        if n % mult == 0:
+            return f"{n // mult}{suffix}"
+    return f"{n}us"
+
+
+def _float_text(x: float) -> str:
+    """The shortest text that reads back as ``x`` (``99.99999``, not ``%g``'s ``100``)."""
+    r = repr(float(x))
+    return r[:-2] if r.endswith(".0") else r
 
 
 def _option_text(name: str, value: Any) -> str:
@@ -87,27 +113,30 @@ def _option_text(name: str, value: Any) -> str:
     if name in _SIZES:
         return format_size(int(value))
     if name in _SECONDS:
-        return format_time(value * 1e9)
+        return fio_time(value * 1e6)
     if name in _MICROS:
-        return format_time(value * 1e3)
+        return fio_time(value)
     if isinstance(value, (list, tuple)):
-        return ":".join(f"{float(x):g}" for x in value)
+        return ":".join(_float_text(x) for x in value)
     return str(value)
 
 
 def job_options(w: Workload) -> dict[str, str]:
-    """fio's ``job options`` of a workload: its fields in schema order, as fio's option
-    syntax would write them (sizes ``12k``, times ``50ms``, flags ``1``), each one that
-    differs from the default or defines the job; plus ``direct=1`` and ``time_based=1``,
-    which every nvmesim job is."""
+    """fio's ``job options`` of a workload: its fields in schema order, under fio's option
+    names, in a syntax real fio reads back to the same value (sizes ``12k``, times ``50ms``
+    or ``1500us``, flags ``1``/``0``), each one that differs from the default or defines
+    the job; plus ``direct=1``, which every nvmesim job is, and ``time_based`` as the
+    workload has it (fio's default is 0, nvmesim's 1).  Fields that are no fio option
+    (:data:`NOT_FIO_OPTIONS`) are left out."""
     out: dict[str, str] = {}
     for name in Workload.model_fields:
         value = getattr(w, name)
-        if value is None or (name not in _ALWAYS_ECHOED and value == getattr(_DEFAULTS, name)):
+        if value is None or name in NOT_FIO_OPTIONS or name == "time_based" or (
+                name not in _ALWAYS_ECHOED and value == getattr(_DEFAULTS, name)):
             continue
-        out[name] = _option_text(name, value)
+        out[FIO_OPTION_NAMES.get(name, name)] = _option_text(name, value)
     out["direct"] = "1"
-    out["time_based"] = "1"
+    out["time_based"] = "1" if w.time_based else "0"
     return out
 
 

@@ -17,6 +17,7 @@ from ..stats.metrics import SummaryRow, delta_rows, perf_views, pooled_profile, 
 from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
 from . import perf, report
 from .fiojson import document, job_options
+from .terse import terse as terse_lines
 
 if TYPE_CHECKING:  # pandas is imported by the frame views only when one is asked for
     import pandas as pd
@@ -100,12 +101,30 @@ class RunResult:
         replication (empty with one variant)."""
         return delta_rows(self.summary_rows())
 
-    # ---- fio's JSON ----------------------------------------------------------
-    def fio_json(self, variant: str, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
-        """fio's JSON document (json, or json+ with ``plus``) for one variant."""
+    # ---- fio's documents: JSON, json+, terse ---------------------------------
+    def variant_job(self, variant: str, groupid: int = 0) -> JobResult:
+        """A variant's jobs as one fio job (fio's ``group_reporting``), named
+        ``<jobname>/<variant>`` (``highdepth/stack``) and in group ``groupid``: what the
+        multi-variant documents hold, one per variant."""
+        job = self.group(variant)
+        job.jobname = f"{self.config.workload.name}/{variant}"
+        job.groupid = groupid
+        job.extra = {}  # per variant under the document's "nvmesim" key
+        return job
+
+    def fio_jobs(self, variant: str | None = None) -> list[JobResult]:
+        """The jobs of a fio document: with ``variant``, that variant's jobs as fio reports
+        them (one per job, group 0); without, one job per variant (:meth:`variant_job`),
+        each in its own group (0, 1, ... in the config's order) so fio's per-group figures
+        (``bw_agg``, the terse ``agg%``) stay per variant."""
+        if variant is not None:
+            return self.merged_jobs(variant)
+        return [self.variant_job(v, i) for i, v in enumerate(self.variants) if self.replications[v]]
+
+    def _document(self, jobs: list[JobResult], plus: bool, timestamp: int | None) -> dict[str, Any]:
         w = self.config.workload
-        doc = document(
-            self.merged_jobs(variant),
+        return document(
+            jobs,
             global_options={},
             fmt="json+" if plus else "json",
             percentile_list=w.percentile_list,
@@ -115,6 +134,11 @@ class RunResult:
             lat_percentiles=w.lat_percentiles,
             slat_percentiles=w.slat_percentiles,
         )
+
+    def fio_json(self, variant: str, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
+        """fio's JSON document (json, or json+ with ``plus``) for one variant: its jobs as
+        fio reports them, nvmesim's extras for the variant under ``"nvmesim"``."""
+        doc = self._document(self.fio_jobs(variant), plus, timestamp)
         doc["nvmesim"] = self.nvmesim_extra(variant)
         return doc
 
@@ -131,13 +155,36 @@ class RunResult:
         })
 
     def to_json(self, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
-        """``{"config", "runs": {variant: fio document}, "deltas": [...]}`` (NaN as null)."""
-        return {
-            "nvmesim_version": __version__,
+        """The whole run as ONE fio document (json, or json+ with ``plus``): ``jobs`` has one
+        job per variant (:meth:`fio_jobs`), and everything nvmesim adds is under the one
+        top-level key ``"nvmesim"``, which fio's tools ignore: ``{"version", "config"`` (the
+        effective config)``, "variants": {variant: {"jobname", "groupid", ...}}`` (each
+        variant's :meth:`nvmesim_extra` and its jobs' figures)``, "deltas"`` (every variant
+        against the first, NaN as null)``}``.  ``fio_jsonplus_clat2csv`` reads it whole."""
+        jobs = self.fio_jobs()
+        doc = self._document(jobs, plus, timestamp)
+        names = {j.groupid: j.jobname for j in jobs}
+        variants: dict[str, Any] = {}
+        for i, v in enumerate(self.variants):
+            extra = self.nvmesim_extra(v)
+            extra.pop("version")
+            head: dict[str, Any] = {"jobname": names[i], "groupid": i} if i in names else {}
+            per_job = [j.extra for j in merge_replications(self.replications[v])]
+            variants[v] = {**head, **extra, "jobs": json_safe(per_job)}
+        doc["nvmesim"] = {
+            "version": __version__,
             "config": self.config.effective(),
-            "runs": {v: self.fio_json(v, plus, timestamp) for v in self.variants},
+            "variants": variants,
             "deltas": json_safe(self.deltas()),
         }
+        return doc
+
+    def terse(self, variant: str | None = None) -> str:
+        """fio's terse output (version 3, :mod:`.terse`): one line per job of the document
+        :meth:`fio_jobs` gives for ``variant`` (one per variant without it)."""
+        w = self.config.workload
+        return terse_lines(self.fio_jobs(variant), w.percentile_list, clat_percentiles=w.clat_percentiles,
+                           lat_percentiles=w.lat_percentiles, fio_version=f"nvmesim-{__version__}")
 
     # ---- frames, text, HTML --------------------------------------------------
     def to_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":

@@ -120,6 +120,37 @@ class _LatDist:
         )
 
 
+def latency_counts(hists: LatencyHist | Iterable[LatencyHist]) -> tuple[list[int], list[int], list[int]]:
+    """fio's latency-distribution counters ``io_u_lat_n``, ``io_u_lat_u``, ``io_u_lat_m``
+    (``io_u_mark_latency``) of the completion latencies in ``hists``, derived exactly from
+    the histograms (see :func:`latency_distribution`); the terse output needs the raw
+    counts (``stat.c: stat_calc_lat_nu`` adds the unclamped ns share to the first us bin)."""
+    if isinstance(hists, LatencyHist):
+        hists = [hists]
+    d = _LatDist()
+    for h in hists:
+        below = h.below
+        for i, k in enumerate(h.counts):
+            if not k:
+                continue
+            b = STRADDLING_BUCKETS.get(i)
+            if b is None:
+                d.mark(_IDX_VAL[i], k)
+            else:
+                lo = below[i]
+                if lo:
+                    d.mark(b - 1, lo)
+                if k - lo:
+                    d.mark(b, k - lo)
+    return d.n, d.u, d.m
+
+
+def stat_calc_lat(counts: Sequence[int], total: int) -> list[float]:
+    """fio ``stat_calc_lat``: each latency bin as a percent of ``total`` (the job's I/Os),
+    a non-zero share below 0.01 shown as 0.01."""
+    return _stat_calc_lat(counts, total)
+
+
 def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: int | None = None
                          ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """fio's ``latency_ns``, ``latency_us``, ``latency_ms`` objects.
@@ -140,7 +171,12 @@ def latency_distribution(hists: LatencyHist | Iterable[LatencyHist], total_ios: 
 
     ``total_ios`` defaults to the histograms' total sample count.
     """
-    d, n_samples = _lat_dist(hists)
+    if isinstance(hists, LatencyHist):
+        hists = [hists]
+    hists = list(hists)
+    d = _LatDist()
+    d.n, d.u, d.m = latency_counts(hists)
+    n_samples = sum(h.n for h in hists)
     return d.to_json(n_samples if total_ios is None else total_ios)
 
 
@@ -149,30 +185,9 @@ def latency_shares(hists: LatencyHist | Iterable[LatencyHist], total_ios: int | 
     """The same three tables as :func:`latency_distribution`, as fio's normal output
     prints them (``show_latencies``: ``stat_calc_lat`` unrounded, then ``%3.2f``): lists
     in the order of ``LAT_N_KEYS``, ``LAT_U_KEYS``, ``LAT_M_KEYS``."""
-    d, n_samples = _lat_dist(hists)
-    total = n_samples if total_ios is None else total_ios
-    return _stat_calc_lat(d.n, total), _stat_calc_lat(d.u, total), _stat_calc_lat(d.m, total)
-
-
-def _lat_dist(hists: LatencyHist | Iterable[LatencyHist]) -> tuple[_LatDist, int]:
-    """fio's ``io_u_lat_n/u/m`` counters from the clat histograms, and their sample count."""
     if isinstance(hists, LatencyHist):
         hists = [hists]
-    d = _LatDist()
-    n_samples = 0
-    for h in hists:
-        n_samples += h.n
-        below = h.below
-        for i, k in enumerate(h.counts):
-            if not k:
-                continue
-            b = STRADDLING_BUCKETS.get(i)
-            if b is None:
-                d.mark(_IDX_VAL[i], k)
-            else:
-                lo = below[i]
-                if lo:
-                    d.mark(b - 1, lo)
-                if k - lo:
-                    d.mark(b, k - lo)
-    return d, n_samples
+    hists = list(hists)
+    n, u, m = latency_counts(hists)
+    total = sum(h.n for h in hists) if total_ios is None else total_ios
+    return _stat_calc_lat(n, total), _stat_calc_lat(u, total), _stat_calc_lat(m, total)
