@@ -130,7 +130,10 @@ def run_cmd(
         except PoolError as e:
             raise fail(f"--variant: {e}") from None
         variants = [name]
-    result = run(cfg, progress=not quiet, variants=variants)
+    try:
+        result = run(cfg, progress=not quiet, variants=variants)
+    except ConfigError as e:  # (a log's directory)
+        raise _config_errors(e) from None
     if output_format == "normal":
         text = result.text()
     else:
