@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DATA, cli_in_process, tiny_config
-from nvmesim.config import ConfigError, Workload
+from nvmesim.config import ConfigError, Workload, config_from_dict
 from nvmesim.config.fio_options import FioOptionError, workload_from_fio
 from nvmesim.experiments.runner import run
 from nvmesim.stats.hist import LatencyHist, percentile_key
@@ -457,6 +457,22 @@ def test_bad_log_options_are_located_errors(tmp_path, monkeypatch, sets, where):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert where in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []  # refused before anything ran
+
+
+def test_log_avg_msec_sets_the_rate_sampling_reproducibly(tmp_path):
+    """An averaged bw/iops log: bw_avg_time and iops_avg_time become log_avg_msec unless
+    given (fio's add_job); the effective config, where every field is given, runs the
+    same (sweeps and stored results rebuild configs from it)."""
+    cfg = tiny_config({"runtime": "100ms", "write_bw_log": "b", "write_iops_log": "i", "log_avg_msec": 10,
+                       "iops_avg_time": 50}, **ONE)
+    w = cfg.workload
+    assert (w.bw_avg_time, w.iops_avg_time) == (10, 50)
+    again = config_from_dict(cfg.effective())
+    assert again.workload == w
+    a, b = (rep0(run(c, log_dir=None)).read for c in (cfg, again))
+    assert a.bw_stat.n == b.bw_stat.n and a.iops_stat.n == b.iops_stat.n
+    assert 8 <= a.bw_stat.n <= 10 and 1 <= a.iops_stat.n <= 2
+    assert Workload(write_bw_log="b").bw_avg_time == Workload().bw_avg_time == 500
 
 
 def test_missing_directory_is_checked_before_running(tmp_path):

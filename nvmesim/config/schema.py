@@ -182,6 +182,15 @@ class Workload(_Section):
         if v:
             raise ValueError("not modelled: nvmesim simulates no I/O offsets (fio's log_offset column)")
         return v
+
+    @model_validator(mode="after")
+    def _log_rates(self) -> "Workload":
+        # init.c add_job: an averaged bw (iops) log's period becomes bw_avg_time (iops_avg_time)
+        # unless that was set -- resolved here, so the effective config reproduces the run
+        for log, avg in (("write_bw_log", "bw_avg_time"), ("write_iops_log", "iops_avg_time")):
+            if getattr(self, log) is not None and self.log_avg_msec and avg not in self.model_fields_set:
+                object.__setattr__(self, avg, self.log_avg_msec)
+        return self
     hipri: bool = Field(False, description="polled completions (needs driver.poll_queues > 0)")
     ring_taskrun: Literal["DEFER_TASKRUN", "COOP_TASKRUN", "none"] = Field(
         "DEFER_TASKRUN",

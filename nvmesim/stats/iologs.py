@@ -136,20 +136,12 @@ def log_plans(w: Workload, variants: list[str], directory: str | os.PathLike | N
 
 def rate_intervals(w: Workload) -> tuple[int, int]:
     """The ms between fio's bandwidth samples and between its IOPS samples, 0 for a
-    per-I/O rate log (no sampling: ``calc_log_samples``).  Without a bw (iops) log:
-    ``bw_avg_time`` (``iops_avg_time``).  With one: ``min(log_avg_msec, bw_avg_time)`` for
-    the log when ``bw_avg_time`` was set, else ``log_avg_msec``, which then becomes
-    ``bw_avg_time`` (``init.c: add_job``)."""
-    out = []
-    for option, avg in (("write_bw_log", "bw_avg_time"), ("write_iops_log", "iops_avg_time")):
-        given = getattr(w, avg)
-        if getattr(w, option) is None:
-            out.append(given)
-        elif avg in w.model_fields_set:
-            out.append(0 if min(w.log_avg_msec, given) == 0 else given)
-        else:
-            out.append(w.log_avg_msec)
-    return out[0], out[1]
+    per-I/O rate log (``log_avg_msec=0``: no sampling, ``calc_log_samples``); otherwise
+    ``bw_avg_time`` (``iops_avg_time``), which an averaged log sets to ``log_avg_msec``
+    unless it was given (``init.c: add_job``; resolved by the ``Workload`` schema)."""
+    per_io = not w.log_avg_msec
+    return (0 if per_io and w.write_bw_log is not None else w.bw_avg_time,
+            0 if per_io and w.write_iops_log is not None else w.iops_avg_time)
 
 
 class _Log:
@@ -256,7 +248,7 @@ class JobLogs:
         if w.write_hist_log is not None:
             self.hist = _HistLog(open_log("write_hist_log", "clat_hist"), w.log_hist_msec, w.log_hist_coarseness,
                                  w.clat_percentiles)
-        # a bw/iops log's own period: min(log_avg_msec, *_avg_time) when that was set
+        # a bw/iops log's own period: min(log_avg_msec, *_avg_time)
         if w.write_bw_log is not None:
             self.bw = _Log(open_log("write_bw_log", "bw"), 0 if self.unit_bw else min(avg, bw_ms), False, log_max)
         if w.write_iops_log is not None:
