@@ -159,6 +159,12 @@ def test_real_fios_rules_hold_in_its_files(real):
         assert d["iops_mean"] == 1.0 and d["iops_samples"] == d["bw_samples"] == d["total_ios"]
     assert [b[1] for b in bw] == [4096 * 1_000_000 // c[1] for c in clat]
     assert {r[1] for r in iops} == {1}
+    # around the ramp: nothing of the ramp is logged; times count from its end (the epoch)
+    (job,) = [j for j in doc["jobs"] if j["jobname"] == "ramp"]
+    for kind in ("lat", "clat", "slat"):
+        rows = read_log(real / f"ramp_{kind}.3.log")
+        assert len(rows) == job["read"][f"{kind}_ns"]["N"] > 0, kind
+        assert rows[0][0] == 0 and max(r[0] for r in rows) <= job["job_runtime"]
 
 
 # ---------------------------------------------------------------------------
@@ -485,10 +491,12 @@ def test_fio_job_options_read_as_log_fields():
     option is the job's name; options nvmesim cannot honour are refused by name."""
     doc = json.loads((REAL / "fio.json").read_text())
     for job in doc["jobs"]:
-        w = Workload(**workload_from_fio({**job["job options"], "direct": "1"}))
-        assert w.write_lat_log == w.write_hist_log == job["jobname"]
-        assert (w.log_avg_msec, w.log_hist_msec) == (int(job["job options"].get("log_avg_msec", 0)),
-                                                     int(job["job options"]["log_hist_msec"]))
+        opts = job["job options"]
+        w = Workload(**workload_from_fio({**opts, "direct": "1"}))
+        for option in ("write_lat_log", "write_bw_log", "write_iops_log", "write_hist_log"):
+            assert getattr(w, option) == opts.get(option)
+        assert w.write_lat_log == job["jobname"]
+        assert (w.log_avg_msec, w.log_hist_msec) == (int(opts.get("log_avg_msec", 0)), int(opts.get("log_hist_msec", 0)))
     bare = workload_from_fio({"direct": "1", "write_lat_log": None, "write_bw_log": ""})
     assert (bare["write_lat_log"], bare["write_bw_log"]) == ("", "")
     with pytest.raises(FioOptionError, match="per_job_logs"):

@@ -7,6 +7,8 @@
 #          histogram log every 5 ms (log_hist_msec=5, 1856 bins).
 #   avg    randread, 300 ms, every log averaged over 50 ms windows (log_avg_msec=50),
 #          the histogram log merged in groups of 4 bins (log_hist_coarseness=2).
+#   ramp   randread, 100 ms after a 100 ms ramp_time, a 1 ms thinktime per I/O: what
+#          fio logs around the ramp (per-I/O lat logs).
 # fio's json (fio.json) is kept beside the logs, to relate their counts to fio's.
 # Usage: make_fio_logs_fixture.sh [OUTDIR]  (default tests/data/fio-logs-3.33; the
 # tests run it live into a temporary directory when fio is installed).
@@ -27,6 +29,8 @@ fio --output-format=json --output="$work/fio.json" \
     --name=avg --rw=randread --iodepth=1 --runtime=300ms --time_based --log_avg_msec=50 \
         --write_lat_log=avg --write_bw_log=avg --write_iops_log=avg \
         --write_hist_log=avg --log_hist_msec=50 --log_hist_coarseness=2 \
+    --name=ramp --rw=randread --iodepth=1 --ramp_time=100ms --runtime=100ms --time_based --thinktime=1000 \
+        --write_lat_log=ramp \
     > /dev/null
 
 mkdir -p "$out"
