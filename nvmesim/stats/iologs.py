@@ -74,7 +74,7 @@ LOG_OPTIONS: dict[str, tuple[str, ...]] = {
     "write_bw_log": ("bw",),
     "write_iops_log": ("iops",),
 }
-_BUFFER = 1 << 20  # fio's set_file_buffer: a 1 MiB stdio buffer per log file
+_BUFFER = 1 << 16  # per log file (fio gives each 1 MiB, set_file_buffer; many jobs x 6 logs here)
 
 
 class Completed(Protocol):
