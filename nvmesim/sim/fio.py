@@ -166,6 +166,7 @@ class FioJob:
     run ahead of simulated time while no interrupt can come first (see :meth:`commit`).
     ``completion``: the poll queue's completion path, for hipri (None with interrupts).
     ``poolset``: which of the driver's poolsets serves this core (its NUMA node's).
+    ``logs``: where it writes the fio logs its workload asks for (``stats/iologs.py``).
 
     The job's life follows fio's (``backend.c: do_io``, ``time.c: ramp_time_over``):
 
