@@ -180,7 +180,10 @@ def run_cmd(
             raise fail(f"--variant: {e}") from None
         variants = [name]
     _folded_dir_check(profile_folded)
-    result = run(cfg, progress=not quiet, variants=variants)
+    try:
+        result = run(cfg, progress=not quiet, variants=variants)
+    except ConfigError as e:  # (a log's directory)
+        raise _config_errors(e) from None
     folded_error = _write_folded(result, profile_folded) if profile_folded is not None else None
     text = render(result, parts, variants[0] if variants else None)
     if output:

@@ -22,13 +22,15 @@ REQUIRED = {"direct": ("1",)}
 #: options that change nothing nvmesim models
 IGNORED = frozenset({
     "filename", "directory", "filename_format", "group_reporting", "thread", "output", "output-format",
-    "write_lat_log", "write_bw_log", "write_iops_log", "log_avg_msec", "log_hist_msec", "write_hist_log",
+    "per_job_logs", "log_prio",
     "norandommap", "randrepeat", "random_generator", "randseed", "invalidate", "allow_file_create",
     "unlink", "stonewall", "wait_for_previous", "description", "lockmem", "exitall", "gtod_reduce",
     "cpus_allowed_policy", "fixedbufs", "registerfiles", "nonvectored", "allow_mounted_write",
 })
 #: options whose value nvmesim takes only when it is this one (else refused)
-ONLY = {"cpus_allowed_policy": ("split",)}
+ONLY = {"cpus_allowed_policy": ("split",), "per_job_logs": ("1",), "log_prio": ("0",)}
+#: fio's log options (stats/iologs.py): a bare one logs under the job's name
+LOG_PREFIXES = ("write_lat_log", "write_bw_log", "write_iops_log", "write_hist_log")
 
 
 class FioOptionError(ValueError):
@@ -49,6 +51,9 @@ def workload_from_fio(options: Mapping[str, Any]) -> dict[str, Any]:
     fields = Workload.model_fields
     for raw, value in options.items():
         name = ALIASES.get(raw, raw)
+        if name in LOG_PREFIXES and (value is None or value == ""):
+            out[name] = ""
+            continue
         text = "1" if value is None or value == "" else str(value)
         if name in REQUIRED:
             if text not in REQUIRED[name]:

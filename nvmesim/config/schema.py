@@ -149,6 +149,48 @@ class Workload(_Section):
                             "done or in flight (0 = no limit)")
     bw_avg_time: int = Field(500, ge=1, description="ms between bandwidth samples (bw_min/max/mean/dev)")
     iops_avg_time: int = Field(500, ge=1, description="ms between IOPS samples (iops_min/max/mean/stddev)")
+    # fio's logs (nvmesim/stats/iologs.py): a prefix each ("" or true: the job's name); files
+    # <prefix>_<type>.<jobnum>.log in the current directory, <prefix>.<variant>_... when the run
+    # has several variants, from replication 0 of each
+    write_lat_log: str | None = Field(None, description="fio's write_lat_log: per-I/O lat, slat and clat logs "
+                                      "(<prefix>_lat.1.log, _slat, _clat; ns)")
+    write_bw_log: str | None = Field(None, description="fio's write_bw_log: bandwidth log (<prefix>_bw.1.log; "
+                                     "per I/O bytes*1e6/clat_ns, else KiB/s per log_avg_msec window)")
+    write_iops_log: str | None = Field(None, description="fio's write_iops_log: IOPS log (<prefix>_iops.1.log; "
+                                       "per I/O 1, else IOPS per log_avg_msec window)")
+    write_hist_log: str | None = Field(None, description="fio's write_hist_log: clat histogram log "
+                                       "(<prefix>_clat_hist.1.log) every log_hist_msec (0: none)")
+    log_avg_msec: int = Field(0, ge=0, description="fio's log_avg_msec: one averaged entry per window of this many "
+                              "ms (0: an entry per I/O); also bw_avg_time/iops_avg_time unless they are set")
+    log_hist_msec: int = Field(0, ge=0, description="fio's log_hist_msec: ms between histogram log entries")
+    log_hist_coarseness: int = Field(0, ge=0, le=6, description="fio's log_hist_coarseness: histogram log bins "
+                                     "merged in groups of 2^N (0: fio's 1856)")
+    log_max_value: bool = Field(False, description="fio's log_max_value: a window's maximum instead of its mean")
+    log_offset: bool = Field(False, description="fio's log_offset: 0 only (nvmesim simulates no offsets)")
+
+    @field_validator("write_lat_log", "write_bw_log", "write_iops_log", "write_hist_log", mode="before")
+    @classmethod
+    def _log_prefix(cls, v: Any) -> Any:
+        # fio's str_write_*_log_cb: a bare option (YAML true) logs under the job's name
+        if isinstance(v, bool):
+            return "" if v else None
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("log_offset")
+    @classmethod
+    def _no_offsets(cls, v: bool) -> bool:
+        if v:
+            raise ValueError("not modelled: nvmesim simulates no I/O offsets (fio's log_offset column)")
+        return v
+
+    @model_validator(mode="after")
+    def _log_rates(self) -> "Workload":
+        # init.c add_job: an averaged bw (iops) log's period becomes bw_avg_time (iops_avg_time)
+        # unless that was set -- resolved here, so the effective config reproduces the run
+        for log, avg in (("write_bw_log", "bw_avg_time"), ("write_iops_log", "iops_avg_time")):
+            if getattr(self, log) is not None and self.log_avg_msec and avg not in self.model_fields_set:
+                object.__setattr__(self, avg, self.log_avg_msec)
+        return self
     hipri: bool = Field(False, description="polled completions (needs driver.poll_queues > 0)")
     ring_taskrun: Literal["DEFER_TASKRUN", "COOP_TASKRUN", "none"] = Field(
         "DEFER_TASKRUN",

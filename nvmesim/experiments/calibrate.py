@@ -142,7 +142,7 @@ def simulate(platform: Config, r: Run, cap_s: float | None = FIT_RUNTIME_S) -> d
         update = {"runtime": cap_s, "ramp_time": min(cfg.workload.ramp_time, cap_s / 5)}
     cfg = cfg.model_copy(update={"sim": cfg.sim.model_copy(update={"replications": 1}),
                                  "workload": cfg.workload.model_copy(update=update)})
-    return run(cfg).fio_json(cfg.allocator.variants[0])["jobs"][0]
+    return run(cfg, log_dir=None).fio_json(cfg.allocator.variants[0])["jobs"][0]
 
 
 def _bisect(f: Callable[[float], float], target: float, lo: float, hi: float, steps: int,
@@ -513,7 +513,7 @@ def point_config(platform: Config, workload: dict[str, Any], depth: int, runtime
 def point_metrics(platform: Config, workload: dict[str, Any], depth: int, runtime: float = 0.01) -> tuple[float, float]:
     """(IOPS, mean lat in us) of ``workload`` at ``depth``."""
     cfg = point_config(platform, workload, depth, runtime)
-    job = run(cfg).fio_json(cfg.allocator.variants[0])["jobs"][0]["read"]
+    job = run(cfg, log_dir=None).fio_json(cfg.allocator.variants[0])["jobs"][0]["read"]
     return float(job["iops"]), float(job["lat_ns"]["mean"]) / 1e3
 
 

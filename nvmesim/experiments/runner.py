@@ -2,11 +2,13 @@
 
 Replication ``r`` of every variant uses the same random streams (common random
 numbers).  A replication that fails is recorded with its error instead of aborting the
-others (desmod's rule: a failed run is a result).
+others (desmod's rule: a failed run is a result).  fio's logs, if the workload asks for
+them, come from replication 0 of each variant (stats/iologs.py).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from typing import Callable
@@ -14,17 +16,23 @@ from typing import Callable
 from ..config import Config
 from ..output.result import RunResult
 from ..sim.model import run_replication
+from ..stats.iologs import log_plans
 
 Progress = Callable[[str, int, int, float], None]  # (variant, replication, replications, fraction)
 
 
-def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str] | None = None) -> RunResult:
+def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str] | None = None, *,
+        log_dir: str | os.PathLike | None = ".") -> RunResult:
     """Simulate every variant (or the named ones) for ``cfg.sim.replications`` replications.
 
-    ``progress=True`` shows a progress bar (on stderr, or live in a notebook)."""
+    ``progress=True`` shows a progress bar (on stderr, or live in a notebook).  fio's
+    logs go where fio puts them, relative to ``log_dir`` (the current directory, resolved
+    now); ``None``: none are written (sweeps and fits run many configs).  A log whose
+    directory does not exist is a :class:`~nvmesim.config.ConfigError` before anything runs."""
     t0 = time.perf_counter()
     result = RunResult(config=cfg)
     names = variants or list(cfg.allocator.variants)
+    plans = log_plans(cfg.workload, names, log_dir)
     reps = cfg.sim.replications
     bar = None
     if progress is True:
@@ -43,7 +51,7 @@ def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str
             if progress:
                 progress(v, r, reps, 0.0)
             try:
-                result.replications[v].append(run_replication(cfg, v, r))
+                result.replications[v].append(run_replication(cfg, v, r, plans.get(v) if r == 0 else None))
             except Exception as e:  # recorded, not fatal: the other runs go on
                 result.errors.setdefault(v, []).append(
                     f"replication {r}: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"

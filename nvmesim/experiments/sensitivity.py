@@ -48,7 +48,7 @@ class SensitivityRow:
 
 def evaluate(cfg: Config, axis: str = "base", value: Any = None) -> SensitivityRow:
     """Run ``cfg`` and summarise its baseline and, if there is one, its first other variant."""
-    result = run(cfg)
+    result = run(cfg, log_dir=None)
     if not any(result.replications.values()):
         errors = [e.splitlines()[0] for v in result.errors.values() for e in v]
         return SensitivityRow(axis, value, error="; ".join(errors) or "no replication ran")

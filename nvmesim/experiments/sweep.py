@@ -194,7 +194,7 @@ def run_point(config: dict[str, Any], params: dict[str, Any], index: int, key: s
     t0 = time.perf_counter()
     record: dict[str, Any] = {"key": key, "point": index, "params": params, "error": None}
     try:
-        result = run(config_from_dict(config))
+        result = run(config_from_dict(config), log_dir=None)
         record["rows"] = results_frame(result.replications, result.errors, params, index).to_dict("records")
         record["metrics"] = result.metrics()
         errs = [e for v in result.errors.values() for e in v]

@@ -134,7 +134,7 @@ def validate(platform: Config, runs: list[str | Path], progress: bool = False) -
             plans.append((str(path), doc["jobs"][index], run_config(platform, path, doc, index, options)))
     rows: list[ValidationRow] = []
     for path, real_job, cfg in plans:
-        result = run(cfg, progress=progress)
+        result = run(cfg, progress=progress, log_dir=None)
         variant = cfg.allocator.variants[0]
         sim_job = result.fio_json(variant)["jobs"][0]
         rows += compare(path, real_job, sim_job)

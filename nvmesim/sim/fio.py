@@ -30,6 +30,7 @@ import numpy as np
 from ..config import Config
 from ..stats.distributions import batch_map_index, depth_level_index
 from ..stats.fiotime import first_instant, mtime_since
+from ..stats.iologs import JobLogs, LogPlan, rate_intervals
 from ..stats.records import (KBLOCKD_ALLOC, L_FIO, L_GETEVENTS, L_KBLOCKD, L_KBLOCKD_RQ, L_PUNT, L_PUNT_TW, L_TCTX, L_TW_ENTER,
                              L_TW_USER, L_URING, DirResult, submit_labels)
 from .completion import CompletionPath, poll
@@ -165,6 +166,7 @@ class FioJob:
     run ahead of simulated time while no interrupt can come first (see :meth:`commit`).
     ``completion``: the poll queue's completion path, for hipri (None with interrupts).
     ``poolset``: which of the driver's poolsets serves this core (its NUMA node's).
+    ``logs``: where it writes the fio logs its workload asks for (``stats/iologs.py``).
 
     The job's life follows fio's (``backend.c: do_io``, ``time.c: ramp_time_over``):
 
@@ -183,7 +185,7 @@ class FioJob:
     def __init__(self, env: Engine, cfg: Config, index: int, core: Core, queue: Queue, driver: Driver,
                  device: Device, streams: Streams, *, lone: bool, completion: CompletionPath | None,
                  poolset: int, iowq: IoWq | None = None,
-                 files: list[tuple[Queue, Driver, Device]] | None = None) -> None:
+                 files: list[tuple[Queue, Driver, Device]] | None = None, logs: LogPlan | None = None) -> None:
         w = cfg.workload
         c = cfg.host.costs
         self.env = env
@@ -282,8 +284,11 @@ class FioJob:
         self.ctx = 0  # voluntary context switches: the thread blocked
         self.completed = 0  # I/Os completed since the ramp (fio's io_blocks: number_ios)
         self.done_blocks = [0, 0]  # completed since the ramp, [write, read] (this_io_blocks)
-        self.samplers = (RateSampler(self, w.bw_avg_time, bandwidth=True),
-                         RateSampler(self, w.iops_avg_time, bandwidth=False))
+        # fio's logs (stats/iologs.py; None: none, and nothing per I/O) and its rate samplers,
+        # whose periods a bw/iops log sets (0: a per-I/O log, no sampling)
+        self.logs = JobLogs.for_job(w, logs, index + 1, self.read, self.write)
+        bw_ms, iops_ms = rate_intervals(w)
+        self.samplers = tuple(RateSampler(self, ms, bandwidth=bw) for ms, bw in ((bw_ms, True), (iops_ms, False)) if ms)
         self.depth_area = 0.0  # integral of cur_depth over the window (Little's law)
         self._depth_t = 0.0
         self.reaped_all = 0  # every I/O reaped, ramp included (simulation speed)
@@ -414,6 +419,8 @@ class FioJob:
         if self.sq is not None:
             self.sq.stop(core.local_now())
         self.finished_at = core.local_now()
+        if self.logs is not None:
+            self.logs.job_end(self.finished_at, self.epoch)
 
     def _next_file(self, io_u: IoU) -> None:
         """fio's get_next_file for a job with several files: the current file until
@@ -568,6 +575,8 @@ class FioJob:
             for io_u in queued:
                 io_u.issue = issue
                 (rd if io_u.is_read else wr).slat.add(issue - io_u.start)
+            if self.logs is not None:
+                self.logs.submitted(queued, issue, self.epoch)
         else:
             for io_u in queued:
                 io_u.issue = issue
@@ -756,6 +765,8 @@ class FioJob:
         free = self.free
         nread = 0
         if self.running:  # should_account: the latency samples
+            if self.logs is not None:  # fio's logs, before the io_us leave the ring
+                self.logs.reaped(ring, n, reap, self.epoch)
             rd, wr = self.read, self.write
             for _ in range(n):
                 io_u = ring.popleft()
@@ -899,9 +910,13 @@ class RateSampler:
                     if not delta:
                         continue
                     if self.bandwidth:
-                        d.bw_stat.add((delta * job.bs * 1000 // spent) // 1024 if spent else 0)
+                        rate = (delta * job.bs * 1000 // spent) // 1024 if spent else 0
+                        d.bw_stat.add(rate)
                     else:
-                        d.iops_stat.add(delta * 1000 // spent if spent else 0)
+                        rate = delta * 1000 // spent if spent else 0
+                        d.iops_stat.add(rate)
+                    if job.logs is not None:
+                        job.logs.rate(self.bandwidth, bool(is_read), rate, now, job.epoch)
                     self.prev[is_read] = done[is_read]
                 self.prev_t = now
         self.armed = True

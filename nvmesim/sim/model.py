@@ -22,6 +22,7 @@ import numpy as np
 from ..allocators import get_variant
 from ..config import Config
 from ..stats.fiotime import mtime_since, runtime_ms, utime_since
+from ..stats.iologs import LogPlan
 from ..stats.records import IDLE, L_FIO, L_POLL, L_SQ, POLL_FREE, PROFILE_LABELS, JobResult, ReplicationResult
 from .completion import CompletionPath, IpiHandler, IrqHandler
 from .cpu import Core, SpinLock
@@ -61,12 +62,13 @@ def file_seeds(cfg: Config, replication: int, job: int, nfiles: int) -> list[np.
     return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, 1000 + k)) for k in range(2 * nfiles - 1)]
 
 
-def run_replication(cfg: Config, variant: str, replication: int = 0) -> ReplicationResult:
+def run_replication(cfg: Config, variant: str, replication: int = 0, logs: LogPlan | None = None) -> ReplicationResult:
     """Simulate ``cfg`` once with allocator ``variant``; replication ``r`` uses streams (r, job, k).
 
     The run lasts until every job has stopped issuing and drained what it had in
     flight; each job's statistics cover its own window, from the end of its ramp to the
-    end of its drain, as fio's do."""
+    end of its drain, as fio's do.  ``logs``: where the jobs write the fio logs the
+    workload asks for (none without it; stats/iologs.py)."""
     t0 = time.perf_counter()
     w = cfg.workload
     env = Engine()
@@ -169,7 +171,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         streams = Streams(cfg, seeds, scale, [devs[d] for d in job_files[j]], file_seeds(cfg, replication, j,
                                                                                         len(files)))
         job = FioJob(env, cfg, j, core, queue, driver, device, streams,
-                     lone=lone, completion=completion, poolset=poolset, iowq=iowq, files=files)
+                     lone=lone, completion=completion, poolset=poolset, iowq=iowq, files=files, logs=logs)
         runner = job.start()
         for (q, _, _), h in zip(files, handlers):
             if q.path is None:
@@ -182,7 +184,12 @@ def run_replication(cfg: Config, variant: str, replication: int = 0) -> Replicat
         jobs.append(job)
     if cfg.driver.rq_affinity:
         _ipi_paths(cfg, built, submitters, core_of, on_core, drivers)
-    env.run()  # until every job has drained and nothing is left to happen
+    try:
+        env.run()  # until every job has drained and nothing is left to happen
+    finally:  # the logs' last windows (fio_writeout_logs as fio's helper thread exits), files closed
+        for job in jobs:
+            if job.logs is not None:
+                job.logs.close(env.now, job.epoch)
 
     windows = []
     busy = [0.0] * len(PROFILE_LABELS)
