@@ -40,6 +40,7 @@ from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
 from .noise import Multipliers
 from .iowq import IoWq
 from .queue import Queue
+from .replay import Replay
 from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch, plug_order
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
@@ -233,6 +234,11 @@ class FioJob:
         self.ramp_us = int(round(w.ramp_time * 1e6))
         self.limit_ios = 0 if w.time_based else self._issue_limit(w)
         self.number_ios = 0 if w.time_based else w.number_ios
+        # iolog replay (sim/replay.py): the log gives each I/O and ends the job; size,
+        # io_size and number_ios do not (fio's do_io)
+        self.replay = Replay(cfg, index) if w.read_iolog else None
+        if self.replay is not None:
+            self.limit_ios = self.number_ios = 0
         self.epoch = 0.0  # the job starts at time 0; the end of the ramp moves it
         self.ramp_over = not self.ramp_us
         self.running = self.ramp_over  # fio's runstate TD_RUNNING (else TD_RAMP)
@@ -357,6 +363,7 @@ class FioJob:
         busy = core.busy
         rd, wr = self.read, self.write
         limited = self.limit_ios or self.number_ios
+        replay = self.replay
         core.woken()  # the thread runs from now on: interrupts preempt it
         while True:
             t = core.t if core.t > env.now else env.now  # core.local_now()
@@ -365,23 +372,36 @@ class FioJob:
             if free:
                 self.running = self.ramp_over  # td_set_runstate: RUNNING, or RAMP in the ramp
                 io_u = free.pop()
+                if replay is not None:  # read_iolog_get: the log's next I/O, after its delay
+                    got = yield from replay.next_io(self)
+                    if got is None:
+                        free.append(io_u)
+                        break  # the log is exhausted (td->done)
+                    t = core.t if core.t > env.now else env.now
                 io_u.m = m = mbuf.pop() if mbuf else io_costs.more()
                 ns = prep_ns * m
                 if t >= core.measure_from:  # (core.charge, inlined)
                     busy[L_FIO] += ns
                 io_u.start = start = core.t = t + ns
-                if read_fraction >= 1.0:
-                    r = True
-                elif read_fraction <= 0.0:
-                    r = False
+                if replay is not None:  # the direction, file and size the log says
+                    r, f, io_u.nbytes = got
+                    io_u.is_read = r
+                    io_u.file = f
+                    io_u.queue = self.queues[f]
+                    io_u.service_ns = streams.file_service_ns(f, r)
                 else:
-                    r = streams.is_read()
-                io_u.is_read = r
-                if self.nfiles > 1:
-                    self._next_file(io_u)
-                else:
-                    buf = svc_buf[r]
-                    io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
+                    if read_fraction >= 1.0:
+                        r = True
+                    elif read_fraction <= 0.0:
+                        r = False
+                    else:
+                        r = streams.is_read()
+                    io_u.is_read = r
+                    if self.nfiles > 1:
+                        self._next_file(io_u)
+                    else:
+                        buf = svc_buf[r]
+                        io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
                 (rd if r else wr).total_ios += 1  # td_io_queue counts it (total_io_u)
                 # fio's cur_depth and the time integral behind Little's law
                 if start > self._depth_t:
@@ -560,6 +580,8 @@ class FioJob:
             if not core.in_sync():
                 yield from core.sync()
         issue = core.t if core.t > env.now else env.now  # the syscall returns
+        if self.replay is not None:
+            self.replay.issued(issue)  # td->last_issue (fio_ioring_queued / fio_libaio_queued)
         # io_u_queued per io_u (slat; the first after the ramp ends it), then io_u_mark_submit
         if not self.ramp_over and issue >= self.ramp_end:
             self._end_ramp(issue)
@@ -593,6 +615,8 @@ class FioJob:
         sqthread_poll, records no slat (fio >= 3.34)."""
         core, queued = self.core, self.queued
         issue = core.local_now()
+        if self.replay is not None:
+            self.replay.issued(issue)  # td->last_issue
         if not self.ramp_over and issue >= self.ramp_end:
             self._end_ramp(issue)
         for io_u in queued:
