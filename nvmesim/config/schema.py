@@ -840,7 +840,8 @@ class Config(_Section):
         return list(self.devices) if self.devices else [self.device]
 
     def job_files(self) -> list[list[int]]:
-        """Each job's files, as indices into :meth:`device_list`, in fio's order: ``filename``
+        """Each job's files, as indices into :meth:`device_list`, in fio's order: with
+        ``read_iolog`` the files its log adds (or ``replay_redirect``'s one), else ``filename``
         (every job opens them all), else ``filename_format`` (one per job: ``$jobnum``,
         ``$jobname`` replaced, fio's ``make_filename``), else the one device."""
         w = self.workload
