@@ -183,7 +183,8 @@ class IologSummary:
     """What the config checks of a whole log: its files (as the log or the redirect names
     them, in ``add`` order, with the line of each ``add``), I/O counts and bytes per
     direction ([write, read]), each request size with the first line that has it (up to
-    :data:`MAX_SIZES` sizes), and the last timestamp."""
+    :data:`MAX_SIZES` sizes), the largest size with its first line, and the last
+    timestamp."""
 
     path: str
     version: int
@@ -192,6 +193,7 @@ class IologSummary:
     ios: tuple[int, int]
     bytes: tuple[int, int]
     sizes: dict[int, int] = field(default_factory=dict)
+    largest: tuple[int, int] = (0, 0)
     last_us: int = -1
 
 
@@ -203,6 +205,7 @@ def _scan(path: str, redirect: str | None) -> IologSummary:
     sizes: dict[int, int] = {}
     add_lines: dict[int, int] = {}
     last = -1
+    largest = (0, 0)
     reader = IologReader(path, redirect)
     for n, t, f, kind, _off, length in reader:
         if t > last:
@@ -212,11 +215,13 @@ def _scan(path: str, redirect: str | None) -> IologSummary:
             nbytes[kind] += length
             if length not in sizes and len(sizes) < MAX_SIZES:
                 sizes[length] = n
+            if length > largest[0]:
+                largest = (length, n)
         elif kind == FILE_ACTION and f not in add_lines:
             add_lines[f] = n
     names = tuple(sorted(reader.files, key=reader.files.__getitem__))
     return IologSummary(path, 3 if reader.v3 else 2, names, tuple(add_lines[reader.files[x]] for x in names),
-                        (ios[0], ios[1]), (nbytes[0], nbytes[1]), sizes, last)
+                        (ios[0], ios[1]), (nbytes[0], nbytes[1]), sizes, largest, last)
 
 
 _CACHE: dict[tuple, IologSummary] = {}

@@ -186,9 +186,8 @@ class Workload(_Section):
     read_iolog: str | None = Field(
         None, description="fio's read_iolog: replay this I/O log (fio's trace format v2 or v3, as write_iolog "
         "writes it): each I/O's direction, file and size, and (v3) its timestamp; ':'-separated logs go to "
-        "the jobs in turn. rw, bs's role, filename and file_service_type give way to the log; the log's "
-        "sizes must equal bs (the driver's mapping is priced per bs); a relative path is from the working "
-        "directory (fio's rule)")
+        "the jobs in turn. rw, bs, filename and file_service_type give way to the log; a relative path is "
+        "from the working directory (fio's rule)")
     replay_no_stall: bool = Field(
         False, description="fio's replay_no_stall: ignore the log's timestamps (and v2 waits) and replay as "
         "fast as iodepth allows")
@@ -919,21 +918,16 @@ class Config(_Section):
         return [found[logs[j % len(logs)]] for j in range(w.numjobs)]
 
     def _check_replay_sizes(self, limit: int, why: str) -> None:
-        """Every request size of the logs fits the driver's maximum transfer and equals
-        ``bs`` (the driver's per-request work is set up for one size per run), located at
-        the first line with an offending size."""
-        w = self.workload
+        """Every request size of the logs fits the driver's maximum transfer, located at a
+        line with an offending size (the first such line when the log has at most
+        ``iolog.MAX_SIZES`` distinct sizes)."""
         for path, s in self._replay_logs().items():
-            for size, line in sorted(s.sizes.items(), key=lambda kv: kv[1]):
-                if size > limit:
-                    raise CrossFieldError("workload.read_iolog", f"{path}:{line}: {size} B exceeds the driver's "
-                                          f"maximum transfer of {limit} B ({why}; the block layer would split it, "
-                                          "which is not modelled)")
-                if size != w.bs:
-                    raise CrossFieldError("workload.read_iolog", f"{path}:{line}: a {size} B I/O, but bs is {w.bs}: "
-                                          "a replay's I/Os must all be bs bytes (the driver's PRP/SGL mapping and "
-                                          "DMA costs are set up per bs; mixed sizes are not modelled); a log of one "
-                                          f"size needs bs={size}")
+            bad = sorted((line, size) for size, line in s.sizes.items() if size > limit)
+            line, size = bad[0] if bad else (s.largest[1], s.largest[0])
+            if size > limit:
+                raise CrossFieldError("workload.read_iolog", f"{path}:{line}: {size} B exceeds the driver's "
+                                      f"maximum transfer of {limit} B ({why}; the block layer would split it, "
+                                      "which is not modelled)")
 
     def _check_sqpoll(self, qd: int) -> None:
         w = self.workload

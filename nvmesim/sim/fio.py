@@ -54,7 +54,7 @@ class IoU(ReusableEvent):
     """
 
     __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue", "m",
-                 "ready", "file")
+                 "ready", "file", "rq")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         super().__init__(job.env)
@@ -70,6 +70,7 @@ class IoU(ReusableEvent):
         self.m = 1.0  # the multiplier of its own CPU steps (host noise)
         self.ready = 0.0  # when it was handed to io-wq (if it was)
         self.file = 0  # which of the job's files (devices) it is for
+        self.rq = job.driver.work  # its driver's work for its size (driver.RqWork)
 
 
 class Streams:
@@ -199,6 +200,7 @@ class FioJob:
         self.queues = [f[0] for f in files]
         self.drivers = [f[1] for f in files]
         self.devices = [f[2] for f in files]
+        self.works = [d.work for d in self.drivers]  # each file's driver's work for bs
         self.nfiles = len(files)
         self.file_random, self.file_nr = w.file_service[0] == "random", w.file_service[1]
         self.file_left = 0  # I/Os before the next switch (fio's file_service_left)
@@ -384,10 +386,12 @@ class FioJob:
                     busy[L_FIO] += ns
                 io_u.start = start = core.t = t + ns
                 if replay is not None:  # the direction, file and size the log says
-                    r, f, io_u.nbytes = got
+                    r, f, nbytes = got
                     io_u.is_read = r
                     io_u.file = f
                     io_u.queue = self.queues[f]
+                    io_u.nbytes = nbytes
+                    io_u.rq = self.drivers[f].rq_work(nbytes)
                     io_u.service_ns = streams.file_service_ns(f, r)
                 else:
                     if read_fraction >= 1.0:
@@ -452,6 +456,7 @@ class FioJob:
             self.file_left = self.file_nr - 1
         io_u.file = f
         io_u.queue = self.queues[f]
+        io_u.rq = self.works[f]
         io_u.service_ns = self.streams.file_service_ns(f, io_u.is_read)
 
     def _flush(self, label: int, labels) -> Generator[Event, None, None]:
@@ -528,7 +533,8 @@ class FioJob:
         core.t = t + ns
         queues = self.queues
         plugged = len(queued) > PLUG_THRESHOLD
-        flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE else BLK_MAX_REQUEST_COUNT
+        flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE and self.replay is None else BLK_MAX_REQUEST_COUNT
+        sized = self.replay is not None  # sizes vary: the plug's last request's decides (blk_add_rq_to_plug)
         iowq = self.iowq
         for io_u in queued:
             queue = queues[io_u.file]
@@ -554,7 +560,7 @@ class FioJob:
                 if self.nfiles > 1:
                     yield from self._plug_add(io_u, flush_at)
                     continue
-                if len(plug) >= flush_at:
+                if len(plug) >= flush_at or (sized and plug and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE):
                     yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
                                         self.queue_rq_label, self.alloc_labels, self.lone)
                     plug.clear()
@@ -603,7 +609,8 @@ class FioJob:
         devices (``blk_plug_max_rq_count``) -- and it notes when a request's device
         differs from the last one's (``multiple_queues``)."""
         plug = self.plug
-        if plug and len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at):
+        if plug and (len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at) or (
+                self.replay is not None and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE)):
             yield from self._flush(self.queue_rq_label, self.alloc_labels)
         if plug and plug[-1].file != io_u.file:
             self.plug_multi = True
@@ -799,7 +806,9 @@ class FioJob:
         done = self.done_blocks
         done[1] += nread
         done[0] += n - nread
-        if self.ramp_over:  # td->io_bytes counts every completion after the ramp
+        if self.ramp_over and self.replay is not None:  # (a replay's sizes vary)
+            self._replay_bytes(n)
+        elif self.ramp_over:  # td->io_bytes counts every completion after the ramp
             self.read.io_bytes += nread * self.bs
             self.write.io_bytes += (n - nread) * self.bs
         self.completed += n
@@ -813,6 +822,18 @@ class FioJob:
             self._depth_t = reap
         self.cur_depth -= n
         self.reaped_all += n
+
+    def _replay_bytes(self, n: int) -> None:
+        """td->io_bytes of the ``n`` io_us just reaped (the last ``n`` put back on the free
+        list) when their sizes come from a log."""
+        rd = wr = 0
+        for io_u in self.free[-n:] if n else ():
+            if io_u.is_read:
+                rd += io_u.nbytes
+            else:
+                wr += io_u.nbytes
+        self.read.io_bytes += rd
+        self.write.io_bytes += wr
 
     def _task_work(self, min_evts: int) -> None:
         """Run the queued completions' task work on the thread: post each CQE
@@ -890,7 +911,7 @@ class RateSampler:
     per direction, into ``bw_stat`` / ``iops_stat``.  It samples only after the ramp and
     while the job runs; the intervals start at the epoch."""
 
-    __slots__ = ("job", "avg_ms", "bandwidth", "prev_t", "prev", "armed")
+    __slots__ = ("job", "avg_ms", "bandwidth", "prev_t", "prev", "armed", "prev_bytes")
 
     def __init__(self, job: FioJob, avg_ms: int, bandwidth: bool) -> None:
         self.job = job
@@ -898,12 +919,14 @@ class RateSampler:
         self.bandwidth = bandwidth
         self.prev_t = 0.0
         self.prev = [0, 0]
+        self.prev_bytes = [0, 0]  # (a replay's sizes vary: its bandwidth counts io_bytes)
         self.armed = False
 
     def start(self, t: float) -> None:
         """(Re)start the intervals at the epoch ``t``."""
         self.prev_t = t
         self.prev = [0, 0]
+        self.prev_bytes = [0, 0]
         if not self.armed:
             self.armed = True
             Timeout(self.job.env, self.avg_ms * 1e6).callbacks.append(self._tick)
@@ -922,7 +945,11 @@ class RateSampler:
                     delta = done[is_read] - self.prev[is_read]
                     if not delta:
                         continue
-                    if self.bandwidth:
+                    if self.bandwidth and job.replay is not None:
+                        nbytes = d.io_bytes - self.prev_bytes[is_read]
+                        self.prev_bytes[is_read] = d.io_bytes
+                        d.bw_stat.add((nbytes * 1000 // spent) // 1024 if spent else 0)
+                    elif self.bandwidth:
                         d.bw_stat.add((delta * job.bs * 1000 // spent) // 1024 if spent else 0)
                     else:
                         d.iops_stat.add(delta * 1000 // spent if spent else 0)
