@@ -36,10 +36,10 @@ def log_lines(name: str) -> list[list[str]]:
     return [ln.split() for ln in (LOGS / f"{name}.log").read_text().splitlines()[1:] if ln.strip()]
 
 
-def replay_cfg(log: str | Path, *, noise: bool = True, **workload):
+def replay_cfg(log: str | Path, *, noise: bool = True, preset: str = "optane", **workload):
     w = {"read_iolog": str(log), "replay_redirect": "nvme0n1", **workload}
     return load({"workload": w, "sim": {"replications": 1}, "allocator": {"variants": ["legacy"]},
-                 "host": {"noise": {"enabled": noise}}, "device": {"preset": "optane"}})
+                 "host": {"noise": {"enabled": noise}}, "device": {"preset": preset}})
 
 
 def one_job(cfg):
@@ -234,14 +234,19 @@ def test_no_stall_is_the_plain_job_of_the_same_ios() -> None:
     """replay_no_stall replays as fast as the depth allows: a read-only log of N reads is
     then exactly the randread job of number_ios=N (same streams, same path)."""
     n = fio_replay("paced.v3")["read"]["total_ios"]
-    rep, res = one_job(replay_cfg(LOGS / "paced.v3.log", replay_no_stall=True, iodepth=4))
-    plain = load({"workload": {"rw": "randread", "time_based": False, "number_ios": n, "iodepth": 4},
-                  "sim": {"replications": 1}, "allocator": {"variants": ["legacy"]}, "device": {"preset": "optane"}})
+    rates = {"bw_avg_time": 1, "iops_avg_time": 1}
+    rep, res = one_job(replay_cfg(LOGS / "paced.v3.log", replay_no_stall=True, iodepth=1, preset="tlc-dc", **rates))
+    plain = load({"workload": {"rw": "randread", "time_based": False, "number_ios": n, "iodepth": 1, **rates},
+                  "sim": {"replications": 1}, "allocator": {"variants": ["legacy"]}, "device": {"preset": "tlc-dc"}})
     rep0, res0 = one_job(plain)
     assert res.read.total_ios == res0.read.total_ios == n
     assert rep.windows_ns == rep0.windows_ns
     assert res.read.clat.to_json(None) == res0.read.clat.to_json(None)
-    assert rep.windows_ns[0] / 1000 < _span_us("paced.v3") / 10
+    # the bandwidth samples (from the I/Os' own sizes in a replay) and the IOPS samples
+    assert res.read.bw_stat.n >= 3
+    for a, b in ((res.read.bw_stat, res0.read.bw_stat), (res.read.iops_stat, res0.read.iops_stat)):
+        assert (a.n, a.mean, a.S, a.min, a.max) == (b.n, b.mean, b.S, b.min, b.max)
+    assert rep.windows_ns[0] / 1000 < _span_us("paced.v3") / 3
 
 
 def test_v2_wait(tmp_path: Path) -> None:
