@@ -28,6 +28,7 @@ from pydantic import (
 from ..allocators import PoolError, get_variant
 from ..allocators.costmodel import PAGE, CostModel
 from .kernels import IOMMU_MAX_KB, KERNELS, KernelName, KernelRules
+from .iolog import IologError, scan, split_names
 from .presets import DEVICE_PRESETS
 from .units import parse_size, parse_time_ns
 
@@ -226,6 +227,21 @@ class Workload(_Section):
     echo: dict[str, str] = Field(
         default_factory=dict, description="fio options a job file gave that change nothing nvmesim simulates "
         "(direct, group_reporting, ...): kept to be echoed in the job options")
+    # -- iolog replay (fio's read_iolog; the log: config/iolog.py, the replay: sim/replay.py)
+    read_iolog: str | None = Field(
+        None, description="fio's read_iolog: replay this I/O log (fio's trace format v2 or v3, as write_iolog "
+        "writes it): each I/O's direction, file and size, and (v3) its timestamp; ':'-separated logs go to "
+        "the jobs in turn. rw, bs, filename and file_service_type give way to the log; a relative path is "
+        "from the working directory (fio's rule)")
+    replay_no_stall: bool = Field(
+        False, description="fio's replay_no_stall: ignore the log's timestamps (and v2 waits) and replay as "
+        "fast as iodepth allows")
+    replay_redirect: str | None = Field(
+        None, description="fio's replay_redirect: replay every I/O of the log on this device (a name in "
+        "devices, /dev/ optional), whatever files the log names")
+    replay_time_scale: int = Field(
+        100, ge=1, description="fio's replay_time_scale: percent of the log's rate (200 replays its delays at "
+        "half length)")
     percentile_list: list[float] = Field(default_factory=lambda: list(DEFAULT_PERCENTILES))
     clat_percentiles: bool = True
     lat_percentiles: bool = False
@@ -753,6 +769,8 @@ class Config(_Section):
         if w.bs > limit:
             raise CrossFieldError("workload.bs", f"{w.bs} B exceeds the driver's maximum transfer of {limit} B ({why}; "
                                   f"the block layer would split it, which is not modelled)")
+        if w.read_iolog is not None:
+            self._check_replay_sizes(limit, why)
         qd = self.effective_queue_depth()
         if w.iodepth > qd - 1 and w.hipri:
             raise CrossFieldError(
@@ -913,7 +931,8 @@ class Config(_Section):
         return list(self.devices) if self.devices else [self.device]
 
     def job_files(self) -> list[list[int]]:
-        """Each job's files, as indices into :meth:`device_list`, in fio's order: ``filename``
+        """Each job's files, as indices into :meth:`device_list`, in fio's order: with
+        ``read_iolog`` the files its log adds (or ``replay_redirect``'s one), else ``filename``
         (every job opens them all), else ``filename_format`` (one per job: ``$jobnum``,
         ``$jobname`` replaced, fio's ``make_filename``), else the one device."""
         out: list[list[int]] = []
@@ -932,6 +951,8 @@ class Config(_Section):
                 raise CrossFieldError(path, f"{name!r} is not a device of this config (devices: {', '.join(names)})")
             return i
 
+        if w.read_iolog is not None:
+            return self._replay_files(index, names)
         if w.filename is not None:
             parts = w.filename.split(":")
             if not all(parts):
@@ -947,6 +968,63 @@ class Config(_Section):
             raise CrossFieldError(f"{at}.filename", f"{len(devs)} devices: name each job's files (fio's "
                                   f"filename={':'.join(names)}, or filename_format=nvme$jobnumn1)")
         return [[0]] * w.numjobs
+
+    def _replay_logs(self) -> dict[str, Any]:
+        """Each distinct log of ``read_iolog``, checked line by line (config/iolog.py: its
+        summary, cached), by path; an unreadable or bad log is located at its line."""
+        w = self.workload
+        logs = split_names(w.read_iolog)
+        if not all(logs):
+            raise CrossFieldError("workload.read_iolog", f"an empty name in {w.read_iolog!r} (':'-separated logs)")
+        out = {}
+        for path in dict.fromkeys(logs):
+            try:
+                summary = scan(path, w.replay_redirect)
+            except IologError as e:
+                raise CrossFieldError("workload.read_iolog", str(e)) from None
+            if not sum(summary.ios):
+                raise CrossFieldError("workload.read_iolog", f"{path}: no read or write to replay (fio: failed "
+                                      "initializing iolog)")
+            out[path] = summary
+        return out
+
+    def _replay_files(self, index: dict[str, int], names: list[str]) -> list[list[int]]:
+        """A replaying job's files (fio's ``read_iolog`` replaces ``filename``): the files
+        its log adds, in order, each a device by name (/dev/ optional), or the one device
+        of ``replay_redirect``; job *j* replays the ``j % n``-th log."""
+        w = self.workload
+        logs = split_names(w.read_iolog)
+        summaries = self._replay_logs()
+        found: dict[str, list[int]] = {}
+        for path, s in summaries.items():
+            devs: list[int] = []
+            for name, line in zip(s.files, s.file_lines):
+                i = index.get(_dev_key(name))
+                if i is None:
+                    if w.replay_redirect is not None:
+                        raise CrossFieldError("workload.replay_redirect", f"{name!r} is not a device of this config "
+                                              f"(devices: {', '.join(names)})")
+                    raise CrossFieldError("workload.read_iolog", f"{path}:{line}: {name!r} is not a device of this "
+                                          f"config (devices: {', '.join(names)}); replay_redirect=DEVICE replays "
+                                          "the whole log on one")
+                if i in devs:
+                    raise CrossFieldError("workload.read_iolog", f"{path}:{line}: {name!r} names {names[i]} again: "
+                                          "two files of the log on one device are not modelled")
+                devs.append(i)
+            found[path] = devs
+        return [found[logs[j % len(logs)]] for j in range(w.numjobs)]
+
+    def _check_replay_sizes(self, limit: int, why: str) -> None:
+        """Every request size of the logs fits the driver's maximum transfer, located at a
+        line with an offending size (the first such line when the log has at most
+        ``iolog.MAX_SIZES`` distinct sizes)."""
+        for path, s in self._replay_logs().items():
+            bad = sorted((line, size) for size, line in s.sizes.items() if size > limit)
+            line, size = bad[0] if bad else (s.largest[1], s.largest[0])
+            if size > limit:
+                raise CrossFieldError("workload.read_iolog", f"{path}:{line}: {size} B exceeds the driver's "
+                                      f"maximum transfer of {limit} B ({why}; the block layer would split it, "
+                                      "which is not modelled)")
 
     def _check_sqpoll(self, qd: int) -> None:
         w = self.workload

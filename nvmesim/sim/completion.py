@@ -104,7 +104,6 @@ class CompletionPath:
             self.idx = 0
             self.hidx = -1
         if self.phase == 1:
-            unmap_ns = driver.unmap_ns
             free_labels = self.free_labels
             core = self.core
             while self.idx < len(batch):
@@ -112,7 +111,7 @@ class CompletionPath:
                 handles = io_u.handles
                 if self.hidx < 0:  # the request's DMA unmap, then its list blocks
                     t = clock.t if clock.t > env.now else env.now
-                    c = unmap_ns * io_u.m
+                    c = io_u.rq.unmap_ns * io_u.m
                     if t >= clock.measure_from:
                         busy[label] += c
                     clock.t = t + c

@@ -15,7 +15,7 @@ from ..config import Config, DeviceConfig
 from ..stats.records import PoolLabels, PoolStats
 from .cpu import Core, SpinLock
 from .engine import Clock, Engine
-from .nvme import PAGE_POOL, SMALL_POOL, MapPlan
+from .nvme import PAGE_POOL, SMALL_POOL, MapPlan, map_plan, segments
 
 
 class PoolSet:
@@ -43,6 +43,25 @@ class PoolSet:
         self.locks = {k: SpinLock(c.lock_handoff_ns, c.lock_handoff_remote_ns) for k in self.pools}
 
 
+class RqWork:
+    """The driver's per-request work for one request size on one device: its mapping plan
+    (``lists`` blocks from ``pools``/``locks``, one per poolset), ``nvme_queue_rq``'s
+    set-up with the DMA map and the PRP/SGL entries, and the DMA unmap at completion.
+    Every io_u carries the one of its size and device (``IoU.rq``)."""
+
+    __slots__ = ("nbytes", "plan", "lists", "queue_rq_ns", "unmap_ns", "pools", "locks")
+
+    def __init__(self, nbytes: int, plan: MapPlan, queue_rq_ns: float, unmap_ns: float, pools: list,
+                 locks: list) -> None:
+        self.nbytes = nbytes
+        self.plan = plan
+        self.lists = plan.lists
+        self.queue_rq_ns = queue_rq_ns
+        self.unmap_ns = unmap_ns
+        self.pools = pools
+        self.locks = locks
+
+
 class Driver:
     """The nvme-pci driver's state for one device (``device``, default the config's one):
     per-request CPU work and the list pools (per device, and per node from 6.16)."""
@@ -61,13 +80,11 @@ class Driver:
         self.list_locks = [ps.locks[plan.pool] for ps in self.poolsets] if plan.lists else []
         self.plan = plan
         self.nsegs = nsegs
-        # per-request CPU work that does not interact with anything shared
-        pages = -(-cfg.workload.bs // 4096)
-        if cfg.host.iommu:  # one IOVA range: allocate it, write a PTE per page; free it (lazy IOTLB flush)
-            map_ns, unmap_ns = c.iommu_map_ns + pages * c.iommu_page_ns, c.iommu_unmap_ns
-        else:  # direct mapping: one dma_map_page per physically contiguous run
-            map_ns, unmap_ns = nsegs * c.dma_map_segment_ns, nsegs * c.dma_unmap_segment_ns
-        self.queue_rq_ns = c.nvme_queue_rq_ns + map_ns + plan.entries * c.prp_entry_ns
+        self._cfg, self._sgl = cfg, device.sgl_support and cfg.driver.sgl
+        # per-request CPU work that does not interact with anything shared, for bs
+        self.work = self._rq_work(cfg.workload.bs, plan, nsegs)
+        self.works = {cfg.workload.bs: self.work}  # (other sizes: an iolog replay's, rq_work)
+        self.queue_rq_ns, unmap_ns = self.work.queue_rq_ns, self.work.unmap_ns
         self.sqe_copy_ns = c.sqe_copy_ns  # (of nvme_queue_rq_ns) under a shared queue's SQ lock
         self.handle_cqe_ns = c.nvme_cqe_ns  # nvme_handle_cqe, in the CQ loop
         self.unmap_ns = unmap_ns  # nvme_pci_unmap_rq's DMA unmap, in the batch after the loop
@@ -78,6 +95,30 @@ class Driver:
         self.irq_entry_ns = c.irq_entry_ns
         self.ipi_send_ns = c.ipi_send_ns  # rq_affinity: an IPI to the submitting CPU
         self.poll_ns = c.poll_ns
+
+    def _rq_work(self, nbytes: int, plan: MapPlan, nsegs: int) -> RqWork:
+        c = self._cfg.host.costs
+        pages = -(-nbytes // 4096)
+        if self._cfg.host.iommu:  # one IOVA range: allocate it, write a PTE per page; free it (lazy IOTLB flush)
+            map_ns, unmap_ns = c.iommu_map_ns + pages * c.iommu_page_ns, c.iommu_unmap_ns
+        else:  # direct mapping: one dma_map_page per physically contiguous run
+            map_ns, unmap_ns = nsegs * c.dma_map_segment_ns, nsegs * c.dma_unmap_segment_ns
+        pools = [ps.pools[plan.pool] for ps in self.poolsets] if plan.lists else []
+        locks = [ps.locks[plan.pool] for ps in self.poolsets] if plan.lists else []
+        return RqWork(nbytes, plan, c.nvme_queue_rq_ns + map_ns + plan.entries * c.prp_entry_ns, unmap_ns,
+                      pools, locks)
+
+    def rq_work(self, nbytes: int) -> RqWork:
+        """The per-request work of an ``nbytes`` request (an iolog replay's sizes vary):
+        nvme-pci's mapping rules (``sim/nvme.py: map_plan``) for its buffer's segments."""
+        work = self.works.get(nbytes)
+        if work is None:
+            cfg = self._cfg
+            nsegs = segments(nbytes, cfg.workload.iomem)
+            plan = map_plan(nbytes, nsegs, 0, sgl_supported=self._sgl, sgl_threshold=cfg.driver.sgl_threshold,
+                            kernel=cfg.driver.kernel, iommu=cfg.host.iommu)
+            work = self.works[nbytes] = self._rq_work(nbytes, plan, nsegs)
+        return work
 
     def poolset_index(self, node: int) -> int:
         """Which of :attr:`poolsets` serves requests from a core on NUMA ``node``."""
@@ -93,11 +134,12 @@ class Driver:
         first come, first served, so the order of operations is the same, and the
         cost of an operation does not depend on when it is granted."""
         k = io_u.poolset
-        pool = self.list_pools[k]
+        rq = io_u.rq
+        pool = rq.pools[k]
         now = core.t if core.t > self.env.now else self.env.now  # core.local_now()
         handle, ns = pool.alloc(core.index)
         ns *= core.scale  # the core's speed (host noise); the cost model prices the rest
-        wait = self._book(core, now, k, pool.last.locked, labels, ns)
+        wait = self._book(core, now, rq.locks[k], pool.last.locked, labels, ns)
         core.irq_off_until = core.t = now + wait + ns
         io_u.handles.append(handle)
 
@@ -105,13 +147,14 @@ class Driver:
         """dma_pool_free of one list block (nvme_unmap_data), under the pool's lock, on
         ``clock`` (the interrupt handler's, or the polling thread's) of ``core``."""
         k = io_u.poolset
-        pool = self.list_pools[k]
+        rq = io_u.rq
+        pool = rq.pools[k]
         now = clock.t if clock.t > self.env.now else self.env.now  # clock.local_now()
         ns = pool.free(handle, core.index) * core.scale
-        clock.t = now + self._book(core, now, k, pool.last.locked, labels, ns) + ns
+        clock.t = now + self._book(core, now, rq.locks[k], pool.last.locked, labels, ns) + ns
 
-    def _book(self, core: Core, now: float, k: int, locked: bool, labels: PoolLabels, ns: float) -> float:
-        """Take poolset ``k``'s lock for an operation of ``ns`` if it was ``locked`` and
+    def _book(self, core: Core, now: float, lock: SpinLock, locked: bool, labels: PoolLabels, ns: float) -> float:
+        """Take the pool's ``lock`` for an operation of ``ns`` if it was ``locked`` and
         return the wait; book it as perf sees it: the lock's acquire and release and its
         line's hand-off under ``_raw_spin_lock_irqsave``, waiting for another holder under
         its slowpath, the rest under the dmapool function."""
@@ -119,7 +162,6 @@ class Driver:
             if now >= core.measure_from:
                 core.busy[labels.op] += ns
             return 0.0
-        lock = self.list_locks[k]
         wait = lock.take(now, core, ns)
         if now >= core.measure_from:
             busy = core.busy

@@ -41,6 +41,7 @@ from .engine import SLEEP, Engine, Event, ReusableEvent, ThreadRunner, Timeout
 from .noise import Multipliers
 from .iowq import IoWq
 from .queue import Queue
+from .replay import Replay
 from .submit import BLK_MAX_REQUEST_COUNT, BLK_PLUG_FLUSH_SIZE, PLUG_THRESHOLD, dispatch, plug_order
 
 _DRAW_BLOCK = 4096  # random numbers drawn per numpy call
@@ -54,7 +55,7 @@ class IoU(ReusableEvent):
     """
 
     __slots__ = ("job", "is_read", "nbytes", "start", "issue", "service_ns", "handles", "poolset", "queue", "m",
-                 "ready", "file")
+                 "ready", "file", "rq")
 
     def __init__(self, job: "FioJob", nbytes: int) -> None:
         super().__init__(job.env)
@@ -70,6 +71,7 @@ class IoU(ReusableEvent):
         self.m = 1.0  # the multiplier of its own CPU steps (host noise)
         self.ready = 0.0  # when it was handed to io-wq (if it was)
         self.file = 0  # which of the job's files (devices) it is for
+        self.rq = job.driver.work  # its driver's work for its size (driver.RqWork)
 
 
 class Streams:
@@ -200,6 +202,7 @@ class FioJob:
         self.queues = [f[0] for f in files]
         self.drivers = [f[1] for f in files]
         self.devices = [f[2] for f in files]
+        self.works = [d.work for d in self.drivers]  # each file's driver's work for bs
         self.nfiles = len(files)
         self.file_random, self.file_nr = w.file_service[0] == "random", w.file_service[1]
         self.file_left = 0  # I/Os before the next switch (fio's file_service_left)
@@ -235,6 +238,11 @@ class FioJob:
         self.ramp_us = int(round(w.ramp_time * 1e6))
         self.limit_ios = 0 if w.time_based else self._issue_limit(w)
         self.number_ios = 0 if w.time_based else w.number_ios
+        # iolog replay (sim/replay.py): the log gives each I/O and ends the job; size,
+        # io_size and number_ios do not (fio's do_io)
+        self.replay = Replay(cfg, index) if w.read_iolog else None
+        if self.replay is not None:
+            self.limit_ios = self.number_ios = 0
         self.epoch = 0.0  # the job starts at time 0; the end of the ramp moves it
         self.ramp_over = not self.ramp_us
         self.running = self.ramp_over  # fio's runstate TD_RUNNING (else TD_RAMP)
@@ -362,6 +370,7 @@ class FioJob:
         busy = core.busy
         rd, wr = self.read, self.write
         limited = self.limit_ios or self.number_ios
+        replay = self.replay
         core.woken()  # the thread runs from now on: interrupts preempt it
         while True:
             t = core.t if core.t > env.now else env.now  # core.local_now()
@@ -370,23 +379,38 @@ class FioJob:
             if free:
                 self.running = self.ramp_over  # td_set_runstate: RUNNING, or RAMP in the ramp
                 io_u = free.pop()
+                if replay is not None:  # read_iolog_get: the log's next I/O, after its delay
+                    got = yield from replay.next_io(self)
+                    if got is None:
+                        free.append(io_u)
+                        break  # the log is exhausted (td->done)
+                    t = core.t if core.t > env.now else env.now
                 io_u.m = m = mbuf.pop() if mbuf else io_costs.more()
                 ns = prep_ns * m
                 if t >= core.measure_from:  # (core.charge, inlined)
                     busy[L_FIO] += ns
                 io_u.start = start = core.t = t + ns
-                if read_fraction >= 1.0:
-                    r = True
-                elif read_fraction <= 0.0:
-                    r = False
+                if replay is not None:  # the direction, file and size the log says
+                    r, f, nbytes = got
+                    io_u.is_read = r
+                    io_u.file = f
+                    io_u.queue = self.queues[f]
+                    io_u.nbytes = nbytes
+                    io_u.rq = self.drivers[f].rq_work(nbytes)
+                    io_u.service_ns = streams.file_service_ns(f, r)
                 else:
-                    r = streams.is_read()
-                io_u.is_read = r
-                if self.nfiles > 1:
-                    self._next_file(io_u)
-                else:
-                    buf = svc_buf[r]
-                    io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
+                    if read_fraction >= 1.0:
+                        r = True
+                    elif read_fraction <= 0.0:
+                        r = False
+                    else:
+                        r = streams.is_read()
+                    io_u.is_read = r
+                    if self.nfiles > 1:
+                        self._next_file(io_u)
+                    else:
+                        buf = svc_buf[r]
+                        io_u.service_ns = buf.pop() if buf else streams.service_ns(r)
                 (rd if r else wr).total_ios += 1  # td_io_queue counts it (total_io_u)
                 # fio's cur_depth and the time integral behind Little's law
                 if start > self._depth_t:
@@ -439,6 +463,7 @@ class FioJob:
             self.file_left = self.file_nr - 1
         io_u.file = f
         io_u.queue = self.queues[f]
+        io_u.rq = self.works[f]
         io_u.service_ns = self.streams.file_service_ns(f, io_u.is_read)
 
     def _flush(self, label: int, labels) -> Generator[Event, None, None]:
@@ -515,7 +540,8 @@ class FioJob:
         core.t = t + ns
         queues = self.queues
         plugged = len(queued) > PLUG_THRESHOLD
-        flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE else BLK_MAX_REQUEST_COUNT
+        flush_at = 1 if self.bs >= BLK_PLUG_FLUSH_SIZE and self.replay is None else BLK_MAX_REQUEST_COUNT
+        sized = self.replay is not None  # sizes vary: the plug's last request's decides (blk_add_rq_to_plug)
         iowq = self.iowq
         for io_u in queued:
             queue = queues[io_u.file]
@@ -541,7 +567,7 @@ class FioJob:
                 if self.nfiles > 1:
                     yield from self._plug_add(io_u, flush_at)
                     continue
-                if len(plug) >= flush_at:
+                if len(plug) >= flush_at or (sized and plug and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE):
                     yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
                                         self.queue_rq_label, self.alloc_labels, self.lone)
                     plug.clear()
@@ -567,6 +593,8 @@ class FioJob:
             if not core.in_sync():
                 yield from core.sync()
         issue = core.t if core.t > env.now else env.now  # the syscall returns
+        if self.replay is not None:
+            self.replay.issued(issue)  # td->last_issue (fio_ioring_queued / fio_libaio_queued)
         # io_u_queued per io_u (slat; the first after the ramp ends it), then io_u_mark_submit
         if not self.ramp_over and issue >= self.ramp_end:
             self._end_ramp(issue)
@@ -590,7 +618,8 @@ class FioJob:
         devices (``blk_plug_max_rq_count``) -- and it notes when a request's device
         differs from the last one's (``multiple_queues``)."""
         plug = self.plug
-        if plug and len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at):
+        if plug and (len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at) or (
+                self.replay is not None and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE)):
             yield from self._flush(self.queue_rq_label, self.alloc_labels)
         if plug and plug[-1].file != io_u.file:
             self.plug_multi = True
@@ -602,6 +631,8 @@ class FioJob:
         sqthread_poll, records no slat (fio >= 3.34)."""
         core, queued = self.core, self.queued
         issue = core.local_now()
+        if self.replay is not None:
+            self.replay.issued(issue)  # td->last_issue
         if not self.ramp_over and issue >= self.ramp_end:
             self._end_ramp(issue)
         for io_u in queued:
@@ -786,7 +817,9 @@ class FioJob:
         done = self.done_blocks
         done[1] += nread
         done[0] += n - nread
-        if self.ramp_over:  # td->io_bytes counts every completion after the ramp
+        if self.ramp_over and self.replay is not None:  # (a replay's sizes vary)
+            self._replay_bytes(n)
+        elif self.ramp_over:  # td->io_bytes counts every completion after the ramp
             self.read.io_bytes += nread * self.bs
             self.write.io_bytes += (n - nread) * self.bs
         self.completed += n
@@ -800,6 +833,18 @@ class FioJob:
             self._depth_t = reap
         self.cur_depth -= n
         self.reaped_all += n
+
+    def _replay_bytes(self, n: int) -> None:
+        """td->io_bytes of the ``n`` io_us just reaped (the last ``n`` put back on the free
+        list) when their sizes come from a log."""
+        rd = wr = 0
+        for io_u in self.free[-n:] if n else ():
+            if io_u.is_read:
+                rd += io_u.nbytes
+            else:
+                wr += io_u.nbytes
+        self.read.io_bytes += rd
+        self.write.io_bytes += wr
 
     def _task_work(self, min_evts: int) -> None:
         """Run the queued completions' task work on the thread: post each CQE
@@ -877,7 +922,7 @@ class RateSampler:
     per direction, into ``bw_stat`` / ``iops_stat``.  It samples only after the ramp and
     while the job runs; the intervals start at the epoch."""
 
-    __slots__ = ("job", "avg_ms", "bandwidth", "prev_t", "prev", "armed")
+    __slots__ = ("job", "avg_ms", "bandwidth", "prev_t", "prev", "armed", "prev_bytes")
 
     def __init__(self, job: FioJob, avg_ms: int, bandwidth: bool) -> None:
         self.job = job
@@ -885,12 +930,14 @@ class RateSampler:
         self.bandwidth = bandwidth
         self.prev_t = 0.0
         self.prev = [0, 0]
+        self.prev_bytes = [0, 0]  # (a replay's sizes vary: its bandwidth counts io_bytes)
         self.armed = False
 
     def start(self, t: float) -> None:
         """(Re)start the intervals at the epoch ``t``."""
         self.prev_t = t
         self.prev = [0, 0]
+        self.prev_bytes = [0, 0]
         if not self.armed:
             self.armed = True
             Timeout(self.job.env, self.avg_ms * 1e6).callbacks.append(self._tick)
@@ -910,7 +957,12 @@ class RateSampler:
                     if not delta:
                         continue
                     if self.bandwidth:
-                        rate = (delta * job.bs * 1000 // spent) // 1024 if spent else 0
+                        if job.replay is not None:  # a replay's sizes vary: the bytes moved
+                            nbytes = d.io_bytes - self.prev_bytes[is_read]
+                            self.prev_bytes[is_read] = d.io_bytes
+                            rate = (nbytes * 1000 // spent) // 1024 if spent else 0
+                        else:
+                            rate = (delta * job.bs * 1000 // spent) // 1024 if spent else 0
                         d.bw_stat.add(rate)
                     else:
                         rate = delta * 1000 // spent if spent else 0

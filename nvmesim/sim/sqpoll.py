@@ -33,7 +33,7 @@ class SqThread:
     """One job's SQ thread on its own core, submitting on that core's NVMe queue."""
 
     __slots__ = ("env", "job", "core", "queue", "driver", "device", "poolset", "sq", "tw", "waiter", "done",
-                 "per_req_ns", "tw_run_ns", "cqe_ns", "flush_at", "plug_fifo", "runner")
+                 "per_req_ns", "tw_run_ns", "cqe_ns", "flush_at", "sized", "plug_fifo", "runner")
 
     def __init__(self, env: Engine, job, core: Core, queue: Queue, driver, device, costs, poolset: int,
                  plug_fifo: bool, bs: int) -> None:
@@ -51,7 +51,9 @@ class SqThread:
         self.per_req_ns = costs.io_uring_sqe_ns + costs.blk_mq_ns
         self.tw_run_ns = costs.task_work_run_ns
         self.cqe_ns = costs.io_uring_cqe_ns
-        self.flush_at = 1 if bs >= BLK_PLUG_FLUSH_SIZE else BLK_MAX_REQUEST_COUNT
+        # an iolog replay's sizes vary: the plug's last request's decides (blk_add_rq_to_plug)
+        self.sized = job.replay is not None
+        self.flush_at = 1 if bs >= BLK_PLUG_FLUSH_SIZE and not self.sized else BLK_MAX_REQUEST_COUNT
         self.plug_fifo = plug_fifo
         job.sq = self
         self.runner = ThreadRunner(env, self.run())
@@ -127,7 +129,8 @@ class SqThread:
             queue.inflight += 1
             io_u.queue = queue
             io_u.poolset = self.poolset
-            if plugged and len(plug) >= self.flush_at:
+            if plugged and (len(plug) >= self.flush_at or (self.sized and plug and
+                                                           plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE)):
                 yield from dispatch(*args, plug_order(plug, self.plug_fifo), L_SQ_RQ, SQ_ALLOC, False)
                 plug.clear()
             plug.append(io_u)

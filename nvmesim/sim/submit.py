@@ -31,20 +31,19 @@ def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int
     from the pool, under the pool's lock -- then one SQ doorbell for the run, at which
     the device sees them.  ``lone``: see ``FioJob``."""
     env = core.env
-    lists = driver.plan.lists
     sq_lock = queue.sq_lock
     # a shared queue's SQE copies are done under its SQ lock, just before the doorbell
     copy_ns = driver.sqe_copy_ns if sq_lock is not None else 0.0
-    queue_rq_ns = driver.queue_rq_ns - copy_ns
     busy = core.busy
     measure_from = core.measure_from
     for io_u in reqs:
+        rq = io_u.rq  # the driver's work for the request's size (driver.RqWork)
         t = core.t if core.t > env.now else env.now  # (core.charge, inlined)
-        ns = queue_rq_ns * io_u.m
+        ns = (rq.queue_rq_ns - copy_ns) * io_u.m
         if t >= measure_from:
             busy[rq_label] += ns
         core.t = t + ns
-        for _ in range(lists):
+        for _ in range(rq.lists):
             # ask for the pool lock at the right instant: at once if nothing can come
             # before the thread's clock, or if only this core's interrupts could and none can
             if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
