@@ -379,7 +379,7 @@ def test_a_folded_file_that_cannot_be_written_is_reported_after_the_result(tmp_p
                           str(tmp_path / "out.folded"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"--profile-folded: cannot write {tmp_path / 'out.stack.folded'}: Is a directory" in proc.stderr
-    assert '"runs"' in proc.stdout  # the result itself is out
+    assert '"jobs"' in proc.stdout and '"nvmesim"' in proc.stdout  # the result itself is out
     assert parse_folded((tmp_path / "out.legacy.folded").read_text())
 
 

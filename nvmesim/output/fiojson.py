@@ -131,10 +131,13 @@ def job_options(w: Workload) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in Workload.model_fields:
         value = getattr(w, name)
-        if value is None or name in NOT_FIO_OPTIONS or name == "time_based" or (
+        if value is None or name in NOT_FIO_OPTIONS or name in ("time_based", "echo") or (
                 name not in _ALWAYS_ECHOED and value == getattr(_DEFAULTS, name)):
             continue
         out[FIO_OPTION_NAMES.get(name, name)] = _option_text(name, value)
+    for name, text in w.echo.items():  # a job file's options that change nothing simulated, as given
+        if name != "rw_offset_modifier":
+            out.setdefault(name, text)
     out["direct"] = "1"
     out["time_based"] = "1" if w.time_based else "0"
     return out
