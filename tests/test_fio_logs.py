@@ -24,6 +24,8 @@ import json
 import math
 import shutil
 import subprocess
+import importlib.util
+import os
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -334,7 +336,18 @@ def test_hist_log_windows(tmp_path):
 
 
 def _fio2gnuplot(directory: Path, flag: str) -> dict[str, float]:
-    proc = subprocess.run([FIO2GNUPLOT, flag], cwd=directory, capture_output=True, text=True, timeout=120)
+    # Debian's fio2gnuplot imports six, which its package does not depend on (nor a fresh
+    # venv has): run it with this Python and a one-line stand-in, as run_clat2csv does
+    env = dict(os.environ)
+    if importlib.util.find_spec("six") is None:
+        shim = directory.parent / f"{directory.name}-six"
+        shim.mkdir(exist_ok=True)
+        (shim / "six").mkdir(exist_ok=True)
+        (shim / "six" / "__init__.py").write_text("def iteritems(d, **kw):\n    return iter(d.items(**kw))\n")
+        (shim / "six" / "moves.py").write_text("map, range, zip = map, range, zip\n")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, FIO2GNUPLOT, flag], cwd=directory, capture_output=True, text=True,
+                          timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("mygraph", "mymath", "result", "result.global", "result.min", "result.max", "result.average"):
         assert (directory / name).exists(), name
