@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from .schema import Workload
 
 #: fio's aliases of options nvmesim has under fio's main name (fio's options.c)
-ALIASES = {"readwrite": "rw", "blocksize": "bs", "iodepth_batch": "iodepth_batch_submit",
+ALIASES = {"readwrite": "rw", "mem": "iomem", "blocksize": "bs", "iodepth_batch": "iodepth_batch_submit",
            "iodepth_batch_complete": "iodepth_batch_complete_min", "io_limit": "io_size",
            "percentiles": "clat_percentiles", "bwavgtime": "bw_avg_time", "iopsavgtime": "iops_avg_time"}
 #: options that must have this value: what nvmesim simulates (raw block device, O_DIRECT)

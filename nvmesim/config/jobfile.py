@@ -201,7 +201,7 @@ def _substitute(value: str, host_cores: int) -> tuple[str, str | None]:
 
 def _field_of(name: str) -> str:
     """The workload field a fio option sets (fio's and nvmesim's names differ for a few)."""
-    return {"iodepth_batch": "iodepth_batch_submit", "mem": "iomem"}.get(name, ALIASES.get(name, name))
+    return ALIASES.get(name, name)
 
 
 def _single_bs(name: str, text: str) -> str | None:
