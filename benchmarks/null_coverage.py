@@ -17,7 +17,7 @@ from nvmesim.stats.intervals import mean_interval
 from nvmesim.stats.metrics import replication_metrics
 
 WORKLOAD = {"bs": "16k", "iodepth": 16, "iodepth_batch_submit": 4, "runtime": "10ms", "ramp_time": "1ms"}
-METRICS = ("clat_ns.mean", "slat_ns.mean", "iops", "cpu_share_dma_pool.children")
+METRICS = ("clat_mean_ns", "slat_mean_ns", "iops", "cpu_share_dma_pool_children")
 
 
 def main() -> None:

@@ -68,8 +68,8 @@ def main() -> int:
                 means[v] = {k: sum(m[k] for m in ms) / len(ms) for k in ms[0]}
             for v, m in means.items():
                 delta = "" if v == "legacy" else f"{100 * (m['iops'] / means['legacy']['iops'] - 1):+.2f}%"
-                print(f"| {name} | {kernel} | {v} | {m['iops']:,.0f} | {m['slat_ns.mean'] / 1e3:,.1f} us | "
-                      f"{m['clat_ns.mean'] / 1e3:,.1f} us | {100 * m['cpu_share_dma_pool.self']:.2f}% | "
+                print(f"| {name} | {kernel} | {v} | {m['iops']:,.0f} | {m['slat_mean_ns'] / 1e3:,.1f} us | "
+                      f"{m['clat_mean_ns'] / 1e3:,.1f} us | {100 * m['cpu_share_dma_pool_self']:.2f}% | "
                       f"{100 * m['cpu_share_pool_lock']:.2f}% | {100 * m['cpu_share_lock_spin']:.2f}% | {delta} |")
     return 0
 

@@ -46,12 +46,12 @@ _reading("libaio, queue 1024, depth 8192, batch 4096", "libaio", 1024, 8192, 409
 _reading("libaio, queue 1024, depth 1023, batch 256", "libaio", 1024, 1023, 256)
 _reading("libaio, queue 256, depth 8192, batch 4096, 4 jobs", "libaio", 256, 8192, 4096, jobs=4)
 
-#: the seed's claims as bands (docs/reproduction.md): (metric, stat, low, high, unit)
+#: the seed's claims as bands (docs/reproduction.md): (metric, low, high)
 BANDS = {
-    "slat": ("slat_ns", "mean", -150e3, -60e3),
-    "clat": ("clat_ns", "mean", -150e3, -60e3),
-    "iops": ("iops", "value", 0.5, 2.0),  # percent
-    "dma_pool": ("cpu_share_dma_pool", "children", 0.35, 0.65),  # stack / legacy
+    "slat": ("slat_mean_ns", -150e3, -60e3),
+    "clat": ("clat_mean_ns", -150e3, -60e3),
+    "iops": ("iops", 0.5, 2.0),  # percent
+    "dma_pool": ("cpu_share_dma_pool_children", 0.35, 0.65),  # stack / legacy
 }
 
 
@@ -61,24 +61,25 @@ def evaluate(args: tuple[str, dict, float, int]) -> dict:
     name, overrides, runtime, reps = args
     cfg = load(ROOT / "configs/highdepth.yaml", {**overrides, "workload.runtime": runtime,
                                                  "workload.ramp_time": 0.05, "sim.replications": reps})
-    rows = {(r["metric"], r["stat"]): r for r in run(cfg).to_json()["nvmesim"]["deltas"]}
+    rows = {r["metric"]: r for r in run(cfg).to_json()["nvmesim"]["deltas"]}
     out = {"name": name}
-    for claim, (metric, stat, lo, hi) in BANDS.items():
-        r = rows[(metric, stat)]
-        excl = r["ci_low"] is not None and (r["ci_low"] > 0 or r["ci_high"] < 0)
+    for claim, (metric, lo, hi) in BANDS.items():
+        r = rows[metric]
+        excl = r["delta_ci_low"] is not None and (r["delta_ci_low"] > 0 or r["delta_ci_high"] < 0)
         if claim == "iops":
-            value, ci = r["delta_pct"], (100 * r["ci_low"] / r["baseline_value"], 100 * r["ci_high"] / r["baseline_value"])
+            value, ci = r["delta_pct"], (100 * r["delta_ci_low"] / r["baseline_value"],
+                                         100 * r["delta_ci_high"] / r["baseline_value"])
         elif claim == "dma_pool":
             value, ci = r["variant_value"] / r["baseline_value"], None
-            self_r = rows[(metric, "self")]
+            self_r = rows["cpu_share_dma_pool_self"]
             out["dma_pool_self"] = self_r["variant_value"] / self_r["baseline_value"]
             out["dma_pool_legacy"] = r["baseline_value"]
         else:
-            value, ci = r["delta"], (r["ci_low"], r["ci_high"])
+            value, ci = r["delta"], (r["delta_ci_low"], r["delta_ci_high"])
         out[claim] = (value, ci, lo <= value <= hi and excl)
-    base = rows[("slat_ns", "mean")]["baseline_value"], rows[("clat_ns", "mean")]["baseline_value"]
+    base = rows["slat_mean_ns"]["baseline_value"], rows["clat_mean_ns"]["baseline_value"]
     out["lat_ms"] = (base[0] / 1e6, base[1] / 1e6)
-    out["iops_k"] = rows[("iops", "value")]["baseline_value"] / 1e3
+    out["iops_k"] = rows["iops"]["baseline_value"] / 1e3
     return out
 
 

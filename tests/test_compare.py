@@ -26,7 +26,7 @@ def pool(rep, name: str):
 
 
 def by_key(rows):
-    return {(r["metric"], r["stat"]): r for r in rows}
+    return {r["metric"]: r for r in rows}
 
 
 # ----------------------------------------------------------------- statistics
@@ -59,8 +59,8 @@ def test_identical_variants_give_zero_delta_and_zero_width_interval():
     rows = deltas(result)
     assert len(rows) == 12 + 6  # 3 latencies x 4 statistics, 6 scalar figures
     for r in rows:
-        assert r["delta"] == 0.0 and r["ci_low"] == 0.0 and r["ci_high"] == 0.0, r
-        assert r["replications"] == 3
+        assert r["delta"] == 0.0 and r["delta_ci_low"] == 0.0 and r["delta_ci_high"] == 0.0, r
+        assert r["paired"] == 3
 
 
 def test_deltas_are_paired_by_replication():
@@ -71,8 +71,8 @@ def test_deltas_are_paired_by_replication():
     b = [replication_metrics(r)["iops"] for r in result.replications["legacy"]]
     v = [replication_metrics(r)["iops"] for r in result.replications["stack"]]
     d = mean_interval([x - y for x, y in zip(v, b)])
-    row = rows[("iops", "value")]
-    assert row["delta"] == pytest.approx(d.mean) and row["ci_low"] == pytest.approx(d.low)
+    row = rows["iops"]
+    assert row["delta"] == pytest.approx(d.mean) and row["delta_ci_low"] == pytest.approx(d.low)
 
 
 def test_json_shape():
@@ -82,23 +82,23 @@ def test_json_shape():
     assert set(doc["variants"]) == {"legacy", "stack"}
     assert doc["config"]["workload"]["iodepth"] == 8
     row = doc["deltas"][0]
-    assert set(row) == {"metric", "stat", "baseline", "variant", "baseline_value", "variant_value", "delta",
-                        "delta_pct", "ci_low", "ci_high", "replications"}
-    metrics = {(r["metric"], r["stat"]) for r in doc["deltas"]}
-    for m in ("slat_ns", "clat_ns", "lat_ns"):
+    assert set(row) == {"metric", "baseline", "variant", "baseline_value", "variant_value", "delta",
+                        "delta_pct", "delta_ci_low", "delta_ci_high", "paired"}
+    metrics = {r["metric"] for r in doc["deltas"]}
+    for m in ("slat", "clat", "lat"):
         for s in ("mean", "p50", "p99", "p99.9"):
-            assert (m, s) in metrics
-    for m in ("iops", "bw_bytes", "cpu_share_pool_lock", "cpu_share_lock_spin"):
-        assert (m, "value") in metrics
-    assert {("cpu_share_dma_pool", "self"), ("cpu_share_dma_pool", "children")} <= metrics
+            assert f"{m}_{s}_ns" in metrics
+    for m in ("iops", "bw_bytes", "cpu_share_pool_lock", "cpu_share_lock_spin",
+              "cpu_share_dma_pool_self", "cpu_share_dma_pool_children"):
+        assert m in metrics
 
 
 # ------------------------------------------------------ directions from mechanism
 def test_depth1_single_job_deltas_under_a_microsecond():
     result = run(small({"bs": "16k", "iodepth": 1}, sim={"replications": 2}))
     rows = by_key(deltas(result))
-    assert abs(rows[("slat_ns", "mean")]["delta"]) < 1000
-    assert abs(rows[("clat_ns", "mean")]["delta"]) < 1000
+    assert abs(rows["slat_mean_ns"]["delta"]) < 1000
+    assert abs(rows["clat_mean_ns"]["delta"]) < 1000
     assert result.replications["legacy"][0].pools  # the pool is used, just never long
 
 
@@ -106,7 +106,7 @@ def test_slat_delta_grows_with_batch_size():
     def slat_delta(batch: int) -> float:
         r = run(small({"bs": "16k", "iodepth": 256, "iodepth_batch_submit": batch,
                        "iodepth_batch_complete_min": batch, "numjobs": 2}, sim={"replications": 1}))
-        return by_key(deltas(r))[("slat_ns", "mean")]["delta"]
+        return by_key(deltas(r))["slat_mean_ns"]["delta"]
 
     d = [slat_delta(b) for b in (4, 32, 128)]
     assert d[0] > d[1] > d[2]  # more negative: stack saves more per batch

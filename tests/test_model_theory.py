@@ -304,7 +304,7 @@ def test_a_cpu_bound_core_is_never_overbooked(variant, tags):
     busy = sum(v for k, v in rep.profile_ns.items() if k != "idle")
     # (work is booked where it starts: what starts just before the end runs past it)
     assert busy <= rep.core_ns * 1.005
-    assert replication_metrics(rep)["cpu.idle"] < 0.05  # CPU-bound indeed
+    assert replication_metrics(rep)["cpu_idle"] < 0.05  # CPU-bound indeed
     assert replication_metrics(rep)["cpu_share_lock_spin"] == 0
     assert all(p.lock_contended == 0 for p in rep.pools)
 

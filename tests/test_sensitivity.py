@@ -17,11 +17,11 @@ WORKLOAD = {"bs": "16k", "iodepth": 32, "iodepth_batch_submit": 8, "numjobs": 2}
 def test_rows_are_the_runs_own_deltas(tiny):
     cfg = tiny(WORKLOAD, sim={"replications": 2})
     row = evaluate(cfg)
-    deltas = {(d["metric"], d["stat"]): d for d in run(cfg).deltas()}
-    slat, iops = deltas[("slat_ns", "mean")], deltas[("iops", "value")]
+    deltas = {d["metric"]: d for d in run(cfg).deltas()}
+    slat, iops = deltas["slat_mean_ns"], deltas["iops"]
     assert row.slat_base_us == pytest.approx(slat["baseline_value"] / 1e3)
     assert row.slat_delta_us == pytest.approx(slat["delta"] / 1e3)
-    assert row.slat_ci_us == (pytest.approx(slat["ci_low"] / 1e3), pytest.approx(slat["ci_high"] / 1e3))
+    assert row.slat_ci_us == (pytest.approx(slat["delta_ci_low"] / 1e3), pytest.approx(slat["delta_ci_high"] / 1e3))
     assert row.iops_delta_pct == pytest.approx(100 * iops["delta"] / iops["baseline_value"])
     assert row.nodes_per_op > 0 and row.error is None
 

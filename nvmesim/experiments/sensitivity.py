@@ -61,21 +61,21 @@ def evaluate(cfg: Config, axis: str = "base", value: Any = None) -> SensitivityR
     row = SensitivityRow(
         axis=axis,
         value=value,
-        slat_base_us=b["slat_ns.mean"].mean / 1e3,
-        clat_base_us=b["clat_ns.mean"].mean / 1e3,
+        slat_base_us=b["slat_mean_ns"].mean / 1e3,
+        clat_base_us=b["clat_mean_ns"].mean / 1e3,
         iops_base=b["iops"].mean,
-        dma_share_base=b["cpu_share_dma_pool.children"].mean,
-        dma_self_base=b["cpu_share_dma_pool.self"].mean,
+        dma_share_base=b["cpu_share_dma_pool_children"].mean,
+        dma_self_base=b["cpu_share_dma_pool_self"].mean,
         spin_share_base=b["cpu_share_lock_spin"].mean,
         nodes_per_op=sum(m["nodes_per_op"] for m in nodes.values()) / len(nodes),
     )
     if d:
-        row.slat_delta_us, row.slat_ci_us = _delta(d["slat_ns.mean"], 1e3)
-        row.clat_delta_us, row.clat_ci_us = _delta(d["clat_ns.mean"], 1e3)
+        row.slat_delta_us, row.slat_ci_us = _delta(d["slat_mean_ns"], 1e3)
+        row.clat_delta_us, row.clat_ci_us = _delta(d["clat_mean_ns"], 1e3)
         ib = d["iops"].baseline_value
         row.iops_delta_pct, row.iops_ci_pct = _delta(d["iops"], ib / 100.0 if ib else NAN)
-        row.dma_share_ratio = _ratio(d["cpu_share_dma_pool.children"])
-        row.dma_self_ratio = _ratio(d["cpu_share_dma_pool.self"])
+        row.dma_share_ratio = _ratio(d["cpu_share_dma_pool_children"])
+        row.dma_self_ratio = _ratio(d["cpu_share_dma_pool_self"])
         row.spin_share_variant = d["cpu_share_lock_spin"].variant_value
     return row
 

@@ -404,14 +404,14 @@ def delta_table(rows: list[dict[str, Any]]) -> str:
     """The delta rows as a table: baseline, variant, delta, delta %, 95% CI."""
     if not rows:
         return ""
-    head = f"{'metric':<20} {'stat':<6} {'baseline':>14} {'variant':>14} {'delta':>12} {'delta%':>8}  95% CI"
-    lines = [f"deltas ({rows[0]['variant']} vs {rows[0]['baseline']}, paired over {rows[0]['replications']} "
+    head = f"{'metric':<28} {'baseline':>14} {'variant':>14} {'delta':>12} {'delta%':>8}  95% CI"
+    lines = [f"deltas ({rows[0]['variant']} vs {rows[0]['baseline']}, paired over {rows[0]['paired']} "
              f"replications):", head, "-" * len(head)]
     for r in rows:
         pct = "" if math.isnan(r["delta_pct"]) else f"{r['delta_pct']:+.2f}"
-        ci = "n/a" if math.isnan(r["ci_low"]) else f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+        ci = "n/a" if math.isnan(r["delta_ci_low"]) else f"[{_num(r['delta_ci_low'])}, {_num(r['delta_ci_high'])}]"
         lines.append(
-            f"{r['metric']:<20} {r['stat']:<6} {_num(r['baseline_value']):>14} {_num(r['variant_value']):>14} "
+            f"{r['metric']:<28} {_num(r['baseline_value']):>14} {_num(r['variant_value']):>14} "
             f"{_num(r['delta']):>12} {pct:>8}  {ci}"
         )
     return "\n".join(lines)

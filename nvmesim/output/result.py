@@ -193,6 +193,33 @@ class RunResult:
 
         return frames.results_frame(self.replications, self.errors, params, point)
 
+    def hist_frame(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
+        """The latency histograms, long form: one row per variant x replication x
+        direction x kind x non-empty fio bucket (:func:`.frames.hist_frame`)."""
+        from . import frames
+
+        return frames.hist_frame(self.replications, params, point)
+
+    def provenance(self) -> dict[str, Any]:
+        """What produced these numbers: nvmesim's version, the root seed and the effective
+        config (stored with every frame written)."""
+        return {"nvmesim_version": __version__, "seed": self.config.sim.seed, "config": self.config.effective()}
+
+    def to_parquet(self, path: str, frame: str = "results") -> None:
+        """Write the ``results`` frame (:meth:`to_frame`), or ``"hists"``
+        (:meth:`hist_frame`), ``"summary"``, ``"deltas"``, as a parquet file with
+        :meth:`provenance` in its metadata (read back with
+        :func:`nvmesim.output.frames.parquet_provenance`)."""
+        from . import frames
+
+        views = {"results": self.to_frame, "hists": self.hist_frame, "summary": self.summary,
+                 "deltas": self.deltas_frame}
+        if frame not in views:
+            raise ValueError(f"frame: expected one of {', '.join(views)}, got {frame!r}")
+        data = frames.parquet_bytes(views[frame](), self.provenance())
+        with open(path, "wb") as fh:
+            fh.write(data)
+
     def summary(self, params: Mapping[str, Any] | None = None, point: int = 0) -> "pd.DataFrame":
         """Per variant and metric: mean, 95% CI, and the paired delta vs the baseline."""
         from . import frames
@@ -221,10 +248,14 @@ class RunResult:
         head = (f"<p><b>{w.name}</b>: {w.ioengine} {w.rw} bs={w.bs} iodepth={w.iodepth} "
                 f"batch={w.iodepth_batch_submit}/{w.iodepth_batch_complete_min} numjobs={self.config.numjobs}; "
                 f"{self.config.sim.replications} replications; {self.wall_s:.1f} s</p>")
-        html = head + self.overview().to_html(float_format=lambda x: f"{x:,.2f}")
+        from .frames import OVERVIEW, display_frame
+
+        html = head + display_frame(self.overview()).to_html(float_format=lambda x: f"{x:,.2f}")
         d = self.deltas_frame()
+        d = d[d["metric"].isin(list(OVERVIEW))]
         if not d.empty:
-            keep = d[(d["stat"].isin(["mean", "value"]))][
-                ["metric", "stat", "baseline_value", "variant_value", "delta", "delta_pct", "ci_low", "ci_high"]]
-            html += "<p>paired deltas (95% CI)</p>" + keep.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+            keep = d[["metric", "baseline_value", "variant_value", "delta", "delta_pct", "delta_ci_low",
+                      "delta_ci_high"]]
+            html += ("<p>paired deltas, in each metric's own unit (ns, bytes/s, share), with the delta's "
+                     "95% CI</p>" + keep.to_html(index=False, float_format=lambda x: f"{x:,.4g}"))
         return html

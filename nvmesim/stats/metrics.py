@@ -12,11 +12,14 @@ sweeps — reads its numbers from here:
   with replication ``r``);
 * :func:`delta_rows` — the deltas alone, in the form of the JSON's ``"deltas"`` list.
 
-Metric names: ``ios``, ``io_bytes``, ``iops``, ``bw_bytes``, ``{slat,clat,lat}_ns.{mean,p50,p99,p99.9}``;
+Metric names — ONE name per quantity, the same in every frame, view and file (the results
+frame's column, the summary's and the deltas' ``metric`` value, the JSON's deltas, the
+HTML view's header; a unit suffix ``_ns`` where the value has one):
+``ios``, ``io_bytes``, ``iops``, ``bw_bytes``, ``{slat,clat,lat}_{mean,p50,p99,p99.9}_ns``;
 the CPU profile in perf's two views, as shares of the job cores' measured time:
-``cpu.<symbol>`` (self time, ``perf report --no-children``) and ``cpu_children.<symbol>``
-(with callees, ``perf report``'s default) for every symbol, ``cpu.idle``;
-``cpu_share_dma_pool.self`` / ``.children`` (dma_pool_alloc + dma_pool_free in each view),
+``cpu_<symbol>`` (self time, ``perf report --no-children``) and ``cpu_children_<symbol>``
+(with callees, ``perf report``'s default) for every symbol, ``cpu_idle``;
+``cpu_share_dma_pool_self`` / ``_children`` (dma_pool_alloc + dma_pool_free in each view),
 ``cpu_share_pool_lock`` (the pool locks: ``_raw_spin_lock_irqsave`` with its slowpath),
 ``cpu_share_lock_spin`` (waiting for another holder: the slowpath alone);
 ``nodes_per_op``, ``mean_depth``.
@@ -43,14 +46,14 @@ _PCT_LIST = [p for p in LAT_STATS.values() if p is not None]
 
 
 def lat_metric(kind: str, stat: str) -> str:
-    """The metric name of a latency statistic: ``lat_metric("clat", "p99")`` -> ``clat_ns.p99``."""
-    return f"{kind}_ns.{stat}"
+    """The metric name of a latency statistic: ``lat_metric("clat", "p99")`` -> ``clat_p99_ns``."""
+    return f"{kind}_{stat}_ns"
 
 
 #: The metrics variants are compared on (the JSON's deltas, the summary frame).
 COMPARED: tuple[str, ...] = (
     *(lat_metric(k, s) for k in LAT_TYPES for s in LAT_STATS),
-    "iops", "bw_bytes", "cpu_share_dma_pool.self", "cpu_share_dma_pool.children", "cpu_share_pool_lock",
+    "iops", "bw_bytes", "cpu_share_dma_pool_self", "cpu_share_dma_pool_children", "cpu_share_pool_lock",
     "cpu_share_lock_spin",
 )
 
@@ -122,11 +125,11 @@ def replication_metrics(rep: ReplicationResult, direction: str | None = None) ->
                 out[lat_metric(kind, stat)] = float(pct[percentile_key(p)])
     own, kids = perf_views(rep.profile_ns, rep.core_ns)
     for sym, share in own.items():
-        out[f"cpu.{sym}"] = share
+        out[f"cpu_{sym}"] = share
     for sym in SYMBOLS:
-        out[f"cpu_children.{sym}"] = kids[sym]
-    out["cpu_share_dma_pool.self"] = own["dma_pool_alloc"] + own["dma_pool_free"]
-    out["cpu_share_dma_pool.children"] = kids["dma_pool_alloc"] + kids["dma_pool_free"]
+        out[f"cpu_children_{sym}"] = kids[sym]
+    out["cpu_share_dma_pool_self"] = own["dma_pool_alloc"] + own["dma_pool_free"]
+    out["cpu_share_dma_pool_children"] = kids["dma_pool_alloc"] + kids["dma_pool_free"]
     out["cpu_share_pool_lock"] = kids["_raw_spin_lock_irqsave"]
     out["cpu_share_lock_spin"] = own["native_queued_spin_lock_slowpath"]
     ops = sum(p.ops for p in rep.pools)
@@ -195,23 +198,17 @@ def summarize(metrics: Metrics, names: Sequence[str] = COMPARED) -> list[Summary
     return rows
 
 
-def split_metric(name: str) -> tuple[str, str]:
-    """``"clat_ns.p99"`` -> ("clat_ns", "p99"), ``"cpu_share_dma_pool.self"`` ->
-    ("cpu_share_dma_pool", "self"); a scalar metric -> (name, "value")."""
-    head, dot, stat = name.partition(".")
-    return (head, stat) if dot else (name, "value")
-
-
 def delta_rows(rows: Sequence[SummaryRow]) -> list[dict[str, float | int | str]]:
     """The paired deltas of :func:`summarize`'s non-baseline rows, as the JSON's
-    ``"deltas"`` list: metric and stat apart, the interval as ``ci_low``/``ci_high``."""
+    ``"deltas"`` list and the deltas frame: the metric by its one name, the delta's 95%
+    paired-t interval as ``delta_ci_low``/``delta_ci_high`` (as in the summary frame, where
+    ``ci_low``/``ci_high`` are always the interval of a mean)."""
     out = []
     for r in rows:
         if r.variant == r.baseline or not r.paired:
             continue
-        metric, stat = split_metric(r.metric)
-        out.append({"metric": metric, "stat": stat, "baseline": r.baseline, "variant": r.variant,
+        out.append({"metric": r.metric, "baseline": r.baseline, "variant": r.variant,
                     "baseline_value": r.baseline_value, "variant_value": r.variant_value, "delta": r.delta,
-                    "delta_pct": r.delta_pct, "ci_low": r.delta_ci_low, "ci_high": r.delta_ci_high,
-                    "replications": r.paired})
+                    "delta_pct": r.delta_pct, "delta_ci_low": r.delta_ci_low, "delta_ci_high": r.delta_ci_high,
+                    "paired": r.paired})
     return out
