@@ -99,7 +99,12 @@ def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path, monkeypatch
     assert len(results) == 2 * 2 * 2  # points x variants x replications (reads only)
     assert {"workload.iodepth", "variant", "replication", "direction", "iops", "clat_p99_ns",
             "cpu_share_dma_pool_self", "cpu_share_dma_pool_children", "cpu_dma_pool_alloc",
-            "cpu_children_dma_pool_alloc", "clat_bins"} <= set(results.columns)
+            "cpu_children_dma_pool_alloc"} <= set(results.columns)
+    hists = pd.read_parquet(out / "hists.parquet")
+    assert list(hists.columns) == ["point", "workload.iodepth", "variant", "replication", "direction", "kind",
+                                   "bin_ns", "count"]
+    clat = hists[hists.kind == "clat"].groupby(["point", "variant", "replication"])["count"].sum()
+    assert len(clat) == len(results) and (clat > 0).all()
     iops = summary[(summary.metric == "iops") & (summary.variant == "stack")]
     assert len(iops) == 2 and iops["delta_ci_low"].notna().all()
     assert (out / "results.csv").exists() and (out / "summary.csv").exists()

@@ -19,6 +19,7 @@ Output directory::
 
     points/<key>.json    one per finished point (key = hash of its effective config, seed included)
     results.parquet      raw rows, one per point x variant x replication x direction
+    hists.parquet        the latency histograms, long form (point ... direction, kind, bin_ns, count)
     summary.parquet      per point x variant x metric: mean, 95% CI, paired delta vs baseline
 
 Re-running a sweep skips points whose file exists, so an interrupted sweep resumes; a
@@ -46,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..config import Axis, ConfigError, apply_overrides, config_from_dict, read_yaml
 from ..config.overrides import OverrideError
 from ..config.loader import locate
-from ..output.frames import error_row, results_frame, summary_rows
+from ..output.frames import HIST_COLUMNS, error_row, hist_frame, results_frame, summary_rows
 from .runner import run
 
 
@@ -197,12 +198,17 @@ def run_point(config: dict[str, Any], params: dict[str, Any], index: int, key: s
         result = run(config_from_dict(config), log_dir=None)
         record["rows"] = results_frame(result.replications, result.errors, params, index).to_dict("records")
         record["metrics"] = result.metrics()
+        # compact: one [variant, replication, direction, kind, bins, counts] per histogram
+        h = hist_frame(result.replications)
+        record["hists"] = [[*k, g["bin_ns"].tolist(), g["count"].tolist()]
+                           for k, g in h.groupby(list(HIST_COLUMNS[1:5]), sort=False)]
         errs = [e for v in result.errors.values() for e in v]
         if errs:
             record["error"] = errs[0]
     except Exception as e:  # recorded; the sweep goes on
         record["rows"] = [error_row(index, params, None, f"{type(e).__name__}: {e}")]
         record["metrics"] = {}
+        record["hists"] = []
         record["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=5)}"
     record["wall_s"] = time.perf_counter() - t0
     return record
@@ -304,9 +310,11 @@ def _dask_wait(pending: set):
 
 
 def assemble(out: Path, points: list[Point], csv: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Build the two frames from the point files, in point order, and write them."""
+    """Build the frames from the point files, in point order, and write them (results,
+    summary, hists); returns (results, summary)."""
     rows: list[dict] = []
     summary: list[dict] = []
+    hists: list[dict] = []
     for p in points:
         path = out / "points" / f"{p.key}.json"
         if not path.exists():
@@ -315,11 +323,17 @@ def assemble(out: Path, points: list[Point], csv: bool = False) -> tuple[pd.Data
         # two points may share a record (fio caps a batch above iodepth, say, so their
         # effective configs are equal): label the rows with this point
         rows += [{**row, "point": p.index, **p.params} for row in record["rows"]]
+        for variant, rep, direction, kind, bins, counts in record.get("hists", []):
+            head = {"point": p.index, **p.params, "variant": variant, "replication": rep, "direction": direction,
+                    "kind": kind}
+            hists += [{**head, "bin_ns": b, "count": c} for b, c in zip(bins, counts)]
         metrics = {v: {int(r): m for r, m in reps.items()} for v, reps in record["metrics"].items()}
         summary += summary_rows(metrics, p.params, p.index)
     results = pd.DataFrame(rows)
     summ = pd.DataFrame(summary)
-    for name, frame in (("results", results), ("summary", summ)):
+    params = list(points[0].params) if points else []
+    hist = pd.DataFrame(hists, columns=["point", *params, *HIST_COLUMNS[1:]])
+    for name, frame in (("results", results), ("summary", summ), ("hists", hist)):
         buf = frame.to_parquet(index=False)
         _write_atomic(out / f"{name}.parquet", buf)
         if csv:
