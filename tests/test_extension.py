@@ -43,9 +43,9 @@ def test_registered_variant_runs_from_yaml(pcpu, tmp_path):
     }))
     result = run(load(path))
     over = result.overview()
-    assert over.loc["pcpu", "IOPS"] > 0
+    assert over.loc["pcpu", "iops"] > 0
     # hits in the per-CPU cache skip the device-wide lock
-    assert over.loc["pcpu", "pool lock CPU %"] < over.loc["stack", "pool lock CPU %"]
+    assert over.loc["pcpu", "cpu_share_pool_lock"] < over.loc["stack", "cpu_share_pool_lock"]
 
 
 def test_registered_variant_in_the_micro_harness(pcpu):

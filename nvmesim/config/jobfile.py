@@ -109,8 +109,12 @@ def _option(text: str, file: str, line: int) -> Option:
 
 
 def _read_lines(path: str, where: str) -> list[str]:
+    from .yamlread import YamlProblem, read_text
+
     try:
-        return Path(path).read_text().splitlines()
+        return read_text(path).splitlines()  # (bounded like a YAML config: /dev/zero)
+    except YamlProblem as e:
+        raise JobFileError([f"{where}: {path}: {e.msg.replace('not a config', 'not a job file')}"]) from None
     except OSError as e:
         raise JobFileError([f"{where}: cannot read {path}: {e.strerror}"]) from None
     except UnicodeDecodeError as e:

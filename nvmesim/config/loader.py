@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from . import yamlread
 from .overrides import OverrideError, apply_overrides
 from .schema import Config, CrossFieldError
 
@@ -24,35 +25,12 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A YAML loader that remembers the line of every mapping key, by dotted path."""
-
-
 def yaml_with_lines(text: str) -> tuple[Any, dict[str, int]]:
     """Parse YAML text; also return the line of every mapping key and list item, by
-    dotted path (``"workload.iodepth" -> 12``)."""
-    lines: dict[str, int] = {}
-    node = yaml.compose(text, Loader=_LineLoader)
-    if node is None:
-        return None, lines
-
-    def walk(n: yaml.Node, path: str, above: frozenset[int] = frozenset()) -> None:
-        if id(n) in above:  # a recursive alias: already on the path
-            return
-        above = above | {id(n)}
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                key = f"{path}.{k.value}" if path else str(k.value)
-                lines[key] = k.start_mark.line + 1
-                walk(v, key, above)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
-                key = f"{path}.{i}"
-                lines[key] = v.start_mark.line + 1
-                walk(v, key, above)
-
-    walk(node, "")
-    return yaml.load(text, Loader=yaml.SafeLoader), lines
+    dotted path (``"workload.iodepth" -> 12``); :mod:`.yamlread` (duplicate keys, keys
+    that are not names and values PyYAML cannot construct are errors; size, depth and
+    alias expansion are bounded).  Raises :class:`.yamlread.YamlProblem` or yaml.YAMLError."""
+    return yamlread.yaml_with_lines(text)
 
 
 def _fields_at(path: tuple) -> list[str]:
@@ -148,13 +126,19 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
     be read, is not UTF-8 or is not valid YAML raises a located :class:`ConfigError`."""
     source = str(path)
     try:
-        text = Path(path).read_text()
+        if Path(path).is_dir():
+            raise ConfigError([f"{source}: cannot read: is a directory (expected a YAML file)"])
+        text = yamlread.read_text(source)
     except OSError as e:
         raise ConfigError([f"{source}: cannot read: {e.strerror}"]) from None
     except UnicodeDecodeError as e:
         raise ConfigError([f"{source}: not a YAML text file: not UTF-8 (byte {e.start})"]) from None
+    except yamlread.YamlProblem as e:
+        raise ConfigError([f"{source}: {e.msg}"]) from None
     try:
         return yaml_with_lines(text)
+    except yamlread.YamlProblem as e:
+        raise ConfigError([f"{source}:{e.line}: {e.msg}" if e.line else f"{source}: {e.msg}"]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         loc = f"{source}:{mark.line + 1}" if mark else source
@@ -225,13 +209,14 @@ def is_job_file(path: str | Path) -> bool:
     if suffix == ".fio":
         return True
     try:
-        with open(path, errors="replace") as fh:
-            for line in fh:
-                text = line.split(";")[0].split("#")[0].strip()
-                if text:
-                    return text.startswith("[")
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16).decode("utf-8", errors="replace")  # (bounded: /dev/zero)
     except OSError:
         return False
+    for line in head.splitlines():
+        text = line.split(";")[0].split("#")[0].strip()
+        if text:
+            return text.startswith("[")
     return False
 
 
