@@ -236,6 +236,17 @@ def test_interrupt_coalescing_batches_completions():
     assert per_io(co) < 0.8 * per_io(plain)
 
 
+@pytest.mark.parametrize("co", [{"threshold": 8, "time_us": 0}, {"threshold": 0, "time_us": 100}])
+def test_coalescing_with_time_or_threshold_zero_is_off(co):
+    """NVMe Set Features 08h: TIME or THR cleared to 0 disables coalescing.  A threshold
+    without a time once deadlocked the run (the last CQEs never raised an interrupt:
+    0 I/Os, exit 0)."""
+    plain = run_replication(tiny_config({"bs": "4k", "iodepth": 32}), "stack", 0)
+    off = run_replication(tiny_config({"bs": "4k", "iodepth": 32}, driver={"irq_coalescing": co}), "stack", 0)
+    assert off.total_ios == plain.total_ios > 0
+    assert off.profile_ns == plain.profile_ns
+
+
 # ------------------------------------------------ blk-mq tags: iodepth beyond the queue
 def test_libaio_beyond_the_tag_depth_waits_in_io_submit():
     """With more I/Os than a queue has tags, io_submit sleeps in blk_mq_get_tag until

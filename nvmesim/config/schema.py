@@ -493,8 +493,20 @@ class Host(_Section):
 
 
 class Coalescing(_Section):
-    threshold: int = Field(0, ge=0, le=256, description="CQEs per interrupt (NVMe feature 08h); 0 = off")
-    time_us: float = Field(0, ge=0, description="aggregation time (feature 08h counts 100 us units)")
+    """NVMe Interrupt Coalescing (Set Features 08h): an interrupt when THR completions are
+    pending or TIME has passed since the first; either at 0 disables coalescing (the
+    spec: "If either the TIME or the THR fields are cleared to 0h, then interrupt
+    coalescing is implicitly disabled")."""
+
+    threshold: int = Field(0, ge=0, le=256, description="CQEs per interrupt (NVMe feature 08h THR); 0 = off")
+    time_us: float = Field(0, ge=0, description="aggregation time (feature 08h TIME, in 100 us units on a real "
+                           "drive); 0 = off")
+
+    @property
+    def cqes(self) -> int:
+        """The completions per interrupt the queue waits for: 0 (an interrupt per
+        completion) unless both THR and TIME are set."""
+        return self.threshold if self.threshold and self.time_us > 0 else 0
 
 
 class DriverConfig(_Section):

@@ -143,7 +143,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0, logs: LogPl
             if (d, g) not in built:
                 vcore = core_of.get(vector[d][g]) or _irq_core(env, cfg, vector[d][g], replication, measure_from,
                                                                core_of, on_core, helpers, j)
-                queue = Queue(env, vcore, polled, co.threshold, co.time_us * 1000.0,
+                queue = Queue(env, vcore, polled, co.cqes, co.time_us * 1000.0,
                               tags=cfg.effective_queue_depth(d) - 1, rounds=devs[d].completes == "round")
                 if len(submitters[(d, g)]) > 1:
                     queue.sq_lock = SpinLock(cfg.host.costs.lock_handoff_ns, cfg.host.costs.lock_handoff_remote_ns)
@@ -164,7 +164,7 @@ def run_replication(cfg: Config, variant: str, replication: int = 0, logs: LogPl
         d0 = job_files[j][0]
         poolset = driver.poolset_index(core.node)
         # a thread only its own queue's interrupt handler can preempt
-        lone = not polled and not shared and not co.threshold and len(files) == 1
+        lone = not polled and not shared and not co.cqes and len(files) == 1
         tags = cfg.effective_queue_depth(d0) - 1
         iowq = _io_wq(env, cfg, driver, device, d0, iowq_cpus[j], replication, j, base_scales[j], measure_from,
                       tags, users, kernel.batch_fifo, helpers) if iowq_cpus[j] else None
@@ -290,7 +290,7 @@ def _helper(env: Engine, cfg: Config, driver: Driver, dev: int, cpu: int, seeds:
     steps = Multipliers(np.random.default_rng(steps_seed) if noise.enabled else None, noise.cost_cv, scale)
     core = Core(env, cpu, cfg.host.node_of(cpu), measure_from, jitter=steps)
     poolset = driver.poolset_index(core.node)
-    queue = Queue(env, core, False, co.threshold, co.time_us * 1000.0, tags=tags,
+    queue = Queue(env, core, False, co.cqes, co.time_us * 1000.0, tags=tags,
                   rounds=cfg.device_list()[dev].completes == "round")
     handler = IrqHandler(driver, queue, lock_shared=users[(dev, poolset)] > 1, fifo=fifo)
     thread = make_thread(core, queue, poolset)
