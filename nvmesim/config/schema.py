@@ -68,7 +68,7 @@ DEFAULT_PERCENTILES: tuple[float, ...] = (
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # a cost, time or size is finite
 
 
 def parse_cpus(spec: str) -> list[int]:
