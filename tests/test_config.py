@@ -327,7 +327,7 @@ BAD = {
                                    "allocator.cost.no_such_constant", ["unknown key"]),
     "iodepth-not-int": ("workload:\n  iodepth: abc\n", 2, "workload.iodepth", ["integer", "'abc'"]),
     "bs-list": ("workload:\n  bs: [1]\n", 2, "workload.bs", ["size", "[1]"]),
-    "section-not-mapping": ("sim:\n  seed: 1\nworkload: 5\n", 3, "workload", ["dictionary"]),
+    "section-not-mapping": ("sim:\n  seed: 1\nworkload: 5\n", 3, "workload", ["mapping", "5"]),
     "iodepth-zero": ("workload:\n  iodepth: 0\n", 2, "workload.iodepth", [">= 1", "0"]),
     "numjobs-negative": ("workload:\n  numjobs: -1\n", 2, "workload.numjobs", [">= 1", "-1"]),
     "bs-zero": ("workload:\n  bs: 0\n", 2, "workload.bs", ["> 0"]),

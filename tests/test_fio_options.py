@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nvmesim.config import load
+from nvmesim.config import config_from_dict, load
 from nvmesim.config.fio_options import FioOptionError, job_sections, workload_from_fio
 from nvmesim.output.fiojson import job_options
 
@@ -14,7 +14,7 @@ def test_fio_aliases_and_syntax():
     w = workload_from_fio({"readwrite": "randrw", "rwmixwrite": "30", "blocksize": "16k", "iodepth": "32",
                            "iodepth_batch": "8", "iodepth_batch_complete": "4", "percentile_list": "50:99:99.9",
                            "direct": "1", "filename": "/dev/nvme0n1", "group_reporting": "1", "time_based": None})
-    cfg = load({"workload": w}).workload
+    cfg = config_from_dict({"workload": w}, text=True).workload  # fio options are text
     assert (cfg.rw, cfg.rwmixread, cfg.bs, cfg.iodepth) == ("randrw", 70, 16384, 32)
     assert (cfg.iodepth_batch_submit, cfg.iodepth_batch_complete_min) == (8, 4)
     assert cfg.percentile_list == [50.0, 99.0, 99.9] and cfg.time_based is True
@@ -25,7 +25,7 @@ def test_nvmesims_own_echo_reads_back_as_the_same_workload():
     w = load({"workload": {"bs": "12k", "iodepth": 64, "iodepth_batch_submit": 16, "runtime": "2s",
                            "ramp_time": "50ms", "thinktime": 20, "thinktime_blocks": 8, "rw": "randwrite",
                            "sqthread_poll": True, "numjobs": 1}, "host": {"cores": 2}}).workload
-    again = load({"workload": workload_from_fio(job_options(w)), "host": {"cores": 2}}).workload
+    again = config_from_dict({"workload": workload_from_fio(job_options(w)), "host": {"cores": 2}}, text=True).workload
     assert again == w
 
 

@@ -326,7 +326,7 @@ def _validate(section: Section, fields: dict[str, Any], origin: Mapping[str, Opt
                                                                                           list[str]]:
     """The section's workload, or each field's own check (units, ranges) as a located problem."""
     try:
-        return Workload.model_validate(fields), []
+        return Workload.model_validate(fields, context={"text": True}), []
     except ValidationError as e:
         out = []
         for err in e.errors():

@@ -59,6 +59,10 @@ def _describe(err: dict) -> str:
         return f"unknown key{hint} (expected one of: {', '.join(known)})"
     if typ == "missing":
         return "required key is missing"
+    if typ in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping (a section of keys), got {err.get('input')!r}"
+    if typ in ("list_type", "tuple_type"):
+        return f"expected a list, got {err.get('input')!r}"
     if typ == "literal_error":
         return f"expected {msg.removeprefix('Input should be ')}, got {err.get('input')!r}"
     msg = msg.removeprefix("Value error, ")
@@ -79,13 +83,15 @@ def locate(source: str, lines: Mapping[str, int], dotted: str) -> str:
 
 def config_from_dict(
     data: Any, source: str = "<dict>", lines: Mapping[str, int] | None = None,
-    overridden: Iterable[str] | Mapping[str, str] = (),
+    overridden: Iterable[str] | Mapping[str, str] = (), *, text: bool = False,
 ) -> Config:
     """Validate a plain dict into a :class:`Config`; raise :class:`ConfigError` with located messages.
 
     ``overridden`` names the dotted paths that did not come from ``source``: problems under
     them are located at ``--set`` (an iterable of paths) or at the location each maps to
-    (a mapping: path -> ``"sweep.yaml:7"``)."""
+    (a mapping: path -> ``"sweep.yaml:7"``).  ``text``: the values came from a text
+    format (a fio job file, fio's JSON job options), so a number written as a string is
+    read; elsewhere it is an error (schema: ``_Section._strict_numbers``)."""
     lines = lines or {}
     origin = dict(overridden) if isinstance(overridden, Mapping) else dict.fromkeys(overridden, "--set")
 
@@ -106,7 +112,7 @@ def config_from_dict(
         raise ConfigError([f"{source}: expected a mapping with sections {', '.join(Config.model_fields)}, "
                            f"got {type(data).__name__}"])
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"text": text})
     except ValidationError as e:
         problems = []
         for err in e.errors():
@@ -195,7 +201,8 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None, *,
     :func:`read_with_includes`); ``overrides`` maps dotted paths to values (their errors
     are located at ``origin``)."""
     data, lines, included = read_with_includes(path)
-    if overrides and isinstance(data, dict):  # else config_from_dict reports the file
+    if overrides:  # on top of a valid file only: never instead of reporting its errors
+        config_from_dict(data, str(path), lines, included)
         data = _overridden(data, overrides, origin)
     return config_from_dict(data, str(path), lines, {**included, **dict.fromkeys(overrides or (), origin)})
 
@@ -245,9 +252,10 @@ def load_job_file(path: str | Path, overrides: Mapping[str, Any] | None = None, 
     where = {p: f"{platform}:{line}" for p, line in plines.items()}
     where.update(pincluded)
     where.update(located)
-    if overrides:
+    if overrides:  # on top of a valid job file only
+        config_from_dict(data, str(path), {}, where, text=True)
         data = _overridden(data, overrides, origin)
-    return config_from_dict(data, str(path), {}, {**where, **dict.fromkeys(overrides or (), origin)})
+    return config_from_dict(data, str(path), {}, {**where, **dict.fromkeys(overrides or (), origin)}, text=True)
 
 
 def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None, *,
@@ -256,6 +264,8 @@ def load(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | 
     :func:`load_job_file`) or a mapping, with dotted-path overrides (problems in them are
     located at ``origin``: the option or axis they came from)."""
     if isinstance(source, Mapping):
+        if overrides:  # on top of a valid mapping only
+            config_from_dict(dict(source), "<dict>")
         return config_from_dict(_overridden(dict(source), dict(overrides or {}), origin), "<dict>",
                                 overridden=dict.fromkeys(overrides or (), origin))
     if is_job_file(source):

@@ -67,8 +67,42 @@ DEFAULT_PERCENTILES: tuple[float, ...] = (
 )
 
 
+def _numeric(field: Any) -> bool:
+    """A plain number field (int, float, an int Literal, or one of them or None), whose
+    value pydantic's lax mode would take from a bool (``true`` -> 1) or a string.  Fields
+    with their own parser (sizes, times: :data:`Size`, :data:`Seconds`) are not plain."""
+    if any(type(m).__name__.endswith("Validator") for m in field.metadata):
+        return False
+    ann = field.annotation
+    args = getattr(ann, "__args__", None)
+    if getattr(ann, "__origin__", None) is Literal:
+        return all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+    if args and type(None) in args:  # X | None
+        rest = [a for a in args if a is not type(None)]
+        return len(rest) == 1 and rest[0] in (int, float)
+    return ann in (int, float)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # a cost, time or size is finite
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, v: Any, info: Any) -> Any:
+        """No bool where a number belongs (pydantic would read ``iodepth: true`` as 1),
+        and — for YAML configs, ``--set`` and the Python API, where a number can be
+        written as one — no string either (``iodepth: "64"``); a fio job file's values
+        are text by nature and are converted by fio's rules (``context={"text": True}``)."""
+        if isinstance(v, (bool, str)):
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _numeric(field):
+                what = "a number" if float in getattr(field.annotation, "__args__", (field.annotation,)) else \
+                    "an integer"
+                if isinstance(v, bool):
+                    raise ValueError(f"expected {what}, got {v!r} (a boolean)")
+                if not (info.context or {}).get("text"):
+                    raise ValueError(f"expected {what}, got the string {v!r}")
+        return v
 
 
 def parse_cpus(spec: str) -> list[int]:

@@ -103,7 +103,7 @@ def run_config(platform: Config, path: str | Path, doc: Mapping[str, Any], index
     data["workload"] = workload
     data["allocator"]["variants"] = platform.allocator.variants[:1]
     try:
-        return config_from_dict(data, where)
+        return config_from_dict(data, where, text=True)
     except ConfigError as e:
         raise ValidateError(str(e)) from None
 
