@@ -1,4 +1,4 @@
-"""pytest-wide settings: notebooks (collected with --nbmake) run in their quick mode."""
+"""pytest-wide settings: notebooks (executed by tests/test_notebooks.py) run in their quick mode."""
 
 import os
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from typing import Optional
 
 import typer
@@ -359,38 +360,69 @@ def sweep_cmd(
 
 
 def _sweep_figure(summary, out: str) -> str | None:
-    """A first look at a sweep: the IOPS delta (with CI) against the first swept axis,
-    one panel per value of the second.  Returns the file name, or None if nothing to plot."""
+    """A first look at a sweep: the IOPS change (% of the baseline, with its paired CI)
+    against the first swept axis, one panel column per value of the second and one panel
+    row per value of the third; further axes are held at their first value (and the title
+    says so).  Returns the file name, or None if there is nothing to compare."""
     from pathlib import Path
 
-    from .output.plots import plot_deltas, save
+    from .output.plots import param_label, plot_deltas, save
 
-    if summary.empty or "point" not in summary or "variant" not in summary:
+    if summary.empty or "point" not in summary or "variant" not in summary or "baseline" not in summary:
         return None
     cols = list(summary.columns)
     axes = cols[cols.index("point") + 1:cols.index("variant")]
     if not axes or summary["variant"].nunique() < 2:
         return None
-    fig = plot_deltas(summary, x=axes[0], metric="iops", col=axes[1] if len(axes) > 1 else None)
+    ok = summary[summary["error"].isna()] if "error" in summary else summary
+    if ok.empty:
+        return None
+    where = {a: ok[a].iloc[0] for a in axes[3:]}
+    title = ("held at: " + ", ".join(f"{param_label(k)}={v}" for k, v in where.items())) if where else None
+    try:
+        fig = plot_deltas(ok, x=axes[0], metric="iops", col=axes[1] if len(axes) > 1 else None,
+                          row=axes[2] if len(axes) > 2 else None, where=where, relative=True, title=title)
+    except ValueError:
+        return None  # e.g. no paired deltas (one replication): the frames are the result
     save(fig, str(Path(out) / "deltas.png"))
     return "deltas.png"
 
 
+class PlotKind(str, Enum):
+    metric = "metric"
+    cdf = "cdf"
+    deltas = "deltas"
+    profile = "profile"
+
+
 @app.command("plot")
 def plot_cmd(
-    results: str = typer.Argument(..., help="a sweep output directory, or a results .parquet/.csv file"),
+    results: str = typer.Argument(..., help="a sweep output directory, or a results/summary/hists .parquet/.csv file"),
+    output: str = typer.Option(..., "-o", "--output", help="FILE.png, FILE.svg or FILE.pdf"),
+    kind: PlotKind = typer.Option(PlotKind.metric, "--kind", help="metric: y against x; deltas: variant − baseline "
+                                  "against x; cdf: latency distribution at one point; profile: perf self time at "
+                                  "one point"),
     x: Optional[str] = typer.Option(None, "--x", help="swept parameter on the x axis (e.g. workload.iodepth)"),
-    y: Optional[str] = typer.Option(None, "--y", help="metric: a results column or a summary metric"),
-    hue: Optional[str] = typer.Option("variant", "--hue"),
-    col: Optional[str] = typer.Option(None, "--col", help="one panel per value of this parameter"),
-    kind: str = typer.Option("metric", "--kind", help="metric|cdf|deltas|profile"),
-    output: str = typer.Option(..., "-o", "--output", help="FILE.png or FILE.svg"),
+    y: Optional[str] = typer.Option(None, "--y", help="metric (e.g. clat_p99_ns, iops); cdf: slat, clat or lat"),
+    hue: Optional[str] = typer.Option("variant", "--hue", help="one colour per value of this column"),
+    col: Optional[str] = typer.Option(None, "--col", help="one panel column per value of this parameter"),
+    row: Optional[str] = typer.Option(None, "--row", help="one panel row per value of this parameter"),
+    style: Optional[str] = typer.Option(None, "--style", help="one line style per value of this parameter"),
+    where: list[str] = typer.Option([], "--where", help="PARAM=VALUE: plot only these rows (repeatable)"),
+    point: Optional[int] = typer.Option(None, "--point", min=0, help="cdf, profile: the sweep point to show"),
+    relative: bool = typer.Option(False, "--relative", help="deltas in % of the baseline"),
+    logx: bool = typer.Option(False, "--logx", help="log2 x axis (a numeric parameter)"),
+    logy: bool = typer.Option(False, "--logy", help="log y axis"),
+    title: Optional[str] = typer.Option(None, "--title", help="a title over the figure"),
 ) -> None:
-    """Plot sweep results (seaborn); the same functions are in nvmesim.plots for notebooks."""
-    from .output.plots import plot_command
+    """Plot results (seaborn palettes); the same functions are in nvmesim.plots for notebooks.
+    A swept parameter that is not on an axis must be selected with --where (or the command
+    says which)."""
+    from .output.plots import parse_where, plot_command
 
     try:
-        plot_command(results, x, y, hue, col, output, kind)
+        plot_command(results, output, kind.value, x=x, y=y, hue=hue, col=col, row=row, style=style,
+                     where=parse_where(where), point=point, relative=relative, logx=logx, logy=logy, title=title)
     except (ValueError, FileNotFoundError) as e:
         raise fail(str(e)) from None
 

@@ -1,46 +1,67 @@
-"""Figures of sweep results (seaborn + matplotlib), for notebooks and ``nvmesim plot``.
+"""Figures of results and sweeps (seaborn palettes + matplotlib), for notebooks and ``nvmesim plot``.
 
-Every ``plot_*`` function takes the tidy frames of :mod:`nvmesim.frames` — the
-``results`` frame (one row per point x variant x replication x direction) and/or
-the ``summary`` frame (one row per point x variant x metric) — and returns a
-:class:`matplotlib.figure.Figure`; only :func:`save` writes files.
+Every ``plot_*`` function takes the tidy frames of :mod:`nvmesim.output.frames` — the
+``results`` frame (point x variant x replication x direction rows), the ``summary`` frame
+(point x variant x metric rows) or the ``hists`` frame (long-form latency histograms) —
+and returns a :class:`Figure`; only :func:`save` writes files.
 
-The figures are built as bare ``Figure`` objects, never through ``pyplot``: they
-need no GUI backend (safe headless and in worker processes), are not kept alive
-by pyplot's figure registry (no leak when plotting in a loop), and in Jupyter a
-returned figure is displayed once (as the cell's value) instead of twice.
+Correct by construction:
+
+* **nothing is pooled silently.**  Every swept parameter (and ``variant``, and a results
+  frame's ``direction``) that varies within what one line, bar or panel would draw must be
+  on an axis (``x``, ``hue``, ``col``, ``row``, ``style``) or selected (``where={param:
+  value}``, ``point=``); otherwise the function refuses with a ValueError that lists them
+  and their values.  (A zip axis stepped with ``x`` does not vary within a line: it is not
+  asked for.)
+* **units are scaled and named** (µs or ms for latencies, kIOPS, MiB/s, % for CPU shares
+  and relative deltas) and parameters read by their short name (``iodepth``, not
+  ``workload.iodepth``);
+* error bars are always the 95% t interval over replications — of a mean
+  (``ci_low``/``ci_high``) or of a paired delta (``delta_ci_low``/``delta_ci_high``) — the
+  interval the CLI prints, computed by :mod:`nvmesim.stats.intervals` for results columns.
+
+The figures are :class:`Figure` objects (a ``matplotlib.figure.Figure`` with a
+``_repr_png_``), never made through ``pyplot``: Jupyter shows them as PNG with no
+``%matplotlib`` magic, they need no GUI backend (safe headless and in worker processes),
+and pyplot's registry does not keep them alive.
 
     >>> from nvmesim import plots
-    >>> fig = plots.plot_metric(results, "workload.iodepth", "clat_mean_ns")  # doctest: +SKIP
-    >>> fig = plots.plot_metric(summary, "workload.iodepth", "clat_ns.p99")   # doctest: +SKIP
-    >>> plots.save(plots.plot_deltas(summary, "workload.iodepth"), "d.svg")   # doctest: +SKIP
+    >>> plots.plot_metric(summary, "workload.iodepth", "clat_p99_ns", col="workload.bs")   # doctest: +SKIP
+    >>> plots.plot_deltas(summary, "workload.iodepth", "iops", relative=True)             # doctest: +SKIP
+    >>> plots.save(plots.plot_latency_cdf(hists, point=3), "cdf.pdf")                    # doctest: +SKIP
 
-Rows that carry an ``error`` (a failed point or replication, whose metrics are
-missing) are left out of every figure.
+Rows that carry an ``error`` (a failed point or replication) are left out of every figure.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.figure
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+
+from ..stats.intervals import mean_interval
 
 __all__ = [
     "KINDS",
     "SAVE_FORMATS",
+    "Figure",
+    "Frames",
     "latency_cdf",
     "load_frames",
-    "merge_bins",
+    "metric_label",
+    "param_label",
+    "parse_where",
     "plot_command",
     "plot_deltas",
     "plot_latency_cdf",
@@ -48,30 +69,98 @@ __all__ = [
     "plot_profile",
     "profile_table",
     "save",
-    "short_name",
 ]
 
 #: ``kind`` values of :func:`plot_command` (and ``nvmesim plot --kind``).
 KINDS = ("metric", "cdf", "deltas", "profile")
 #: File extensions :func:`save` accepts, with matplotlib's format name.
-SAVE_FORMATS = {".png": "png", ".svg": "svg"}
-#: Histogram columns of the results frame, by latency type.
+SAVE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+#: Latency kinds of the hists frame.
 LAT_TYPES = ("slat", "clat", "lat")
 
 _IDLE_COLOR = "#d9d9d9"
-_PANEL_W, _PANEL_H = 5.0, 3.8
+_PANEL_W, _PANEL_H = 4.6, 3.4
+_MARKERS = "osD^v<>"
+_DASHES = ["-", "--", ":", "-."]
 
 
-# --------------------------------------------------------------------------- helpers
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib figure that Jupyter displays as PNG by itself (``_repr_png_``): no
+    ``%matplotlib inline`` needed (ipykernel registers no PNG formatter for a bare
+    ``Figure`` without it), and a figure shown as a cell's value is shown once."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- names and units
+
+
+def param_label(path: str) -> str:
+    """A swept dotted path as people read it: its last component (``workload.iodepth`` →
+    ``iodepth``); a joint axis ``a+b`` names both (``iodepth_batch_submit = iodepth_batch_complete_min``)."""
+    return " = ".join(p.rsplit(".", 1)[-1] for p in str(path).split("+"))
+
+
+_LAT_STAT = {"mean": "mean", "p50": "median", "p99": "p99", "p99.9": "p99.9"}
+_SPECIAL = {
+    "iops": "IOPS", "bw_bytes": "bandwidth", "io_bytes": "data transferred", "ios": "I/Os",
+    "nodes_per_op": "list nodes walked per pool op", "mean_depth": "mean queue depth (I/Os)",
+    "cpu_share_dma_pool_self": "dma_pool_alloc+free, self", "cpu_share_dma_pool_children":
+    "dma_pool_alloc+free, with callees", "cpu_share_pool_lock": "pool lock", "cpu_share_lock_spin":
+    "pool lock spinning", "cpu_idle": "idle",
+}
+
+
+def _unit(metric: str, magnitude: float) -> tuple[str, float]:
+    """(unit, scale) of a metric whose values reach ``magnitude`` (in the metric's own unit)."""
+    if metric.endswith("_ns"):
+        return ("ms", 1e-6) if magnitude >= 1e6 else ("µs", 1e-3)
+    if metric == "iops":
+        return ("kIOPS", 1e-3) if magnitude >= 1e4 else ("IOPS", 1.0)
+    if metric == "bw_bytes":
+        return "MiB/s", 1.0 / 2**20
+    if metric == "io_bytes":
+        return "MiB", 1.0 / 2**20
+    if metric.startswith("cpu_"):
+        return "% of job CPUs", 100.0
+    return "", 1.0
+
+
+def metric_label(metric: str, magnitude: float = 0.0) -> tuple[str, float]:
+    """``(axis label with unit, scale)`` of a metric (one of :mod:`nvmesim.stats.metrics`'
+    names) whose values reach ``magnitude``: ``clat_p99_ns`` → ``("clat p99 (µs)", 1e-3)``,
+    ``iops`` at 350k → ``("IOPS (kIOPS)", 1e-3)``, ``cpu_share_pool_lock`` → a percentage."""
+    unit, scale = _unit(metric, magnitude)
+    name = _SPECIAL.get(metric)
+    if name is None and metric.endswith("_ns"):
+        kind, _, stat = metric.removesuffix("_ns").partition("_")
+        name = f"{kind} {_LAT_STAT.get(stat, stat)}".strip()
+    elif name is None and metric.startswith("cpu_children_"):
+        name = f"{metric.removeprefix('cpu_children_')}, with callees"
+    elif name is None and metric.startswith("cpu_"):
+        name = f"{metric.removeprefix('cpu_')}, self"
+    name = name or metric
+    if metric == "iops":
+        return (unit if unit != "IOPS" else "IOPS"), scale
+    return (f"{name} ({unit})" if unit else name), scale
+
+
+# --------------------------------------------------------------------------- frame helpers
 
 
 def _is_summary(frame: pd.DataFrame) -> bool:
-    """A summary frame has the long-form ``metric``/``mean`` columns."""
     return {"metric", "mean"} <= set(frame.columns)
 
 
+def _is_hists(frame: pd.DataFrame) -> bool:
+    return {"bin_ns", "count", "kind"} <= set(frame.columns)
+
+
 def _frame_name(frame: pd.DataFrame) -> str:
-    return "summary" if _is_summary(frame) else "results"
+    return "summary" if _is_summary(frame) else "hists" if _is_hists(frame) else "results"
 
 
 def _require(frame: pd.DataFrame, name: str | None, role: str) -> None:
@@ -91,44 +180,74 @@ def _ok_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _param_columns(frame: pd.DataFrame) -> list[str]:
-    """The swept parameter columns: those between ``point`` and ``variant`` (frames' schema)."""
+    """The swept parameter columns: those between ``point`` and ``variant`` (the frames' schema)."""
     cols = list(frame.columns)
     if "point" in cols and "variant" in cols and cols.index("point") < cols.index("variant"):
         return cols[cols.index("point") + 1:cols.index("variant")]
     return []
 
 
-def _select_point(frame: pd.DataFrame, point: int | None) -> tuple[pd.DataFrame, str]:
-    """The rows of one point (default: the first) and a title naming its parameters."""
-    if "point" not in frame.columns:
-        return frame, ""
-    points = sorted(frame["point"].dropna().unique().tolist())
-    if not points:
-        raise ValueError("the results frame has no rows without errors")
-    if point is None:
-        point = points[0]
-    elif point not in points:
-        raise ValueError(f"no point {point!r}; available points: {', '.join(map(str, points))}")
-    rows = frame[frame["point"] == point]
-    params = ", ".join(f"{short_name(c)}={rows[c].iloc[0]}" for c in _param_columns(frame))
-    return rows, f"point {point}" + (f": {params}" if params else "")
+def parse_where(items: Sequence[str]) -> dict[str, str]:
+    """``["workload.bs=16k", ...]`` → ``{"workload.bs": "16k"}`` (``nvmesim plot --where``);
+    an item without ``=`` is a ValueError."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"--where {item!r}: expected PARAM=VALUE, e.g. workload.bs=16k")
+        out[key.strip()] = value.strip()
+    return out
 
 
-def _x_positions(frame: pd.DataFrame, x: str, categorical: bool = False) -> tuple[pd.Series, list[Any] | None]:
-    """Numeric x as is (unless ``categorical``: then its sorted values); anything else (e.g.
-    ``workload.bs`` = "16k") as positions 0..n-1 in order of first appearance (the sweep
-    order), with the tick labels."""
-    values = frame[x]
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if numeric and not categorical:
-        return values.astype(float), None
-    cats = sorted(values.unique().tolist()) if numeric else list(dict.fromkeys(values.tolist()))
-    return values.map({c: i for i, c in enumerate(cats)}).astype(float), cats
+def _matches(series: pd.Series, value: Any) -> pd.Series:
+    """Rows whose value equals ``value``; a string (from the command line) also matches a
+    number it spells (``"64"`` matches 64, ``"1e3"`` matches 1000)."""
+    if isinstance(value, str):
+        hit = series.astype(str) == value
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            try:
+                hit |= series.astype(float) == float(value)
+            except ValueError:
+                pass
+        return hit
+    return series == value
 
 
-def _set_x_ticks(ax: Axes, cats: list[Any] | None) -> None:
-    if cats is not None:
-        ax.set_xticks(range(len(cats)), [str(c) for c in cats])
+def _apply_where(frame: pd.DataFrame, where: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The rows matching every ``param=value`` of ``where`` (a value not present: a
+    ValueError listing the values there are)."""
+    for key, value in (where or {}).items():
+        _require(frame, key, "where")
+        hit = _matches(frame[key], value)
+        if not hit.any():
+            values = ", ".join(map(str, dict.fromkeys(frame[key].dropna().tolist())))
+            raise ValueError(f"where {key}={value}: no such value; {key} takes {values}")
+        frame = frame[hit]
+    return frame
+
+
+def _check_pooling(data: pd.DataFrame, keys: Sequence[str | None], candidates: Sequence[str],
+                   what: str = "line") -> None:
+    """Refuse to draw when a candidate column varies among rows that would be drawn as one
+    ``what`` (same values of every ``keys`` column): it would be averaged over silently.
+    The message lists each such column with its values and how to resolve it."""
+    keys = [k for k in dict.fromkeys(keys) if k is not None]
+    pooled = []
+    for c in candidates:
+        if c in keys or c not in data.columns or data[c].nunique(dropna=False) <= 1:
+            continue
+        per_group = data.groupby(keys, dropna=False, sort=False)[c].nunique(dropna=False) if keys else \
+            pd.Series([data[c].nunique(dropna=False)])
+        if (per_group > 1).any():
+            values = list(dict.fromkeys(data[c].tolist()))
+            shown = ", ".join(map(str, values[:8])) + (", ..." if len(values) > 8 else "")
+            pooled.append((c, shown, values[0]))
+    if pooled:
+        listed = "; ".join(f"{c} ({shown})" for c, shown, _ in pooled)
+        c0, _, v0 = pooled[0]
+        raise ValueError(f"each {what} would pool over {listed}: put "
+                         f"{'it' if len(pooled) == 1 else 'each'} on an axis (--col, --row, --style or --hue) "
+                         f"or select one value (--where {c0}={v0})")
 
 
 def _levels(frame: pd.DataFrame, col: str | None) -> list[Any]:
@@ -139,288 +258,387 @@ def _palette(levels: list[Any]) -> dict[Any, Any]:
     return dict(zip(levels, sns.color_palette(n_colors=max(len(levels), 1))))
 
 
-def _facets(n: int, sharey: bool = True) -> tuple[Figure, list[Axes]]:
-    fig = Figure(figsize=(_PANEL_W * n + 1.5, _PANEL_H), layout="constrained")
-    axes = fig.subplots(1, n, sharex=True, sharey=sharey, squeeze=False)[0]
-    return fig, list(axes)
+def _x_positions(frame: pd.DataFrame, x: str, categorical: bool = False) -> tuple[pd.Series, list[Any] | None]:
+    """Numeric x as is (unless ``categorical``: then its sorted values as positions);
+    anything else (``workload.bs`` = "16k") as positions 0..n-1 in sweep order, with the labels."""
+    values = frame[x]
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and not categorical:
+        return values.astype(float), None
+    cats = sorted(values.unique().tolist()) if numeric else list(dict.fromkeys(values.tolist()))
+    return values.map({c: i for i, c in enumerate(cats)}).astype(float), cats
 
 
-def short_name(path: str) -> str:
-    """A dotted path (or joint ``a+b`` sweep axis) short enough for a panel title:
-    the last component of each path, e.g. ``iodepth_batch_submit+…complete_min``."""
-    parts = [p.rsplit(".", 1)[-1] for p in path.split("+")]
-    return parts[0] if len(parts) == 1 else f"{parts[0]} (+{len(parts) - 1})"
+@dataclass
+class _Grid:
+    """The panels of a figure: one per (row value, col value)."""
+
+    fig: Figure
+    axes: dict[tuple[Any, Any], Axes]
+    row: str | None
+    col: str | None
+
+    def titled(self) -> None:
+        for (rv, cv), ax in self.axes.items():
+            parts = [f"{param_label(n)} = {v}" for n, v in ((self.row, rv), (self.col, cv)) if n is not None]
+            if parts:
+                ax.set_title(", ".join(parts), fontsize="medium")
 
 
-def _finish_legend(fig: Figure, axes: list[Axes], title: str | None = None) -> None:
-    """One legend, outside the panels on the right (drawn from the last panel's handles)."""
+def _grid(data: pd.DataFrame, row: str | None, col: str | None, sharey: bool = True) -> _Grid:
+    rows, cols = _levels(data, row), _levels(data, col)
+    fig = Figure(figsize=(_PANEL_W * len(cols) + 1.8, _PANEL_H * len(rows) + 0.4), layout="constrained")
+    grid = fig.subplots(len(rows), len(cols), sharex=True, sharey=sharey, squeeze=False)
+    axes = {(rv, cv): grid[i][j] for i, rv in enumerate(rows) for j, cv in enumerate(cols)}
+    return _Grid(fig, axes, row, col)
+
+
+def _panel(data: pd.DataFrame, grid: _Grid, rv: Any, cv: Any) -> pd.DataFrame:
+    sub = data
+    if grid.row is not None:
+        sub = sub[sub[grid.row] == rv]
+    if grid.col is not None:
+        sub = sub[sub[grid.col] == cv]
+    return sub
+
+
+def _finish(grid: _Grid, xlabel: str, ylabel: str, cats: list[Any] | None, *, logx: bool, logy: bool,
+            title: str | None, legend_title: str | None) -> Figure:
+    """Labels on the outer panels, ticks, scales, grid lines, one legend, the title."""
+    grid.titled()
+    rows, cols = _levels_of(grid, 0), _levels_of(grid, 1)
+    for (rv, cv), ax in grid.axes.items():
+        ax.set_xlabel(xlabel if rv == rows[-1] else "")
+        ax.set_ylabel(ylabel if cv == cols[0] else "")
+        if cats is not None:
+            ax.set_xticks(range(len(cats)), [str(c) for c in cats])
+        elif logx:
+            ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        if logy:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.set_axisbelow(True)
     handles, labels = [], []
-    for ax in axes:
-        h, lab = ax.get_legend_handles_labels()
-        for hh, ll in zip(h, lab):
-            if ll not in labels and not ll.startswith("_"):
-                handles.append(hh)
-                labels.append(ll)
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
+    for ax in grid.axes.values():
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels and not lab.startswith("_"):
+                handles.append(h)
+                labels.append(lab)
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", title=title, frameon=False)
+        grid.fig.legend(handles, labels, loc="outside right upper", title=legend_title, frameon=False)
+    if title:
+        grid.fig.suptitle(title)
+    return grid.fig
+
+
+def _levels_of(grid: _Grid, i: int) -> list[Any]:
+    return list(dict.fromkeys(k[i] for k in grid.axes))
 
 
 # --------------------------------------------------------------------------- metric
 
 
-def plot_metric(results: pd.DataFrame, x: str, y: str, hue: str | None = "variant", col: str | None = None,
-                kind: str = "line", *, summary: pd.DataFrame | None = None, logx: bool = False) -> Figure:
-    """``y`` against the swept parameter ``x``, one line (or bar group) per ``hue`` value and
-    one panel per ``col`` value — how a metric responds to a parameter, per variant.
+def _aggregate(data: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
+    """Per group of ``keys``: the mean of ``y`` over its rows (replications) with the 95% t
+    interval — the same interval the summary frame carries."""
+    out = []
+    for key, g in data.groupby(keys, dropna=False, sort=False):
+        iv = mean_interval([float(v) for v in g[y] if pd.notna(v)])
+        key = key if isinstance(key, tuple) else (key,)
+        out.append({**dict(zip(keys, key)), "mean": iv.mean, "ci_low": iv.low, "ci_high": iv.high})
+    return pd.DataFrame(out)
 
-    ``y`` is either a column of the results frame (e.g. ``clat_mean_ns``, ``iops``): the
-    replication rows are aggregated by seaborn (mean, ``errorbar=("ci", 95)``, bootstrap);
-    or a summary ``metric`` (e.g. ``clat_ns.mean``, ``clat_ns.p99``, ``iops``), when
-    ``results`` is itself a summary frame or ``summary`` is given: then the summary's
-    ``mean`` is drawn with its 95% t interval ``ci_low``/``ci_high`` as error bars (the
-    interval the CLI reports; the bootstrap one is narrow with 2-5 replications).  A
-    summary given explicitly wins for names in both (``iops``, ``bw_bytes``): the
-    results' ``iops`` is per direction, the summary's is both directions together.
 
-    With several directions in the results (``rw=randrw``) and ``direction`` neither the
-    hue nor the col, line style tells read from write (``kind="bar"``: one panel each).
+def plot_metric(frame: pd.DataFrame, x: str, y: str, hue: str | None = "variant", col: str | None = None,
+                kind: str = "line", *, row: str | None = None, style: str | None = None,
+                summary: pd.DataFrame | None = None, where: Mapping[str, Any] | None = None,
+                logx: bool = False, logy: bool = False, title: str | None = None) -> Figure:
+    """``y`` against the swept parameter ``x``: one line (or bar group) per ``hue`` value,
+    line style per ``style`` value, one panel per ``col`` x ``row`` value — how a metric
+    responds to a parameter, per variant — with the 95% t interval over replications as
+    error bars.
+
+    ``y`` is a metric name (:mod:`nvmesim.stats.metrics`).  It is read from the summary
+    (``frame`` itself, or ``summary=``) when the summary has it — its means and CIs are
+    over both directions together — else from the results frame's column, per direction
+    (several directions are told apart by line style, or by panel with ``kind="bar"``).
+    Swept parameters not on an axis must be selected with ``where`` (see the module doc).
     ``kind`` is ``"line"`` or ``"bar"``; ``logx`` puts a numeric x on a log2 axis.
-    The axis labels are the raw names ``x`` and ``y``.
     """
     if kind not in ("line", "bar"):
         raise ValueError(f"kind must be 'line' or 'bar', not {kind!r}")
-    if _is_summary(results):
-        summary, results = results, None
+    if kind == "bar" and style is not None:
+        raise ValueError("style is for lines; with kind='bar' use hue, col or row")
+    results = frame
+    if _is_summary(frame):
+        summary, results = frame, None
     use_summary = summary is not None and y in set(summary["metric"])
     if not use_summary and results is None:
-        metrics = sorted(set(summary["metric"])) if summary is not None else []
+        metrics = list(dict.fromkeys(summary["metric"])) if summary is not None else []
         raise ValueError(f"no metric {y!r} in the summary frame; available metrics: {', '.join(metrics)}")
-    frame = summary if use_summary else results
-    assert frame is not None
-    if not use_summary and y not in frame.columns:
-        hint = ""
-        if summary is not None:
-            hint = f"; summary metrics: {', '.join(sorted(set(summary['metric'])))}"
-        elif "." in y:
-            hint = " (a summary metric? pass summary=... or plot the summary frame)"
+    data = summary if use_summary else results
+    assert data is not None
+    if not use_summary and y not in data.columns:
+        hint = f"; summary metrics: {', '.join(dict.fromkeys(summary['metric']))}" if summary is not None else ""
         raise ValueError(f"no column {y!r} (for y) in the results frame; available columns: "
-                         f"{', '.join(map(str, frame.columns))}{hint}")
-    for name, role in ((x, "x"), (hue, "hue"), (col, "col")):
-        _require(frame, name, role)
-
-    data = _ok_rows(frame)
+                         f"{', '.join(map(str, data.columns))}{hint}")
+    for name, role in ((x, "x"), (hue, "hue"), (col, "col"), (row, "row"), (style, "style")):
+        _require(data, name, role)
+    data = _apply_where(_ok_rows(data), where)
     if use_summary:
         data = data[data["metric"] == y]
-    style = None
+    if data.empty:
+        raise ValueError(f"no rows to plot for {y!r}")
     if not use_summary and "direction" in data.columns and data["direction"].nunique() > 1 \
-            and "direction" not in (hue, col, x):
-        if kind == "line":
+            and "direction" not in (x, hue, col, row, style):
+        if kind == "line" and style is None:
             style = "direction"
         elif col is None:
             col = "direction"
-        else:
-            raise ValueError("several directions in the results: use 'direction' as hue or col")
-    pos, cats = _x_positions(data, x, categorical=kind == "bar")
-    data = data.assign(__x=pos)
-    hue_levels = _levels(data, hue)
+        elif row is None:
+            row = "direction"
+    keys = [k for k in dict.fromkeys((x, hue, col, row, style)) if k is not None]
+    candidates = [*_param_columns(data), "variant", "direction"]
+    _check_pooling(data, keys, candidates, "line" if kind == "line" else "bar")
+
+    if use_summary:
+        agg = data[[*keys, "mean", "ci_low", "ci_high"]]
+    else:
+        agg = _aggregate(data, keys, y)
+    label, scale = metric_label(y, float(np.nanmax(np.abs(agg["mean"].to_numpy(float)))) if len(agg) else 0.0)
+    agg = agg.assign(mean=agg["mean"] * scale, ci_low=agg["ci_low"] * scale, ci_high=agg["ci_high"] * scale)
+    pos, cats = _x_positions(agg, x, categorical=kind == "bar")
+    agg = agg.assign(__x=pos)
+    hue_levels, style_levels = _levels(agg, hue), _levels(agg, style)
     colors = _palette(hue_levels)
-    col_levels = _levels(data, col)
-    fig, axes = _facets(len(col_levels))
-    for ax, cv in zip(axes, col_levels):
-        sub = data if col is None else data[data[col] == cv]
-        if use_summary:
-            _summary_panel(ax, sub, hue, hue_levels, colors, kind)
-        elif kind == "line":
-            sns.lineplot(data=sub, x="__x", y=y, hue=hue, hue_order=hue_levels if hue else None,
-                         palette=colors if hue else None, style=style, markers=True, dashes=True,
-                         errorbar=("ci", 95), seed=0, err_style="band", ax=ax)
-        else:
-            sns.barplot(data=sub, x=x, y=y, hue=hue, order=cats, hue_order=hue_levels if hue else None,
-                        palette=colors if hue else None, errorbar=("ci", 95), seed=0, ax=ax)
-        if col is not None:
-            ax.set_title(f"{short_name(col)} = {cv}", fontsize="medium")
-        ax.set_xlabel(x)
-        ax.set_ylabel(y if ax is axes[0] else "")
-        _set_x_ticks(ax, cats)
-        if logx and cats is None:
-            ax.set_xscale("log", base=2)
-        ax.grid(True, alpha=0.3)
-        ax.set_axisbelow(True)
-    _finish_legend(fig, axes, title=hue if hue and style is None else None)  # with a style: seaborn's subtitles
-    return fig
-
-
-def _summary_panel(ax: Axes, sub: pd.DataFrame, hue: str | None, hue_levels: list[Any],
-                   colors: Mapping[Any, Any], kind: str) -> None:
-    """Summary means with their 95% CI as error bars (a missing CI — one replication — as none)."""
-    n = len(hue_levels)
-    for i, hv in enumerate(hue_levels):
-        g = (sub if hue is None else sub[sub[hue] == hv]).sort_values("__x")
-        if g.empty:
-            continue
-        mean = g["mean"].to_numpy(float)
-        lo = np.nan_to_num(mean - g["ci_low"].to_numpy(float))
-        hi = np.nan_to_num(g["ci_high"].to_numpy(float) - mean)
-        label = str(hv) if hue is not None else None
-        color = colors[hv]
-        if kind == "line":
-            ax.errorbar(g["__x"], mean, yerr=[lo, hi], marker="osD^v<>"[i % 7], capsize=3, color=color,
-                        label=label)
-        else:
-            width = 0.8 / n
-            ax.bar(g["__x"].to_numpy(float) + (i - (n - 1) / 2) * width, mean, width=width, yerr=[lo, hi], capsize=3,
-                   color=color, label=label)
-
-
-# --------------------------------------------------------------------------- latency CDF
-
-
-def merge_bins(bins: Iterable[str | Mapping[str, int] | None]) -> dict[int, int]:
-    """Merge fio json+ histograms (JSON text or dicts ``{"<ns>": count}``): counts summed per
-    bin key.  Missing entries (``None``/NaN, from error rows) are skipped."""
-    out: dict[int, int] = {}
-    for b in bins:
-        if b is None or (isinstance(b, float) and math.isnan(b)):
-            continue
-        d = json.loads(b) if isinstance(b, str) else b
-        for k, v in d.items():
-            out[int(k)] = out.get(int(k), 0) + int(v)
-    return dict(sorted(out.items()))
-
-
-def _bins_column(which: str) -> str:
-    w = which.removesuffix("_bins").removesuffix("_ns")
-    if w not in LAT_TYPES:
-        raise ValueError(f"which must be one of {', '.join(LAT_TYPES)}, not {which!r}")
-    return f"{w}_bins"
-
-
-def latency_cdf(results: pd.DataFrame, which: str = "clat", hue: str | None = "variant",
-                point: int | None = None) -> pd.DataFrame:
-    """The empirical CDF of one latency type per ``hue`` value at one point (default: the
-    first), from the histograms of all its rows (replications and directions) merged.
-
-    Columns: ``<hue>`` (or ``group`` = "all" without a hue), ``latency_us`` (the fio bucket
-    value), ``count``, ``fraction`` (of I/Os with latency <= ``latency_us``).
-    """
-    column = _bins_column(which)
-    _require(results, column, "which")
-    _require(results, hue, "hue")
-    rows, _ = _select_point(_ok_rows(results), point)
-    key = hue or "group"
-    parts = []
-    for hv in _levels(rows, hue):
-        g = rows if hue is None else rows[rows[hue] == hv]
-        merged = merge_bins(g[column])
-        if not merged:
-            continue
-        ns = np.fromiter(merged.keys(), float)
-        counts = np.fromiter(merged.values(), float)
-        parts.append(pd.DataFrame({key: hv if hue else "all", "latency_us": ns / 1e3, "count": counts,
-                                   "fraction": np.cumsum(counts) / counts.sum()}))
-    if not parts:
-        raise ValueError(f"no {column} histograms in the selected rows")
-    return pd.concat(parts, ignore_index=True)
-
-
-def plot_latency_cdf(results: pd.DataFrame, which: str = "clat", hue: str | None = "variant",
-                     point: int | None = None) -> Figure:
-    """The latency distribution per variant at one point: the empirical CDF (a step plot, log
-    latency axis in µs) of the fio histograms of all replications and directions merged — the
-    whole distribution, where a tail change shows that a mean or one percentile can hide."""
-    cdf = latency_cdf(results, which, hue, point)
-    _, title = _select_point(_ok_rows(results), point)
-    key = hue or "group"
-    fig, (ax,) = _facets(1)
-    levels = _levels(cdf, key)
-    colors = _palette(levels)
-    for hv in levels:
-        g = cdf[cdf[key] == hv]
-        xs = np.concatenate([[g["latency_us"].iloc[0]], g["latency_us"].to_numpy()])
-        ys = np.concatenate([[0.0], g["fraction"].to_numpy()])
-        ax.step(xs, ys, where="post", color=colors[hv], label=f"{hv} (n={int(g['count'].sum())})")
-    w = _bins_column(which).removesuffix("_bins")
-    ax.set_xscale("log")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(f"{w} latency (us)")
-    ax.set_ylabel("fraction of I/Os ≤ x")
-    ax.grid(True, which="both", alpha=0.3)
-    if title:
-        ax.set_title(title, fontsize="medium")
-    _finish_legend(fig, [ax], title=hue)
-    return fig
+    grid = _grid(agg, row, col)
+    for (rv, cv), ax in grid.axes.items():
+        sub = _panel(agg, grid, rv, cv)
+        for i, hv in enumerate(hue_levels):
+            for j, sv in enumerate(style_levels):
+                g = sub if hue is None else sub[sub[hue] == hv]
+                g = (g if style is None else g[g[style] == sv]).sort_values("__x")
+                if g.empty:
+                    continue
+                m = g["mean"].to_numpy(float)
+                err = [np.nan_to_num(m - g["ci_low"].to_numpy(float)), np.nan_to_num(g["ci_high"].to_numpy(float) - m)]
+                name = ", ".join(str(v) for v in (hv, sv) if v is not None) or None
+                if kind == "line":
+                    ax.errorbar(g["__x"].to_numpy(float), m, yerr=err, marker=_MARKERS[(j if style else i) % len(_MARKERS)],
+                                linestyle=_DASHES[j % len(_DASHES)], capsize=3, color=colors[hv], label=name)
+                else:
+                    width = 0.8 / len(hue_levels)
+                    ax.bar(g["__x"].to_numpy(float) + (i - (len(hue_levels) - 1) / 2) * width, m, width=width,
+                           yerr=err, capsize=3, color=colors[hv], label=name)
+    legend_title = " / ".join(param_label(n) for n in (hue, style) if n is not None) or None
+    return _finish(grid, param_label(x), label, cats, logx=logx, logy=logy, title=title, legend_title=legend_title)
 
 
 # --------------------------------------------------------------------------- deltas
 
 
-def plot_deltas(summary: pd.DataFrame, x: str, metric: str = "clat_ns.mean", col: str | None = None, *,
-                logx: bool = False) -> Figure:
-    """The paired difference ``variant − baseline`` of one metric against the swept parameter
-    ``x``, with its 95% paired-t interval as a shaded band and a zero line: where along the
-    sweep the allocator change matters (band clear of zero) and by how much."""
+def plot_deltas(summary: pd.DataFrame, x: str, metric: str = "clat_mean_ns", col: str | None = None, *,
+                row: str | None = None, where: Mapping[str, Any] | None = None, relative: bool = False,
+                logx: bool = False, logy: bool = False, title: str | None = None) -> Figure:
+    """The paired difference ``variant − baseline`` of one metric against the swept
+    parameter ``x``, one colour per non-baseline variant, with its 95% paired-t interval
+    as a band and a zero line: where along the sweep the allocator change matters (band
+    clear of zero) and by how much.
+
+    ``relative``: the delta in percent of the baseline mean (``delta_pct``; its band is the
+    paired interval divided by the baseline mean, the baseline taken as exact)."""
     if not _is_summary(summary):
         raise ValueError("plot_deltas needs the summary frame (columns metric, mean, delta, ...)")
     metrics = list(dict.fromkeys(summary["metric"]))
     if metric not in metrics:
         raise ValueError(f"no metric {metric!r} in the summary frame; available metrics: {', '.join(metrics)}")
-    for name, role in ((x, "x"), (col, "col")):
+    for name, role in ((x, "x"), (col, "col"), (row, "row")):
         _require(summary, name, role)
-    data = _ok_rows(summary)
+    data = _apply_where(_ok_rows(summary), where)
     data = data[(data["metric"] == metric) & (data["variant"] != data["baseline"])]
     if data.empty:
         raise ValueError("no non-baseline variant in the summary frame: nothing to compare")
+    _check_pooling(data, [x, "variant", col, row], [*_param_columns(data), "baseline"])
+    base = data["baseline_value"].astype(float)
+    if relative:
+        y, lo, hi = data["delta_pct"].astype(float), 100 * data["delta_ci_low"] / base, 100 * data["delta_ci_high"] / base
+        label = f"Δ {metric_label(metric)[0].split(' (')[0]} (% of baseline)"
+    else:
+        unit_label, scale = metric_label(metric, float(np.nanmax(np.abs(base.to_numpy()))))
+        y, lo, hi = data["delta"] * scale, data["delta_ci_low"] * scale, data["delta_ci_high"] * scale
+        label = f"Δ {unit_label}"
+    data = data.assign(__y=y.astype(float), __lo=lo.astype(float), __hi=hi.astype(float))
     pos, cats = _x_positions(data, x)
     data = data.assign(__x=pos)
-    variants = _levels(data, "variant")
-    baselines = _levels(data, "baseline")
+    variants, baselines = _levels(data, "variant"), _levels(data, "baseline")
     colors = _palette(variants)
-    col_levels = _levels(data, col)
-    fig, axes = _facets(len(col_levels))
-    for ax, cv in zip(axes, col_levels):
-        sub = data if col is None else data[data[col] == cv]
+    grid = _grid(data, row, col)
+    for (rv, cv), ax in grid.axes.items():
+        sub = _panel(data, grid, rv, cv)
         for v in variants:
             g = sub[sub["variant"] == v].sort_values("__x")
             if g.empty:
                 continue
-            ax.fill_between(g["__x"], g["delta_ci_low"].astype(float), g["delta_ci_high"].astype(float),
-                            color=colors[v], alpha=0.25, linewidth=0, label=f"{v}: 95% CI")
-            ax.plot(g["__x"], g["delta"], marker="o", color=colors[v], label=v)
+            gx = g["__x"].to_numpy(float)
+            ax.fill_between(gx, g["__lo"].to_numpy(float), g["__hi"].to_numpy(float), color=colors[v], alpha=0.25, linewidth=0,
+                            label=f"{v}: 95% CI")
+            ax.plot(gx, g["__y"].to_numpy(float), marker="o", color=colors[v], label=v)
         ax.axhline(0.0, color="black", linewidth=0.8, linestyle="--")
-        if col is not None:
-            ax.set_title(f"{short_name(col)} = {cv}", fontsize="medium")
-        _set_x_ticks(ax, cats)
-        if logx and cats is None:
-            ax.set_xscale("log", base=2)
-        ax.set_xlabel(x)
-        ax.set_ylabel(f"Δ {metric} ({' / '.join(map(str, variants))} − {' / '.join(map(str, baselines))})"
-                      if ax is axes[0] else "")
-        ax.grid(True, alpha=0.3)
-    _finish_legend(fig, axes)
+        if relative:
+            ax.yaxis.set_major_formatter(mticker.PercentFormatter(100.0, decimals=None))
+    legend_title = f"variant − {' / '.join(map(str, baselines))}"
+    return _finish(grid, param_label(x), label, cats, logx=logx, logy=logy, title=title, legend_title=legend_title)
+
+
+# --------------------------------------------------------------------------- one point
+
+
+def _one_point(frame: pd.DataFrame, point: int | None, where: Mapping[str, Any] | None) -> tuple[pd.DataFrame, str]:
+    """The rows of one point — ``point``, or the only one left after ``where`` — and a title
+    naming its swept values.  Several points left: a ValueError listing them."""
+    rows = _apply_where(_ok_rows(frame), where)
+    if "point" not in rows.columns:
+        return rows, ""
+    points = list(dict.fromkeys(rows["point"].dropna().tolist()))
+    if not points:
+        raise ValueError(f"the {_frame_name(frame)} frame has no rows without errors")
+    if point is not None:
+        if point not in points:
+            raise ValueError(f"no point {point!r}; available points: {', '.join(map(str, points))}")
+        points = [point]
+    params = _param_columns(frame)
+
+    def describe(p: Any) -> str:
+        r = rows[rows["point"] == p].iloc[0]
+        return f"point {p}" + (": " + ", ".join(f"{param_label(c)}={r[c]}" for c in params) if params else "")
+
+    if len(points) > 1:
+        listed = "; ".join(describe(p) for p in points[:10]) + ("; ..." if len(points) > 10 else "")
+        raise ValueError(f"this figure shows one point, and {len(points)} match: choose one with --point N "
+                         f"(point=) or --where PARAM=VALUE; {listed}")
+    return rows[rows["point"] == points[0]], describe(points[0])
+
+
+# --------------------------------------------------------------------------- latency CDF
+
+
+def latency_cdf(hists: pd.DataFrame, which: str = "clat", hue: str | None = "variant", point: int | None = None,
+                *, style: str | None = None, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The empirical CDF of one latency kind per ``hue`` (x ``style``) value at one point,
+    from the hists frame's buckets of all its replications merged (and of all directions,
+    unless ``style="direction"``).
+
+    Columns: ``<hue>`` (or ``group`` = "all" without a hue), ``<style>`` if given,
+    ``latency_us`` (the fio bucket value), ``count``, ``fraction`` (of I/Os ≤ ``latency_us``).
+    """
+    if which not in LAT_TYPES:
+        raise ValueError(f"which must be one of {', '.join(LAT_TYPES)}, not {which!r}")
+    if not _is_hists(hists):
+        raise ValueError("the latency CDF needs the hists frame (columns kind, bin_ns, count: "
+                         "RunResult.hist_frame(), or a sweep's hists.parquet)")
+    _require(hists, hue, "hue")
+    _require(hists, style, "style")
+    rows, _ = _one_point(hists, point, where)
+    rows = rows[rows["kind"] == which]
+    if rows.empty:
+        raise ValueError(f"no {which} histograms in the selected rows")
+    keys = [k for k in (hue, style) if k is not None]
+    parts = []
+    for key, g in (rows.groupby(keys, sort=False) if keys else [((), rows)]):
+        key = key if isinstance(key, tuple) else (key,)
+        merged = g.groupby("bin_ns")["count"].sum().sort_index()
+        counts = merged.to_numpy(float)
+        part = pd.DataFrame({"latency_us": merged.index.to_numpy(float) / 1e3, "count": counts,
+                             "fraction": np.cumsum(counts) / counts.sum()})
+        for k, v in reversed(list(zip(keys, key))):
+            part.insert(0, k, v)
+        if hue is None:
+            part.insert(0, "group", "all")
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _latency_axis(ax: Axes, lo_us: float, hi_us: float, log: bool) -> str:
+    """A latency x axis that reads at any range: log with 1-2-5 ticks over a decade or more,
+    linear over a narrower range; ms past 10 ms.  Returns the unit."""
+    unit, scale = ("ms", 1e-3) if hi_us >= 1e4 else ("µs", 1.0)
+    fmt = mticker.FuncFormatter(lambda v, _: f"{v * scale:g}")
+    if log and hi_us / max(lo_us, 1e-9) >= 10:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+    else:
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(6))
+    ax.xaxis.set_major_formatter(fmt)
+    return unit
+
+
+def plot_latency_cdf(hists: pd.DataFrame, which: str = "clat", hue: str | None = "variant",
+                     point: int | None = None, *, style: str | None = None, where: Mapping[str, Any] | None = None,
+                     logx: bool = True, title: str | None = None) -> Figure:
+    """The latency distribution per variant at one point: the empirical CDF (a step plot) of
+    the fio histograms of all replications merged — the whole distribution, where a tail
+    change shows that a mean or one percentile can hide.  Several directions in the point
+    (``rw=randrw``) are drawn apart (line style) unless ``style`` says otherwise."""
+    _require(hists, hue, "hue")
+    if style is None and "direction" in hists.columns:
+        sel, _ = _one_point(hists, point, where)
+        if sel["direction"].nunique() > 1 and hue != "direction":
+            style = "direction"
+    cdf = latency_cdf(hists, which, hue, point, style=style, where=where)
+    _, where_title = _one_point(hists, point, where)
+    key = hue or "group"
+    levels, style_levels = _levels(cdf, key), _levels(cdf, style)
+    colors = _palette(levels)
+    fig = Figure(figsize=(_PANEL_W + 2.4, _PANEL_H + 0.4), layout="constrained")
+    ax = fig.subplots()
+    for hv in levels:
+        for j, sv in enumerate(style_levels):
+            g = cdf[cdf[key] == hv]
+            g = g if style is None else g[g[style] == sv]
+            if g.empty:
+                continue
+            xs = np.concatenate([[g["latency_us"].iloc[0]], g["latency_us"].to_numpy()])
+            ys = np.concatenate([[0.0], g["fraction"].to_numpy()])
+            name = ", ".join(str(v) for v in (hv, sv) if v is not None)
+            ax.step(xs, ys, where="post", color=colors[hv], linestyle=_DASHES[j % len(_DASHES)],
+                    label=f"{name} (n={int(g['count'].sum()):,})")
+    unit = _latency_axis(ax, float(cdf["latency_us"].min()), float(cdf["latency_us"].max()), logx)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.set_xlabel(f"{which} ({unit})")
+    ax.set_ylabel(f"I/Os with {which} ≤ x")
+    ax.grid(True, which="major", alpha=0.3)
+    if where_title:
+        ax.set_title(where_title, fontsize="medium")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", frameon=False,
+               title=" / ".join(param_label(n) for n in (hue, style) if n is not None) or None)
+    if title:
+        fig.suptitle(title)
     return fig
 
 
 # --------------------------------------------------------------------------- CPU profile
 
 
-def profile_table(results: pd.DataFrame, point: int | None = None) -> pd.DataFrame:
-    """The CPU profile of one point (default: the first): per variant (rows, in frame order)
-    the mean over replications of each symbol's self-time share ``cpu_<symbol>`` (perf
-    report --no-children; they add up to the whole, idle included: columns are the
-    symbols, profile order, ``idle`` last), symbols that are zero everywhere dropped.
+def profile_table(results: pd.DataFrame, point: int | None = None, *,
+                  where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The CPU profile of one point: per variant (rows, in frame order) the mean over
+    replications of each symbol's self-time share ``cpu_<symbol>`` (perf report
+    --no-children; they add up to the whole, idle included: columns are the symbols,
+    profile order, ``idle`` last), symbols that are zero everywhere dropped.
 
     The shares repeat on both direction rows of a replication, so rows are first
     deduplicated by variant + replication.  The inclusive ``cpu_children_*`` and the
     derived ``cpu_share_*`` columns are not self time and are left out."""
     for name in ("variant", "replication"):
         _require(results, name, "the profile")
-    rows, _ = _select_point(_ok_rows(results), point)
-    labels = [c for c in rows.columns
-              if c.startswith("cpu_") and not c.startswith(("cpu_share_", "cpu_children_"))]
+    rows, _ = _one_point(results, point, where)
+    labels = [c for c in rows.columns if c.startswith("cpu_") and not c.startswith(("cpu_share_", "cpu_children_"))]
     if not labels:
-        raise ValueError("no cpu_<label> columns in the results frame")
+        raise ValueError("no cpu_<symbol> columns in the results frame")
     labels = [c for c in labels if c != "cpu_idle"] + [c for c in labels if c == "cpu_idle"]
     reps = rows.drop_duplicates(subset=["variant", "replication"])
     table = reps.groupby("variant", sort=False)[labels].mean()
@@ -428,18 +646,19 @@ def profile_table(results: pd.DataFrame, point: int | None = None) -> pd.DataFra
     return table.rename(columns=lambda c: c.removeprefix("cpu_"))
 
 
-def plot_profile(results: pd.DataFrame, point: int | None = None) -> Figure:
+def plot_profile(results: pd.DataFrame, point: int | None = None, *, where: Mapping[str, Any] | None = None,
+                 title: str | None = None) -> Figure:
     """The perf-style CPU profile per variant at one point, as stacked bars of each symbol's
     self time (perf report --no-children) as a share of the job CPUs' time (idle last, light
     grey): where the cycles go, and how much of them the allocator
     (``dma_pool_alloc``/``dma_pool_free``) and its lock (``_raw_spin_lock_irqsave`` and its
     slowpath) take."""
-    table = profile_table(results, point)
-    _, title = _select_point(_ok_rows(results), point)
+    table = profile_table(results, point, where=where)
+    _, point_title = _one_point(results, point, where)
     busy = [c for c in table.columns if c != "idle"]
     colors = dict(zip(busy, sns.color_palette("tab10" if len(busy) <= 10 else "husl", n_colors=len(busy))))
     colors["idle"] = _IDLE_COLOR
-    fig = Figure(figsize=(max(3.0, 1.3 * len(table)) + 3.0, 4.5), layout="constrained")
+    fig = Figure(figsize=(max(3.0, 1.3 * len(table)) + 3.4, 4.5), layout="constrained")
     ax = fig.subplots()
     xs = np.arange(len(table))
     bottom = np.zeros(len(table))
@@ -452,29 +671,46 @@ def plot_profile(results: pd.DataFrame, point: int | None = None) -> Figure:
         bottom += share
     ax.set_xticks(xs, [str(v) for v in table.index])
     ax.set_xlabel("variant")
-    ax.set_ylabel("share of job CPUs' time")
+    ax.set_ylabel("self time (% of job CPUs)")
     ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.02)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    if title:
-        ax.set_title(title, fontsize="medium")
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    if point_title:
+        ax.set_title(point_title, fontsize="medium")
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False)
+    fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False, title="perf symbol")
+    if title:
+        fig.suptitle(title)
     return fig
 
 
-# --------------------------------------------------------------------------- output
+# --------------------------------------------------------------------------- files
 
 
-def save(fig: Figure, path: str | os.PathLike[str]) -> None:
-    """Write ``fig`` as PNG or SVG, chosen by the extension of ``path`` (parent directories
-    are created).  Any other extension is a ValueError naming the accepted ones."""
+def _save_format(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     fmt = SAVE_FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot save {str(path)!r}: extension {p.suffix or '(none)'!r} not supported; "
                          f"use one of {', '.join(SAVE_FORMATS)}")
+    return fmt
+
+
+def save(fig: matplotlib.figure.Figure, path: str | os.PathLike[str]) -> None:
+    """Write ``fig`` as PNG, SVG or PDF, chosen by the extension of ``path`` (parent
+    directories are created).  Any other extension is a ValueError naming the accepted ones."""
+    fmt = _save_format(path)
+    p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(p, format=fmt, dpi=150 if fmt == "png" else None, bbox_inches="tight")
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The frames found at a path (None: not there)."""
+
+    results: pd.DataFrame | None
+    summary: pd.DataFrame | None
+    hists: pd.DataFrame | None
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -486,23 +722,27 @@ def _read(path: Path) -> pd.DataFrame:
     raise ValueError(f"{str(path)!r}: expected a .parquet or .csv file")
 
 
-def load_frames(path: str | os.PathLike[str]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """``(results, summary)`` from a sweep output directory (``results.parquet`` and
-    ``summary.parquet``, or their ``.csv``) or from one .parquet/.csv file (a summary file is
-    recognised by its ``metric`` column); a frame not found is None."""
+def load_frames(path: str | os.PathLike[str]) -> Frames:
+    """The frames of a sweep output directory (``results``, ``summary``, ``hists``, each
+    .parquet or .csv) or of one .parquet/.csv file (recognised by its columns: ``metric``
+    → summary, ``bin_ns`` → hists, else results)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{str(path)!r} does not exist")
     if p.is_dir():
-        found: list[pd.DataFrame | None] = []
-        for name in ("results", "summary"):
+        found: dict[str, pd.DataFrame | None] = {}
+        for name in ("results", "summary", "hists"):
             files = [p / f"{name}{ext}" for ext in (".parquet", ".csv") if (p / f"{name}{ext}").exists()]
-            found.append(_read(files[0]) if files else None)
-        if found[0] is None and found[1] is None:
-            raise ValueError(f"{str(path)!r}: no results.parquet or summary.parquet in this directory")
-        return found[0], found[1]
+            found[name] = _read(files[0]) if files else None
+        if all(v is None for v in found.values()):
+            raise ValueError(f"{str(path)!r}: no results, summary or hists .parquet/.csv in this directory")
+        return Frames(**found)
     frame = _read(p)
-    return (None, frame) if _is_summary(frame) else (frame, None)
+    if _is_summary(frame):
+        return Frames(None, frame, None)
+    if _is_hists(frame):
+        return Frames(None, None, frame)
+    return Frames(frame, None, None)
 
 
 def _headless_backend() -> None:
@@ -512,53 +752,69 @@ def _headless_backend() -> None:
         matplotlib.use("Agg", force=False)
 
 
-def plot_command(results_path: str, x: str | None, y: str | None, hue: str | None, col: str | None,
-                 out: str, kind: str = "metric", *, point: int | None = None) -> None:
-    """``nvmesim plot``: read a sweep directory or a results/summary file, draw one figure and
-    save it to ``out`` (.png or .svg).
+#: which ``nvmesim plot`` options each kind draws with (any other is refused, not ignored)
+_APPLIES: dict[str, tuple[str, ...]] = {
+    "--x": ("metric", "deltas"), "--col": ("metric", "deltas"), "--row": ("metric", "deltas"),
+    "--style": ("metric", "cdf"), "--relative": ("deltas",), "--logx": ("metric", "deltas"),
+    "--logy": ("metric", "deltas"), "--point": ("cdf", "profile"), "--hue": ("metric", "cdf"),
+}
 
-    ``kind``: ``metric`` (:func:`plot_metric`; ``x`` and ``y`` required, a summary metric is
-    taken from the summary frame when there is one, else ``y`` is a results column),
-    ``cdf`` (:func:`plot_latency_cdf`; ``y`` picks slat/clat/lat, default clat),
-    ``deltas`` (:func:`plot_deltas`; ``y`` is the metric, default ``clat_ns.mean``; needs the
-    summary) or ``profile`` (:func:`plot_profile`).  ``point`` picks the point of ``cdf`` and
-    ``profile`` (default: the first).  A bad kind, extension or column name is a ValueError
-    saying what is available (the CLI exits with code 2).
+
+def plot_command(path: str, out: str, kind: str = "metric", *, x: str | None = None, y: str | None = None,
+                 hue: str | None = "variant", col: str | None = None, row: str | None = None,
+                 style: str | None = None, where: Mapping[str, Any] | None = None, point: int | None = None,
+                 relative: bool = False, logx: bool = False, logy: bool = False,
+                 title: str | None = None) -> None:
+    """``nvmesim plot``: read a sweep directory or a frame file, draw one figure, save it
+    to ``out`` (.png, .svg or .pdf).
+
+    ``kind``: ``metric`` (:func:`plot_metric`; ``x`` and ``y`` required), ``deltas``
+    (:func:`plot_deltas`; ``y`` the metric, default ``clat_mean_ns``; ``relative`` in %),
+    ``cdf`` (:func:`plot_latency_cdf` from the hists; ``y`` picks slat/clat/lat, default
+    clat) or ``profile`` (:func:`plot_profile`).  Any bad input is a ValueError (or
+    FileNotFoundError) saying what is available; the CLI exits with code 2.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    suffix = Path(out).suffix.lower()
-    if suffix not in SAVE_FORMATS:
-        raise ValueError(f"cannot save {out!r}: extension {suffix or '(none)'!r} not supported; "
-                         f"use one of {', '.join(SAVE_FORMATS)}")
+    _save_format(out)
+    given = {"--x": x is not None, "--col": col is not None, "--row": row is not None, "--style": style is not None,
+             "--relative": relative, "--logx": logx, "--logy": logy, "--point": point is not None,
+             "--hue": hue != "variant"}
+    for option in (o for o, on in given.items() if on and kind not in _APPLIES[o]):
+        raise ValueError(f"{option} applies to --kind {' or '.join(_APPLIES[option])}, not {kind}")
     _headless_backend()
-    results, summary = load_frames(results_path)
+    frames = load_frames(path)
 
     def need(frame: pd.DataFrame | None, what: str) -> pd.DataFrame:
         if frame is None:
-            raise ValueError(f"kind {kind!r} needs the {what} frame ({what}.parquet), not found in {results_path!r}")
+            raise ValueError(f"kind {kind!r} needs the {what} frame ({what}.parquet), not found in {path!r}")
         return frame
 
+    fig: matplotlib.figure.Figure
     if kind == "metric":
         if x is None or y is None:
             raise ValueError("kind 'metric' needs --x (a swept parameter) and --y (a metric)")
-        if summary is not None and y in set(summary["metric"]):
-            fig = plot_metric(summary, x, y, hue, col)
-        elif results is not None and y in results.columns:
-            fig = plot_metric(results, x, y, hue, col)
+        if frames.summary is not None and y in set(frames.summary["metric"]):
+            fig = plot_metric(frames.summary, x, y, hue, col, row=row, style=style, where=where, logx=logx,
+                              logy=logy, title=title)
+        elif frames.results is not None and y in frames.results.columns:
+            fig = plot_metric(frames.results, x, y, hue, col, row=row, style=style, where=where, logx=logx,
+                              logy=logy, title=title)
         else:
             avail = []
-            if results is not None:
-                avail.append(f"results columns: {', '.join(map(str, results.columns))}")
-            if summary is not None:
-                avail.append(f"summary metrics: {', '.join(dict.fromkeys(summary['metric']))}")
-            raise ValueError(f"no column or metric {y!r} (for y); available {'; '.join(avail)}")
+            if frames.summary is not None:
+                avail.append(f"metrics: {', '.join(dict.fromkeys(frames.summary['metric']))}")
+            if frames.results is not None:
+                avail.append(f"results columns: {', '.join(map(str, frames.results.columns))}")
+            raise ValueError(f"no metric {y!r} (for --y); available {'; '.join(avail)}")
     elif kind == "cdf":
-        fig = plot_latency_cdf(need(results, "results"), which=y or "clat", hue=hue, point=point)
+        fig = plot_latency_cdf(need(frames.hists, "hists"), which=y or "clat", hue=hue, point=point, style=style,
+                               where=where, title=title)
     elif kind == "deltas":
         if x is None:
             raise ValueError("kind 'deltas' needs --x (a swept parameter)")
-        fig = plot_deltas(need(summary, "summary"), x, metric=y or "clat_ns.mean", col=col)
+        fig = plot_deltas(need(frames.summary, "summary"), x, metric=y or "clat_mean_ns", col=col, row=row,
+                          where=where, relative=relative, logx=logx, logy=logy, title=title)
     else:
-        fig = plot_profile(need(results, "results"), point=point)
+        fig = plot_profile(need(frames.results, "results"), point=point, where=where, title=title)
     save(fig, out)
