@@ -326,8 +326,13 @@ def sweep_cmd(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="tcp://HOST:PORT of a dask.distributed cluster"),
     csv: bool = typer.Option(False, "--csv", help="also write results.csv and summary.csv"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    worker_timeout: float = typer.Option(60.0, "--worker-timeout", min=0.0,
+                                         help="with --scheduler: seconds to wait for a first Dask worker"),
+    allow_version_mix: bool = typer.Option(False, "--allow-version-mix",
+                                           help="resume points saved by another nvmesim model version"),
 ) -> None:
-    """Run a parameter sweep; writes OUT/results.parquet and OUT/summary.parquet."""
+    """Run a parameter sweep; writes OUT/results.parquet, summary.parquet, hists.parquet,
+    and the provenance (spec.yaml, manifest.json, configs.json)."""
     from .config import ConfigError
     from .experiments.progress import ProgressBar
     from .experiments.sweep import run_sweep
@@ -341,7 +346,8 @@ def sweep_cmd(
         bar.update(done, detail)
 
     try:
-        results, summary = run_sweep(spec, out, workers=workers, scheduler=scheduler, progress=progress, csv=csv)
+        results, summary = run_sweep(spec, out, workers=workers, scheduler=scheduler, progress=progress, csv=csv,
+                                     worker_timeout=worker_timeout, allow_version_mix=allow_version_mix)
     except ConfigError as e:
         raise _config_errors(e) from None
     except RuntimeError as e:

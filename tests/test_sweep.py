@@ -163,3 +163,165 @@ def test_progress_bar_lines_and_quiet():
     quiet = io.StringIO()
     ProgressBar(4, quiet=True, stream=quiet, delay=0.0).update(4)
     assert quiet.getvalue() == ""
+
+
+# ------------------------------------------------------------------ provenance
+
+
+def test_output_folder_and_parquet_carry_the_provenance(tmp_path):
+    import nvmesim
+    from nvmesim.sweep import read_provenance
+
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(TINY))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("# my sweep\nbase: base.yaml\nreplications: 2\nset: {sim.seed: 11}\n"
+                    "grid: {workload.iodepth: [2, 4]}\n")
+    out = tmp_path / "out"
+    run_sweep(spec, out, workers=1)
+    assert (out / "spec.yaml").read_text() == spec.read_text()
+    assert (out / "base.yaml").read_text() == (tmp_path / "base.yaml").read_text()
+    manifest = read_provenance(out)
+    assert manifest["nvmesim_version"] == nvmesim.__version__
+    assert manifest["model_version"] == nvmesim.model_version()
+    assert manifest["libraries"]["simpy"] and manifest["spec"].startswith("# my sweep")
+    assert [p["params"] for p in manifest["points"]] == [{"workload.iodepth": 2}, {"workload.iodepth": 4}]
+    assert {p["seed"] for p in manifest["points"]} == {11}
+    configs = json.loads((out / "configs.json").read_text())
+    points = expand(load_spec(spec))
+    assert configs == {str(p.index): json.loads(json.dumps(p.config)) for p in points}
+    assert configs["1"]["workload"]["iodepth"] == 4
+    for name in ("results", "summary", "hists"):
+        meta = read_provenance(out / f"{name}.parquet")
+        assert meta["model_version"] == nvmesim.model_version() and meta["points"][1]["config"] == configs["1"]
+
+
+def test_files_follow_the_umask(tmp_path):
+    spec = write_spec(tmp_path, grid={"workload.iodepth": [2]})
+    old = os.umask(0o027)
+    try:
+        run_sweep(spec, tmp_path / "out", workers=1, csv=True)
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert len(files) >= 9  # frames, csv copies, provenance, point, figure-less
+    for p in files:
+        assert p.stat().st_mode & 0o777 == 0o640, p
+
+
+def test_resume_refuses_points_of_another_model_version(tmp_path, monkeypatch):
+    import nvmesim.experiments.sweep as sweep_module
+    from nvmesim.sweep import SweepVersionError
+
+    spec = write_spec(tmp_path, grid={"workload.iodepth": [2, 4]})
+    out = tmp_path / "out"
+    first, _ = run_sweep(spec, out, workers=1)
+    monkeypatch.setattr(sweep_module, "model_version", lambda: "9.9.9+feedc0ffee00")
+    with pytest.raises(SweepVersionError, match=r"2 of 2 saved points were computed by nvmesim 0\.") as e:
+        run_sweep(spec, out, workers=1)
+    assert "--allow-version-mix" in str(e.value) and "9.9.9+feedc0ffee00" in str(e.value)
+    again, _ = run_sweep(spec, out, workers=1, allow_version_mix=True)
+    pd.testing.assert_frame_equal(again, first)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model_version"] == "9.9.9+feedc0ffee00"
+    assert {p["model_version"] for p in manifest["points"]} == {first_version(out)}
+    # through the command: exit 2, the message, no traceback
+    from typer.testing import CliRunner
+
+    from nvmesim.cli import app
+
+    r = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(out), "-q"])
+    assert r.exit_code == 2 and "--allow-version-mix" in r.output and "Traceback" not in r.output
+
+
+def first_version(out: Path) -> str:
+    (version,) = {json.loads(p.read_text())["model_version"] for p in (out / "points").glob("*.json")}
+    return version
+
+
+# ------------------------------------------------------------------ Dask manners
+
+
+@pytest.mark.parametrize("address,expected", [
+    ("tcp://127.0.0.1:8786", "tcp://127.0.0.1:8786"),
+    ("10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+    ("tls://sched.example:9000", "tls://sched.example:9000"),
+    ("tcp://[::1]:8786", "tcp://[::1]:8786"),
+])
+def test_scheduler_addresses(address, expected):
+    from nvmesim.sweep import scheduler_address
+
+    assert scheduler_address(address) == expected
+
+
+@pytest.mark.parametrize("address,message", [
+    ("http://127.0.0.1:8787", "dashboard"),
+    ("garbage", "expected tcp://HOST:PORT"),
+    ("tcp://host", "expected tcp://HOST:PORT"),
+    ("tcp://host:99999", "expected tcp://HOST:PORT"),
+    ("ftp://host:21", "unknown scheme 'ftp'"),
+])
+def test_bad_scheduler_address_exits_2(tmp_path, address, message):
+    from typer.testing import CliRunner
+
+    from nvmesim.cli import app
+
+    spec = write_spec(tmp_path, grid={"workload.iodepth": [2]})
+    r = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", address, "-q"])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "--scheduler" in r.output and "Traceback" not in r.output
+
+
+def test_workers_with_scheduler_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from nvmesim.cli import app
+
+    spec = write_spec(tmp_path, grid={"workload.iodepth": [2]})
+    r = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler",
+                                 "tcp://127.0.0.1:8786", "--workers", "2", "-q"])
+    assert r.exit_code == 2 and "--workers" in r.output and "--scheduler" in r.output
+
+
+def test_scheduler_without_workers_times_out_with_a_message(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from nvmesim.sweep import SweepError
+
+    spec = write_spec(tmp_path, grid={"workload.iodepth": [2]})
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        t0 = time.monotonic()
+        with pytest.raises(SweepError, match=r"has no workers \(waited 1 s, --worker-timeout\)") as e:
+            run_sweep(spec, tmp_path / "o", scheduler=cluster.scheduler_address, worker_timeout=1.0)
+        assert time.monotonic() - t0 < 60
+    assert "dask worker" in str(e.value)
+
+
+def test_lost_scheduler_says_how_many_points_are_saved(tmp_path, monkeypatch):
+    """The scheduler dies after the first point: the saved point survives, the error counts
+    it, and a re-run (locally here) resumes with it."""
+    distributed = pytest.importorskip("distributed")
+    import nvmesim.experiments.sweep as sweep_module
+    from nvmesim.sweep import SweepError
+
+    spec = write_spec(tmp_path, grid={"workload.iodepth": [2, 4, 6]})
+    out = tmp_path / "o"
+    real_save = sweep_module._save_point
+    state = {"cluster": None}
+
+    def save_then_kill(o, record):
+        real_save(o, record)
+        if state["cluster"] is not None:
+            cluster, state["cluster"] = state["cluster"], None
+            cluster.close()
+
+    monkeypatch.setattr(sweep_module, "_save_point", save_then_kill)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    state["cluster"] = cluster
+    try:
+        with pytest.raises(SweepError, match=r"lost the Dask scheduler .*; 1 of 3 points saved in .*re-run"):
+            run_sweep(spec, out, scheduler=cluster.scheduler_address, worker_timeout=10)
+    finally:
+        cluster.close()
+    assert len(list((out / "points").glob("*.json"))) == 1
+    monkeypatch.setattr(sweep_module, "_save_point", real_save)
+    results, _ = run_sweep(spec, out, workers=1)
+    assert set(results["point"]) == {0, 1, 2}

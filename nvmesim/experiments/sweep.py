@@ -17,13 +17,22 @@ Spec (YAML)::
 
 Output directory::
 
+    spec.yaml            the sweep file as given (base.yaml: its base config file, if it names one)
+    manifest.json        nvmesim's model version, the command's library versions, each point's
+                         params, key, root seed and model version
+    configs.json         each point's effective config (defaults filled in)
     points/<key>.json    one per finished point (key = hash of its effective config, seed included)
     results.parquet      raw rows, one per point x variant x replication x direction
     hists.parquet        the latency histograms, long form (point ... direction, kind, bin_ns, count)
     summary.parquet      per point x variant x metric: mean, 95% CI, paired delta vs baseline
 
+Every parquet file carries the manifest (and the configs) in its metadata (key
+``nvmesim``; :func:`read_provenance`).  Files are created with the process umask.
+
 Re-running a sweep skips points whose file exists, so an interrupted sweep resumes; a
-point that fails records its error and the sweep goes on.  The same seeds give the same
+point that fails records its error and the sweep goes on.  A point file written by
+another model version (:func:`nvmesim.model_version`) is not mixed in silently: the
+re-run refuses (:class:`SweepVersionError`) unless ``allow_version_mix``.  The same seeds give the same
 numbers whichever executor ran them (a point is a pure function of its config).
 """
 
@@ -44,11 +53,21 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .. import __version__, model_version
 from ..config import Axis, ConfigError, apply_overrides, config_from_dict, read_yaml
 from ..config.overrides import OverrideError
 from ..config.loader import locate
-from ..output.frames import HIST_COLUMNS, error_row, hist_frame, results_frame, summary_rows
+from ..output.frames import (HIST_COLUMNS, error_row, hist_frame, parquet_bytes, parquet_provenance, results_frame,
+                             summary_rows)
 from .runner import run
+
+
+class SweepError(RuntimeError):
+    """A sweep that cannot start or go on; the message says why and what to do (exit 2)."""
+
+
+class SweepVersionError(SweepError):
+    """The output folder holds points computed by another model version."""
 
 
 class SweepSpec(BaseModel):
@@ -193,7 +212,8 @@ def run_point(config: dict[str, Any], params: dict[str, Any], index: int, key: s
     and a Dask worker produce the same record; a failure is recorded, not raised.
     """
     t0 = time.perf_counter()
-    record: dict[str, Any] = {"key": key, "point": index, "params": params, "error": None}
+    record: dict[str, Any] = {"key": key, "point": index, "params": params, "error": None,
+                              "model_version": model_version()}
     try:
         result = run(config_from_dict(config), log_dir=None)
         record["rows"] = results_frame(result.replications, result.errors, params, index).to_dict("records")
@@ -214,10 +234,18 @@ def run_point(config: dict[str, Any], params: dict[str, Any], index: int, key: s
     return record
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that it either exists whole or not at all (Ctrl-C, SIGKILL)."""
+    """Write a file so that it either exists whole or not at all (Ctrl-C, SIGKILL), with
+    the mode a plain ``open`` gives (0666 less the umask; mkstemp alone makes it 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -233,18 +261,50 @@ def _save_point(out: Path, record: dict[str, Any]) -> None:
     _write_atomic(out / "points" / f"{record['key']}.json", json.dumps(record, default=str).encode())
 
 
-def _executor(workers: int | None, scheduler: str | None):
-    """A concurrent.futures-style executor: local processes, or a Dask client."""
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise RuntimeError("--scheduler needs Dask: pip install 'nvmesim[distributed]'") from None
-        try:
-            return Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as e:
-            raise RuntimeError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
+
+
+def scheduler_address(address: str) -> str:
+    """A Dask scheduler address as ``distributed`` takes it: ``SCHEME://HOST:PORT`` (tcp,
+    tls, ucx, ws, wss) or ``HOST:PORT`` (tcp); anything else — ``http://`` (the dashboard's
+    URL), no port, a port out of range — is a SweepError saying what is expected."""
+    expected = "expected tcp://HOST:PORT (or HOST:PORT, tls://HOST:PORT), e.g. tcp://127.0.0.1:8786"
+    scheme, sep, rest = address.strip().rpartition("://")
+    if not sep:
+        scheme, rest = "tcp", address.strip()
+    if scheme not in _SCHEMES:
+        hint = " (that is the dashboard's URL; the scheduler listens on tcp://, port 8786 by default)" \
+            if scheme in ("http", "https") else ""
+        raise SweepError(f"--scheduler {address!r}: unknown scheme {scheme!r}{hint}; {expected}")
+    if scheme == "inproc":
+        return f"{scheme}://{rest}"
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
+        raise SweepError(f"--scheduler {address!r}: {expected}")
+    return f"{scheme}://{host}:{port}"
+
+
+def _executor(workers: int | None, scheduler: str | None, worker_timeout: float = 60.0):
+    """A concurrent.futures-style executor: local processes, or a Dask client that has
+    waited (up to ``worker_timeout`` s) for at least one worker."""
+    if not scheduler:
+        return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs Dask: pip install 'nvmesim[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as e:
+        raise SweepError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    try:
+        client.wait_for_workers(1, timeout=worker_timeout)
+    except (TimeoutError, OSError) as e:
+        client.close()
+        raise SweepError(f"--scheduler: the Dask scheduler at {scheduler} has no workers (waited "
+                         f"{worker_timeout:g} s, --worker-timeout); start one with: dask worker {scheduler}"
+                         + ("" if isinstance(e, TimeoutError) else f" ({type(e).__name__}: {e})")) from None
+    return client
 
 
 Progress = Callable[[int, int, str], None]  # (done, total, detail)
@@ -257,9 +317,22 @@ def run_sweep(
     scheduler: str | None = None,
     progress: Progress | bool | None = None,
     csv: bool = False,
+    *,
+    worker_timeout: float = 60.0,
+    allow_version_mix: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) a sweep into ``out``; returns (results, summary) frames.
-    ``progress=True`` shows a progress bar (stderr, or live in a notebook)."""
+
+    ``progress=True`` shows a progress bar (stderr, or live in a notebook).  ``scheduler``
+    is a Dask scheduler address (then ``workers`` must be None: the cluster has its own);
+    the sweep waits ``worker_timeout`` s for a worker.  A scheduler lost mid-sweep is a
+    SweepError saying how many points are saved (a re-run resumes).  Point files of another
+    model version in ``out`` are a SweepVersionError unless ``allow_version_mix``."""
+    if scheduler is not None and workers is not None:
+        raise SweepError("--workers sizes the local process pool; with --scheduler the Dask cluster's workers "
+                         "run the points (start more with `dask worker`): give one or the other")
+    if scheduler is not None:
+        scheduler = scheduler_address(scheduler)
     if progress is True:
         from .progress import ProgressBar
 
@@ -269,23 +342,30 @@ def run_sweep(
             if not bars:
                 bars.append(ProgressBar(total, label="nvmesim sweep"))
             bars[0].update(done, detail)
-    points = expand(load_spec(spec_path))
+    sweep = load_spec(spec_path)
+    points = expand(sweep)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out {str(out)!r} is a file; expected a directory (new, or a sweep's to resume)")
     (out / "points").mkdir(parents=True, exist_ok=True)
+    versions = _check_versions(out, points, allow_version_mix)
+    _write_provenance(out, sweep, points, versions)
     todo = [p for p in points if not (out / "points" / f"{p.key}.json").exists()]
     done = len(points) - len(todo)
     if progress:
         progress(done, len(points), "resuming" if done else "")
     if todo:
-        ex = _executor(workers, scheduler)
+        ex = _executor(workers, scheduler, worker_timeout)
         try:
             futures = {ex.submit(run_point, p.config, p.params, p.index, p.key): p for p in todo}
             pending = set(futures)
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED) if not scheduler else \
-                    _dask_wait(pending)
+                if scheduler:
+                    finished, pending = _dask_wait(pending, scheduler, out, done, len(points))
+                else:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    record = f.result()
+                    record = _dask_result(f, scheduler, out, done, len(points)) if scheduler else f.result()
                     _save_point(out, record)
                     done += 1
                     if progress:
@@ -299,19 +379,115 @@ def run_sweep(
                 ex.close()
             else:
                 ex.shutdown(wait=False, cancel_futures=True)
-    return assemble(out, points, csv=csv)
+    return assemble(out, points, csv=csv, provenance=_provenance(sweep, points, _point_versions(out, points)))
 
 
-def _dask_wait(pending: set):
+def _lost(scheduler: str, out: Path, done: int, total: int, e: BaseException) -> SweepError:
+    reason = (str(e).splitlines() or [""])[0].rstrip(":")
+    return SweepError(f"lost the Dask scheduler at {scheduler} ({type(e).__name__}: {reason}); {done} of {total} "
+                      f"points saved in {out}; re-run the same command to resume")
+
+
+def _dask_result(future: Any, scheduler: str, out: Path, done: int, total: int) -> dict[str, Any]:
+    """A finished Dask future's record; a cancelled or unreachable one means the scheduler
+    (or the connection to it) is gone."""
+    from distributed.client import FuturesCancelledError
+
+    try:
+        return future.result()
+    except (FuturesCancelledError, OSError, TimeoutError) as e:
+        raise _lost(scheduler, out, done, total, e) from None
+    except Exception as e:
+        if type(e).__name__ in ("CancelledError", "CommClosedError"):
+            raise _lost(scheduler, out, done, total, e) from None
+        raise
+
+
+def _dask_wait(pending: set, scheduler: str, out: Path, done: int, total: int):
     from distributed import wait as dwait
+    from distributed.client import FuturesCancelledError
 
-    res = dwait(list(pending), return_when="FIRST_COMPLETED")
+    try:
+        res = dwait(list(pending), return_when="FIRST_COMPLETED")
+    except (FuturesCancelledError, OSError, TimeoutError) as e:
+        raise _lost(scheduler, out, done, total, e) from None
     return set(res.done), set(res.not_done)
 
 
-def assemble(out: Path, points: list[Point], csv: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _point_versions(out: Path, points: list[Point]) -> dict[int, str]:
+    """The model version of every point already saved in ``out`` (old files without one:
+    "unknown")."""
+    versions = {}
+    for p in points:
+        path = out / "points" / f"{p.key}.json"
+        if path.exists():
+            try:
+                versions[p.index] = json.loads(path.read_text()).get("model_version", "unknown")
+            except (OSError, ValueError):
+                versions[p.index] = "unreadable"
+    return versions
+
+
+def _check_versions(out: Path, points: list[Point], allow_mix: bool) -> dict[int, str]:
+    """Refuse to resume points of another model version (their numbers would be mixed with
+    this version's in one frame), unless ``allow_mix``."""
+    versions = _point_versions(out, points)
+    other = {v for v in versions.values() if v != model_version()}
+    if other and not allow_mix:
+        n = sum(v != model_version() for v in versions.values())
+        raise SweepVersionError(
+            f"{out}: {n} of {len(points)} saved points were computed by nvmesim {', '.join(sorted(other))}, and "
+            f"this is {model_version()}: resuming would mix two model versions in one result. Use a new --out, "
+            f"or delete {out / 'points'} to recompute, or pass --allow-version-mix to keep them (the manifest "
+            f"records each point's version)")
+    return versions
+
+
+def _provenance(sweep: Sweep, points: list[Point], versions: Mapping[int, str]) -> dict[str, Any]:
+    """What produced a sweep's numbers: the spec, versions, and each point's params, key,
+    root seed, model version (saved, or the one about to compute it) and effective config."""
+    import importlib.metadata as md
+    import platform
+
+    libs = {}
+    for lib in ("simpy", "numpy", "pandas", "pydantic", "pyarrow"):
+        try:
+            libs[lib] = md.version(lib)
+        except md.PackageNotFoundError:
+            libs[lib] = None
+    return {
+        "nvmesim_version": __version__, "model_version": model_version(), "python": platform.python_version(),
+        "libraries": libs, "spec_file": str(sweep.path), "spec": sweep.path.read_text(),
+        "points": [{"point": p.index, "params": p.params, "key": p.key, "seed": p.config["sim"]["seed"],
+                    "model_version": versions.get(p.index, model_version()), "config": p.config} for p in points],
+    }
+
+
+def _write_provenance(out: Path, sweep: Sweep, points: list[Point], versions: Mapping[int, str]) -> None:
+    """spec.yaml (+ base.yaml), manifest.json and configs.json in ``out``, before any point runs."""
+    prov = _provenance(sweep, points, versions)
+    _write_atomic(out / "spec.yaml", prov["spec"].encode())
+    if isinstance(sweep.spec.base, str):
+        base = sweep.path.parent / sweep.spec.base
+        _write_atomic(out / "base.yaml", base.read_bytes())
+    configs = {str(p["point"]): p.pop("config") for p in prov["points"]}
+    _write_atomic(out / "manifest.json", (json.dumps(prov, indent=2, default=str) + "\n").encode())
+    _write_atomic(out / "configs.json", (json.dumps(configs, indent=1, default=str) + "\n").encode())
+
+
+def read_provenance(path: str | Path) -> dict[str, Any] | None:
+    """The provenance stored with a sweep's output: its ``manifest.json`` (a directory) or
+    a parquet file's ``nvmesim`` metadata (then with each point's config)."""
+    path = Path(path)
+    if path.is_dir():
+        return json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").exists() else None
+    return parquet_provenance(str(path))
+
+
+def assemble(out: Path, points: list[Point], csv: bool = False,
+             provenance: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the frames from the point files, in point order, and write them (results,
-    summary, hists); returns (results, summary)."""
+    summary, hists; ``provenance`` in each parquet file's metadata); returns (results, summary)."""
     rows: list[dict] = []
     summary: list[dict] = []
     hists: list[dict] = []
@@ -334,8 +510,7 @@ def assemble(out: Path, points: list[Point], csv: bool = False) -> tuple[pd.Data
     params = list(points[0].params) if points else []
     hist = pd.DataFrame(hists, columns=["point", *params, *HIST_COLUMNS[1:]])
     for name, frame in (("results", results), ("summary", summ), ("hists", hist)):
-        buf = frame.to_parquet(index=False)
-        _write_atomic(out / f"{name}.parquet", buf)
+        _write_atomic(out / f"{name}.parquet", parquet_bytes(frame, provenance))
         if csv:
             _write_atomic(out / f"{name}.csv", frame.to_csv(index=False).encode())
     return results, summ

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .. import __version__
+from .. import __version__, model_version
 from ..config import Config
 from ..stats.metrics import SummaryRow, delta_rows, perf_views, pooled_profile, replication_metrics, summarize
 from ..stats.records import JobResult, ReplicationResult, group_jobs, merge_replications
@@ -203,7 +203,8 @@ class RunResult:
     def provenance(self) -> dict[str, Any]:
         """What produced these numbers: nvmesim's version, the root seed and the effective
         config (stored with every frame written)."""
-        return {"nvmesim_version": __version__, "seed": self.config.sim.seed, "config": self.config.effective()}
+        return {"nvmesim_version": __version__, "model_version": model_version(), "seed": self.config.sim.seed,
+                "config": self.config.effective()}
 
     def to_parquet(self, path: str, frame: str = "results") -> None:
         """Write the ``results`` frame (:meth:`to_frame`), or ``"hists"``
