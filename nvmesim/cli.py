@@ -330,6 +330,7 @@ def sweep_cmd(
                                          help="with --scheduler: seconds to wait for a first Dask worker"),
     allow_version_mix: bool = typer.Option(False, "--allow-version-mix",
                                            help="resume points saved by another nvmesim model version"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="run again the points recorded as failed"),
 ) -> None:
     """Run a parameter sweep; writes OUT/results.parquet, summary.parquet, hists.parquet,
     and the provenance (spec.yaml, manifest.json, configs.json)."""
@@ -347,7 +348,9 @@ def sweep_cmd(
 
     try:
         results, summary = run_sweep(spec, out, workers=workers, scheduler=scheduler, progress=progress, csv=csv,
-                                     worker_timeout=worker_timeout, allow_version_mix=allow_version_mix)
+                                     worker_timeout=worker_timeout, allow_version_mix=allow_version_mix,
+                                     retry_failed=retry_failed,
+                                     warn=lambda m: typer.echo(f"nvmesim: warning: {m}", err=True))
     except ConfigError as e:
         raise _config_errors(e) from None
     except RuntimeError as e:
@@ -359,10 +362,11 @@ def sweep_cmd(
         if bar is not None:
             bar.close()
     figure = _sweep_figure(summary, out)
-    failed = results["error"].notna().sum() if "error" in results else 0
+    failed = results.loc[results["error"].notna(), "point"].nunique() if "error" in results else 0
     typer.echo(f"{out}: {results['point'].nunique() if len(results) else 0} points, {len(results)} rows "
-               f"-> results.parquet, summary.parquet" + (f", {figure}" if figure else "")
-               + (f"; {failed} rows with errors" if failed else ""))
+               f"-> results.parquet, summary.parquet, hists.parquet" + (f", {figure}" if figure else "")
+               + (f"; {failed} points with errors (their rows' error column; --retry-failed runs them again)"
+                  if failed else ""))
 
 
 def _sweep_figure(summary, out: str) -> str | None:

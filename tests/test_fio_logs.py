@@ -505,7 +505,7 @@ def test_fio_job_options_read_as_log_fields():
     doc = json.loads((REAL / "fio.json").read_text())
     for job in doc["jobs"]:
         opts = job["job options"]
-        w = Workload(**workload_from_fio({**opts, "direct": "1"}))
+        w = Workload.model_validate(workload_from_fio({**opts, "direct": "1"}), context={"text": True})
         for option in ("write_lat_log", "write_bw_log", "write_iops_log", "write_hist_log"):
             assert getattr(w, option) == opts.get(option)
         assert w.write_lat_log == job["jobname"]

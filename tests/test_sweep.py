@@ -114,7 +114,7 @@ def test_sweep_writes_frames_and_resumes_without_rerunning(tmp_path, monkeypatch
     def no_executor(*args, **kwargs):
         raise AssertionError("a finished sweep must not start workers again")
 
-    monkeypatch.setattr(sweep_module, "_executor", no_executor)
+    monkeypatch.setattr(sweep_module, "_run_local", no_executor)
     again, _ = run_sweep(spec, out, workers=2)
     assert {p: p.stat().st_mtime_ns for p in (out / "points").glob("*.json")} == stamps
     pd.testing.assert_frame_equal(again, results)

@@ -45,7 +45,6 @@ import os
 import tempfile
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -284,11 +283,8 @@ def scheduler_address(address: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def _executor(workers: int | None, scheduler: str | None, worker_timeout: float = 60.0):
-    """A concurrent.futures-style executor: local processes, or a Dask client that has
-    waited (up to ``worker_timeout`` s) for at least one worker."""
-    if not scheduler:
-        return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+def _dask_client(scheduler: str, worker_timeout: float = 60.0):
+    """A Dask client that has waited (up to ``worker_timeout`` s) for at least one worker."""
     try:
         from distributed import Client
     except ImportError:
@@ -320,6 +316,8 @@ def run_sweep(
     *,
     worker_timeout: float = 60.0,
     allow_version_mix: bool = False,
+    retry_failed: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) a sweep into ``out``; returns (results, summary) frames.
 
@@ -327,7 +325,10 @@ def run_sweep(
     is a Dask scheduler address (then ``workers`` must be None: the cluster has its own);
     the sweep waits ``worker_timeout`` s for a worker.  A scheduler lost mid-sweep is a
     SweepError saying how many points are saved (a re-run resumes).  Point files of another
-    model version in ``out`` are a SweepVersionError unless ``allow_version_mix``."""
+    model version in ``out`` are a SweepVersionError unless ``allow_version_mix``.  A point
+    whose worker process dies is recorded as failed (the others go on); a re-run retries
+    recorded failures only with ``retry_failed``.  A corrupt point file is reported through
+    ``warn`` (default: a Python warning) and recomputed."""
     if scheduler is not None and workers is not None:
         raise SweepError("--workers sizes the local process pool; with --scheduler the Dask cluster's workers "
                          "run the points (start more with `dask worker`): give one or the other")
@@ -347,39 +348,82 @@ def run_sweep(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SweepError(f"--out {str(out)!r} is a file; expected a directory (new, or a sweep's to resume)")
-    (out / "points").mkdir(parents=True, exist_ok=True)
-    versions = _check_versions(out, points, allow_version_mix)
-    _write_provenance(out, sweep, points, versions)
-    todo = [p for p in points if not (out / "points" / f"{p.key}.json").exists()]
+    try:
+        (out / "points").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SweepError(f"--out {str(out)!r}: cannot create the output directory: {e.strerror}") from None
+    if not os.access(out / "points", os.W_OK):
+        raise SweepError(f"--out {str(out)!r}: the output directory is not writable")
+    saved = _saved_points(out, points, warn or _warn)
+    _check_versions(out, points, saved, allow_version_mix)
+    _write_provenance(out, sweep, points, {i: h["model_version"] for i, h in saved.items()})
+    todo = [p for p in points if p.index not in saved or (retry_failed and saved[p.index]["error"])]
     done = len(points) - len(todo)
     if progress:
         progress(done, len(points), "resuming" if done else "")
     if todo:
-        ex = _executor(workers, scheduler, worker_timeout)
-        try:
-            futures = {ex.submit(run_point, p.config, p.params, p.index, p.key): p for p in todo}
-            pending = set(futures)
-            while pending:
-                if scheduler:
-                    finished, pending = _dask_wait(pending, scheduler, out, done, len(points))
-                else:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    record = _dask_result(f, scheduler, out, done, len(points)) if scheduler else f.result()
-                    _save_point(out, record)
-                    done += 1
-                    if progress:
-                        progress(done, len(points), f"point {record['point']}")
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-        finally:
-            if scheduler:
-                ex.close()
-            else:
-                ex.shutdown(wait=False, cancel_futures=True)
-    return assemble(out, points, csv=csv, provenance=_provenance(sweep, points, _point_versions(out, points)))
+        records = _run_dask(todo, scheduler, worker_timeout, out, done, len(points)) if scheduler else \
+            _run_local(todo, workers)
+        for record in records:
+            _save_point(out, record)
+            done += 1
+            if progress:
+                progress(done, len(points), f"point {record['point']}")
+    final = _saved_points(out, points, warn or _warn)
+    return assemble(out, points, csv=csv,
+                    provenance=_provenance(sweep, points, {i: h["model_version"] for i, h in final.items()}))
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, stacklevel=3)
+
+
+def failed_record(point: Point, error: str) -> dict[str, Any]:
+    """The record of a point that produced none itself (its worker died)."""
+    return {"key": point.key, "point": point.index, "params": point.params, "error": error,
+            "model_version": model_version(), "rows": [error_row(point.index, point.params, None, error)],
+            "metrics": {}, "hists": [], "wall_s": None}
+
+
+def _run_local(todo: list[Point], workers: int | None):
+    """The points' records from a :class:`~.pool.LocalPool`: a point whose worker dies is
+    recorded as failed with how it died; the others go on."""
+    from .pool import LocalPool
+
+    by_index = {p.index: p for p in todo}
+    pool = LocalPool(run_point, workers or os.cpu_count() or 1)
+    for o in pool.run((p.index, (p.config, p.params, p.index, p.key)) for p in todo):
+        yield o.value if o.ok else failed_record(by_index[o.task], o.error or "failed")
+
+
+def _run_dask(todo: list[Point], scheduler: str, worker_timeout: float, out: Path, done: int, total: int):
+    """The points' records from a Dask cluster (Dask itself re-runs a task whose worker died
+    on another one, and gives up with KilledWorker after a few: that point is recorded as
+    failed)."""
+    client = _dask_client(scheduler, worker_timeout)
+    futures = {}
+    try:
+        futures = {client.submit(run_point, p.config, p.params, p.index, p.key): p for p in todo}
+        pending = set(futures)
+        while pending:
+            finished, pending = _dask_wait(pending, scheduler, out, done, total)
+            for f in finished:
+                try:
+                    record = _dask_result(f, scheduler, out, done, total)
+                except SweepError:
+                    raise
+                except Exception as e:  # KilledWorker: the point crashed every worker it ran on
+                    record = failed_record(futures[f], f"{type(e).__name__}: {e}")
+                done += 1
+                yield record
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    finally:
+        client.close()
 
 
 def _lost(scheduler: str, out: Path, done: int, total: int, e: BaseException) -> SweepError:
@@ -414,24 +458,32 @@ def _dask_wait(pending: set, scheduler: str, out: Path, done: int, total: int):
     return set(res.done), set(res.not_done)
 
 
-def _point_versions(out: Path, points: list[Point]) -> dict[int, str]:
-    """The model version of every point already saved in ``out`` (old files without one:
-    "unknown")."""
-    versions = {}
+def _saved_points(out: Path, points: list[Point], warn: Callable[[str], None]) -> dict[int, dict[str, Any]]:
+    """For every point with a whole record in ``out``: its model version and whether it
+    failed.  A file that is not a point record (cut short, edited, another file's bytes) is
+    reported through ``warn`` and removed, so the point is computed again."""
+    saved = {}
     for p in points:
         path = out / "points" / f"{p.key}.json"
-        if path.exists():
-            try:
-                versions[p.index] = json.loads(path.read_text()).get("model_version", "unknown")
-            except (OSError, ValueError):
-                versions[p.index] = "unreadable"
-    return versions
+        if not path.exists():
+            continue
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or not {"rows", "metrics", "point"} <= set(record):
+                raise ValueError("not a point record")
+        except (OSError, ValueError) as e:
+            warn(f"{path}: corrupt point file ({type(e).__name__}: {e}); point {p.index} {p.params} is computed "
+                 f"again")
+            path.unlink(missing_ok=True)
+            continue
+        saved[p.index] = {"model_version": record.get("model_version", "unknown"), "error": record.get("error")}
+    return saved
 
 
-def _check_versions(out: Path, points: list[Point], allow_mix: bool) -> dict[int, str]:
+def _check_versions(out: Path, points: list[Point], saved: Mapping[int, Mapping[str, Any]], allow_mix: bool) -> None:
     """Refuse to resume points of another model version (their numbers would be mixed with
     this version's in one frame), unless ``allow_mix``."""
-    versions = _point_versions(out, points)
+    versions = {i: h["model_version"] for i, h in saved.items()}
     other = {v for v in versions.values() if v != model_version()}
     if other and not allow_mix:
         n = sum(v != model_version() for v in versions.values())
@@ -440,7 +492,6 @@ def _check_versions(out: Path, points: list[Point], allow_mix: bool) -> dict[int
             f"this is {model_version()}: resuming would mix two model versions in one result. Use a new --out, "
             f"or delete {out / 'points'} to recompute, or pass --allow-version-mix to keep them (the manifest "
             f"records each point's version)")
-    return versions
 
 
 def _provenance(sweep: Sweep, points: list[Point], versions: Mapping[int, str]) -> dict[str, Any]:
