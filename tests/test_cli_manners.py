@@ -152,3 +152,105 @@ def test_progress_identical_on_a_busier_config():
         assert [r.events for r in a.replications[v]] == [r.events for r in b.replications[v]]
         assert [r.profile_ns for r in a.replications[v]] == [r.profile_ns for r in b.replications[v]]
     assert sum(0.0 < f < 1.0 for f in seen) > 10
+
+
+# ---------------------------------------------------------------- fio-style numbers in --set
+
+# a short run of the qd1 config (its runtime is long for a test)
+SHORT = ["--set", "workload.runtime=5e-3", "--set", "workload.ramp_time=1e-3"]
+
+
+def test_set_takes_exponent_floats_for_times():
+    r = invoke("run", "configs/qd1.yaml", *SHORT, "-q", "--output-format", "json")
+    assert r.exit_code == 0, r.output
+    config = json.loads(r.stdout)["nvmesim"]["config"]
+    assert config["workload"]["runtime"] == 0.005
+    assert config["workload"]["ramp_time"] == 0.001
+
+
+@pytest.mark.parametrize("item,path,expected", [
+    ("workload.runtime=5e-2", "workload.runtime", 0.05),
+    ("workload.runtime=10ms", "workload.runtime", 0.01),
+    ("workload.bs=4k", "workload.bs", 4096),
+    ("workload.bs=8.192e3", "workload.bs", 8192),
+    ("workload.iodepth=1e3", "workload.iodepth", 1000),
+    ("host.costs.lock_handoff_ns=5e1", "host.costs.lock_handoff_ns", 50.0),
+    ("workload.name=6.10", "workload.name", "6.10"),  # a text field keeps the text typed
+    ("driver.kernel=6.16", "driver.kernel", "6.16"),
+])
+def test_set_values_read_as_fio_reads_them(item, path, expected):
+    from nvmesim.api import load
+    from nvmesim.config import parse_assignment
+
+    key, value = parse_assignment(item)
+    cfg = load("configs/qd1.yaml", {key: value})
+    node = cfg
+    for part in path.split("."):
+        node = getattr(node, part)
+    assert node == expected and type(node) is type(expected)
+
+
+def test_set_text_field_keeps_trailing_zero():
+    r = invoke("run", "configs/qd1.yaml", *SHORT, "--set", "driver.kernel=6.10", "-q")
+    assert r.exit_code == 2
+    assert "driver.kernel" in r.output and "'6.10'" in r.output  # not 6.1: the text as typed
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("item,path", [("workload.iodepth=true", "workload.iodepth"),
+                                       ("workload.iodepth=1.5", "workload.iodepth"),
+                                       ("workload.runtime=5e-2x", "workload.runtime")])
+def test_set_bad_numbers_still_refused(item, path):
+    r = invoke("run", "configs/qd1.yaml", "--set", item, "-q")
+    assert r.exit_code == 2
+    assert f"--set: {path}" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_vary_reads_values_like_set():
+    from nvmesim.config import parse_vary
+
+    assert parse_vary("workload.runtime=1e-3,2e-3").values == (0.001, 0.002)
+    assert parse_vary("workload.name=6.10,7").values == ("6.10", "7")
+
+
+# ---------------------------------------------------------------- --frame
+
+
+def test_frame_parquet_round_trip_with_provenance(tmp_path):
+    from nvmesim.api import load, run
+    from nvmesim.output.frames import parquet_provenance
+
+    target = tmp_path / "results.parquet"
+    r = invoke("run", "configs/qd1.yaml", *SHORT, "-q", "--output-format", "json", "--frame", str(target))
+    assert r.exit_code == 0, r.output
+    back = pd.read_parquet(target)
+    expected = run(load("configs/qd1.yaml", {"workload.runtime": 5e-3, "workload.ramp_time": 1e-3})).to_frame()
+    pdt.assert_frame_equal(back, expected)
+    prov = parquet_provenance(str(target))
+    assert prov is not None and prov
+    assert json.loads(r.stdout)["nvmesim"]["config"]["workload"]["runtime"] == 0.005  # stdout as without --frame
+
+
+def test_frame_csv(tmp_path):
+    target = tmp_path / "results.csv"
+    r = invoke("run", "configs/qd1.yaml", *SHORT, "-q", "--output-format", "terse", "--frame", str(target))
+    assert r.exit_code == 0, r.output
+    back = pd.read_csv(target)
+    assert set(back["variant"]) == {"legacy", "stack"}
+    assert len(back) >= 2
+
+
+@pytest.mark.parametrize("name,needle", [("results.txt", ".parquet or .csv"), ("nodir/results.parquet",
+                                                                            "no such directory")])
+def test_frame_bad_name_refused_before_the_run(tmp_path, monkeypatch, name, needle):
+    import nvmesim.api
+
+    def no_run(*a, **k):
+        raise AssertionError("the simulation ran before --frame was checked")
+
+    monkeypatch.setattr(nvmesim.api, "run", no_run)
+    r = invoke("run", "configs/qd1.yaml", *SHORT, "-q", "--frame", str(tmp_path / name))
+    assert r.exit_code == 2
+    assert "--frame" in r.output and needle in r.output
+    assert not (tmp_path / name).exists()
