@@ -254,3 +254,32 @@ def test_frame_bad_name_refused_before_the_run(tmp_path, monkeypatch, name, need
     assert r.exit_code == 2
     assert "--frame" in r.output and needle in r.output
     assert not (tmp_path / name).exists()
+
+
+def test_progress_bar_in_a_log_prints_whole_steps_only():
+    import io
+
+    from nvmesim.experiments.progress import ProgressBar
+
+    log = io.StringIO()
+    bar = ProgressBar(2, stream=log, delay=0.0)
+    for done in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0):
+        bar.update(done, "x")
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert [ln.split("]")[1].split()[0] for ln in lines] == ["0/2", "1/2", "2/2"]
+
+
+def test_progress_bar_on_a_terminal_shows_fractions():
+    import io
+
+    from nvmesim.experiments.progress import ProgressBar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    bar = ProgressBar(2, stream=tty, delay=0.0)
+    bar.update(0.5, "x")
+    assert "[" + "#" * 7 + "-" * 23 + "]" in tty.getvalue()  # a quarter of the way

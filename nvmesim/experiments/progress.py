@@ -30,8 +30,11 @@ class ProgressBar:
 
     def update(self, done: float, detail: str = "") -> None:
         """Show ``done`` of ``total`` steps (a fraction of a step too: a replication under
-        way) with ``detail``; silent for the first ``delay`` seconds."""
+        way) with ``detail``; silent for the first ``delay`` seconds.  A log (no terminal,
+        no notebook) gets a line per whole step only, not one per fraction."""
         if self.quiet:
+            return
+        if not self.tty and not self.notebook and done != int(done):
             return
         elapsed = time.monotonic() - self.t0
         if elapsed < self.delay and not self.shown:

@@ -47,7 +47,9 @@ def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str
         def progress(v: str, r: int, n: int, fraction: float) -> None:
             if fraction >= 1.0:
                 count[0] += 1
-            bar.update(count[0] + (fraction if fraction < 1.0 else 0.0), f"{v} rep {r + 1}/{n}")
+                bar.update(count[0], f"{v} rep {r + 1}/{n}")
+            elif fraction > 0.0:  # under way (a log shows whole steps only: ProgressBar)
+                bar.update(count[0] + fraction, f"{v} rep {r + 1}/{n}")
     for v in names:
         result.replications[v] = []
         for r in range(reps):
