@@ -16,16 +16,76 @@ import typer
 from .allocators import VARIANTS, PoolError, get_variant
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     help="nvmesim: simulate batched NVMe I/O on Linux and the dmapool allocator under it.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: SIZE[/ALIGN[/BOUNDARY]] is not Rich markup
 )
 
 
+def _version(value: bool) -> None:
+    """``--version``: print ``nvmesim <version>`` and exit 0."""
+    if value:
+        from . import __version__
+
+        typer.echo(f"nvmesim {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
     """nvmesim: simulate batched NVMe I/O on Linux and the dmapool allocator under it."""
+
+
+class TableFormat(str, Enum):
+    """``dmapool-test --format``."""
+
+    table = "table"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    """``validate --output-format``."""
+
+    normal = "normal"
+    json = "json"
+
+
+class Bandwidth(str, Enum):
+    """``calibrate --bandwidth``: what the largest-block run's bandwidth is."""
+
+    link = "link"
+    unit = "unit"
+
+
+def complete_variant(incomplete: str) -> list[str]:
+    """Shell completion of ``--variant``: the allocator variants registered now (built-in,
+    registered, entry points), for ``dmapool-test`` also ``all``."""
+    from .allocators import _load_entry_points
+
+    try:
+        _load_entry_points()
+    except Exception:  # a broken plugin must not break completion
+        pass
+    return [v for v in sorted(VARIANTS) if v.startswith(incomplete)]
+
+
+def _complete_variant_or_all(incomplete: str) -> list[str]:
+    return complete_variant(incomplete) + (["all"] if "all".startswith(incomplete) else [])
+
+
+def complete_output_format(incomplete: str) -> list[str]:
+    """Shell completion of ``run --output-format`` (a comma-separated list of fio's
+    names): the names, after whatever the list already holds."""
+    from .output.formats import FORMAT_NAMES
+
+    head, comma, last = incomplete.rpartition(",")
+    prefix = head + comma
+    return [prefix + name for name in FORMAT_NAMES if name.startswith(last)]
 
 
 def fail(msg: str) -> "typer.Exit":
@@ -56,19 +116,18 @@ def _parse_cases(sizes: Optional[str]) -> list[tuple[int, int, int]] | None:
 
 @app.command("dmapool-test")
 def dmapool_test(
-    variant: str = typer.Option("all", help="allocator variant: " + "|".join(VARIANTS) + "|all"),
+    variant: str = typer.Option("all", autocompletion=_complete_variant_or_all,
+                                help="allocator variant: " + "|".join(VARIANTS) + "|all (or one a plugin registers)"),
     sizes: Optional[str] = typer.Option(
         None, help="cases as SIZE[/ALIGN[/BOUNDARY]],... (default: the kernel test's six)"
     ),
     blocks: Optional[int] = typer.Option(None, min=1, help="blocks per round (default: the kernel's clamp rule)"),
     rounds: int = typer.Option(100, min=1, help="rounds per case (the kernel uses 100)"),
-    format: str = typer.Option("table", "--format", help="table|json"),
+    format: TableFormat = typer.Option(TableFormat.table, "--format", help="table rows or a JSON list"),
 ) -> None:
     """Replay the kernel's mm/dmapool_test.c harness on the allocator models."""
     from .allocators.microbench import format_table, run_table
 
-    if format not in ("table", "json"):
-        raise fail(f"--format: expected 'table' or 'json', got {format!r}")
     try:
         variants = list(VARIANTS) if variant == "all" else [get_variant(variant).name]
     except PoolError as e:
@@ -78,7 +137,7 @@ def dmapool_test(
         rows = run_table(variants, cases, blocks=blocks, rounds=rounds)
     except PoolError as e:
         raise fail(f"--sizes: {e}") from None
-    if format == "json":
+    if format is TableFormat.json:
         typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
     else:
         typer.echo(format_table(rows))
@@ -135,17 +194,49 @@ def _write_folded(result, path: str) -> str | None:
     return None
 
 
+#: ``run --frame``: the file kinds it writes
+FRAME_EXTENSIONS = (".parquet", ".csv")
+
+
+def _frame_check(path: Optional[str]) -> None:
+    """``--frame FILE``: a .parquet or .csv name in a directory that exists, checked before
+    the run (not after it)."""
+    import os
+
+    if path is None:
+        return
+    if os.path.splitext(path)[1].lower() not in FRAME_EXTENSIONS:
+        raise fail(f"--frame: {path}: expected a file name ending in {' or '.join(FRAME_EXTENSIONS)}")
+    if os.path.isdir(path):
+        raise fail(f"--frame: {path} is a directory; expected a file name")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise fail(f"--frame: {path}: no such directory {os.path.dirname(path)!r}")
+
+
+def _write_frame(result, path: str) -> str | None:
+    """Write the results frame to ``path`` (.parquet with provenance, or .csv); returns
+    the error, if it could not be written, for the caller to report after the result."""
+    try:
+        if path.lower().endswith(".parquet"):
+            result.to_parquet(path, frame="results")
+        else:
+            result.to_frame().to_csv(path, index=False)
+    except OSError as e:
+        return f"--frame: cannot write {path}: {e.strerror}"
+    return None
+
+
 @app.command("run")
 def run_cmd(
     config: str = typer.Argument(..., help="YAML config (see configs/), or a fio job file (on --platform)"),
     output_format: str = typer.Option(
-        "normal", "--output-format", help="fio's names, comma-separated: normal, terse (minimal, csv), json, json+; "
+        "normal", "--output-format", autocompletion=complete_output_format, help="fio's names, comma-separated: normal, terse (minimal, csv), json, json+; "
         "printed in fio's order (terse, json, normal)"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="write the result here instead of stdout"),
     sets: list[str] = typer.Option([], "--set", help="override a config value: DOTTED.PATH=VALUE (repeatable)"),
     variant: Optional[str] = typer.Option(
-        None, "--variant", help="run only this allocator variant; json then holds its jobs as fio reports them"
-    ),
+        None, "--variant", autocompletion=complete_variant,
+        help="run only this allocator variant; json then holds its jobs as fio reports them"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     platform: Optional[str] = typer.Option(
         None, "--platform", help="with a fio job file: the YAML file of host, driver, device(s), allocator and "
@@ -157,6 +248,9 @@ def run_cmd(
         None, "--profile-folded", metavar="FILE",
         help="write the CPU profile as folded stacks (comm;a;b;c ns) for flamegraph.pl; several variants: "
              "one file each, FILE with the variant before its extension"),
+    frame: Optional[str] = typer.Option(
+        None, "--frame", metavar="FILE", help="also write the results frame (one row per variant x replication "
+        "x direction): FILE.parquet (with the run's provenance) or FILE.csv"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
@@ -181,11 +275,13 @@ def run_cmd(
             raise fail(f"--variant: {e}") from None
         variants = [name]
     _folded_dir_check(profile_folded)
+    _frame_check(frame)
     try:
         result = run(cfg, progress=not quiet, variants=variants)
     except ConfigError as e:  # (a log's directory)
         raise _config_errors(e) from None
     folded_error = _write_folded(result, profile_folded) if profile_folded is not None else None
+    frame_error = _write_frame(result, frame) if frame is not None else None
     text = render(result, parts, variants[0] if variants else None)
     if output:
         try:
@@ -196,8 +292,8 @@ def run_cmd(
             raise fail(f"--output: cannot write {output}: {e.strerror}; the result went to stdout") from None
     else:
         sys.stdout.write(text)
-    if folded_error:
-        raise fail(folded_error)  # the result itself is out
+    if folded_error or frame_error:
+        raise fail(folded_error or frame_error)  # the result itself is out
     if result.errors:
         for v, errs in result.errors.items():
             for e in errs:
@@ -209,7 +305,8 @@ def run_cmd(
 def validate_cmd(
     config: str = typer.Argument(..., help="YAML config whose host, driver, device and sim sections are the platform"),
     runs: list[str] = typer.Argument(..., help="real fio runs: JSON or json+ documents (fio --output-format=json)"),
-    output_format: str = typer.Option("normal", "--output-format", help="normal|json"),
+    output_format: ReportFormat = typer.Option(ReportFormat.normal, "--output-format",
+                                               help="a table, or JSON with the effective config"),
     sets: list[str] = typer.Option([], "--set", help="override a platform value: DOTTED.PATH=VALUE (repeatable)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
@@ -218,8 +315,6 @@ def validate_cmd(
     from .api import ConfigError, load
     from .experiments.validate import ValidateError, text_table, validate
 
-    if output_format not in ("normal", "json"):
-        raise fail(f"--output-format: expected normal or json, got {output_format!r}")
     try:
         platform = load(config, _parse_sets(sets))
     except ConfigError as e:
@@ -230,7 +325,7 @@ def validate_cmd(
         for line in str(e).splitlines():
             typer.echo(f"nvmesim: error: {line}", err=True)
         raise typer.Exit(code=2) from None
-    if output_format == "json":
+    if output_format is ReportFormat.json:
         sys.stdout.write(json.dumps({"config": platform.effective(), "rows": [r.as_dict() for r in rows]},
                                     indent=2, default=str).replace("NaN", "null") + "\n")
     else:
@@ -244,7 +339,7 @@ def calibrate_cmd(
     output: str = typer.Option(..., "--output", "-o", help="the platform file to write (YAML)"),
     config: Optional[str] = typer.Option(None, "--config", help="the platform to start from (default: nvmesim's)"),
     sets: list[str] = typer.Option([], "--set", help="override a starting value: DOTTED.PATH=VALUE (repeatable)"),
-    bandwidth: str = typer.Option("link", "--bandwidth", help="read the largest-block run's bandwidth as the "
+    bandwidth: Bandwidth = typer.Option(Bandwidth.link, "--bandwidth", help="read the largest-block run's bandwidth as the "
                                   "shared link (link: an SSD) or as each unit's own transfer rate (unit: a "
                                   "virtual disk copying per request)"),
 ) -> None:
@@ -260,10 +355,8 @@ def calibrate_cmd(
         start = load(config or {}, _parse_sets(sets))
     except ConfigError as e:
         raise _config_errors(e) from None
-    if bandwidth not in ("link", "unit"):
-        raise fail(f"--bandwidth: expected link or unit, got {bandwidth!r}")
     try:
-        cal = calibrate(load_runs(runs), start, bandwidth=bandwidth)
+        cal = calibrate(load_runs(runs), start, bandwidth=bandwidth.value)
     except ValidateError as e:
         for line in str(e).splitlines():
             typer.echo(f"nvmesim: error: {line}", err=True)

@@ -1,6 +1,8 @@
 """Dotted-path overrides, the one parser for all of them: ``--set PATH=VALUE``,
 ``--vary PATH=V1,V2``, sweep axes, and joint axes ``a.b+c.d`` that set several paths to
-the same value.  Values are YAML scalars (``64``, ``16k``, ``true``, ``[1, 2]``).
+the same value.  Values are YAML scalars (``64``, ``16k``, ``true``, ``[1, 2]``), floats
+also as fio's command line writes them (``5e-2``), and text fields keep the text typed
+(:func:`parse_value`).
 
 Errors are :class:`ValueError` whose text names what was expected; callers prefix the
 option or file that carried the input.
@@ -9,19 +11,73 @@ option or file that carried the input.
 from __future__ import annotations
 
 import copy
+import re
+import types
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import yaml
 
 
-def parse_value(text: str) -> Any:
-    """A value as YAML reads it (``64`` -> 64, ``16k`` -> "16k"); text YAML cannot
-    parse stays a string."""
+#: a float as YAML 1.2 (and fio's command line, strtod) writes it: YAML 1.1, which
+#: PyYAML reads, wants a dot and a signed exponent, so ``5e-2`` and ``1e3`` are strings there
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def parse_value(text: str, paths: Sequence[str] = ()) -> Any:
+    """A value typed on a command line, read as fio reads its options: YAML's scalar
+    (``64`` -> 64, ``16k`` -> "16k", ``true`` -> True), a float also in YAML 1.2's and
+    strtod's forms (``5e-2`` -> 0.05, ``1e3`` -> 1000.0), and — when every one of
+    ``paths`` (dotted config paths) is a text field, e.g. ``driver.kernel`` or
+    ``workload.name`` — the text itself (``6.10`` stays "6.10", not 6.1).  Text YAML
+    cannot parse stays a string."""
+    if paths and all(_is_text_field(p) for p in paths):
+        return text
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
+def _is_text_field(path: str) -> bool:
+    """True if the config field at dotted ``path`` takes text only (str, a Literal of
+    strings, or either or None); False if it takes anything else or is not a field."""
+    from typing import Literal, Union, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    from .schema import Config
+
+    model: Any = Config
+    parts = path.split(".")
+    ann: Any = None
+    i = 0
+    while i < len(parts):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return False
+        field = model.model_fields.get(parts[i])
+        if field is None:
+            return False
+        ann = field.annotation
+        i += 1
+        if get_origin(ann) is list and i < len(parts) and parts[i].isdigit():
+            (ann,) = get_args(ann) or (None,)
+            i += 1
+        model = ann
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return False
+    union = get_origin(ann) in (Union, types.UnionType)
+    args = [a for a in (get_args(ann) if union else (ann,)) if a is not type(None)]
+
+    def text(a: Any) -> bool:
+        if a is str:
+            return True
+        return get_origin(a) is Literal and all(isinstance(x, str) for x in get_args(a))
+
+    return bool(args) and all(text(a) for a in args)
 
 
 def split_paths(name: str) -> tuple[str, ...]:
@@ -40,7 +96,7 @@ def parse_assignment(item: str) -> tuple[str, Any]:
     if "+" in key:
         raise ValueError(f"expected one DOTTED.PATH=VALUE (no '+'), got {item!r}")
     (path,) = split_paths(key)
-    return path, parse_value(value)
+    return path, parse_value(value, (path,))
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
@@ -80,7 +136,8 @@ def parse_vary(item: str) -> Axis:
     key, eq, values = item.partition("=")
     if not eq or not key.strip() or not values.strip():
         raise ValueError(f"expected DOTTED.PATH[+PATH...]=V1,V2,..., got {item!r}")
-    return Axis.of(key.strip(), [parse_value(v) for v in values.split(",")])
+    paths = split_paths(key.strip())
+    return Axis.of(key.strip(), [parse_value(v, paths) for v in values.split(",")])
 
 
 class OverrideError(ValueError):

@@ -28,8 +28,13 @@ class ProgressBar:
         self._handle = None
         self.notebook = stream is None and _in_notebook()
 
-    def update(self, done: int, detail: str = "") -> None:
+    def update(self, done: float, detail: str = "") -> None:
+        """Show ``done`` of ``total`` steps (a fraction of a step too: a replication under
+        way) with ``detail``; silent for the first ``delay`` seconds.  A log (no terminal,
+        no notebook) gets a line per whole step only, not one per fraction."""
         if self.quiet:
+            return
+        if not self.tty and not self.notebook and done != int(done):
             return
         elapsed = time.monotonic() - self.t0
         if elapsed < self.delay and not self.shown:
@@ -40,7 +45,7 @@ class ProgressBar:
         width = 30
         bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
         eta_s = "?" if eta != eta else f"{eta:.0f}s"
-        line = f"{self.label}: [{bar}] {done}/{self.total}  {detail}  elapsed {elapsed:.0f}s  ETA {eta_s}"
+        line = f"{self.label}: [{bar}] {int(done)}/{self.total}  {detail}  elapsed {elapsed:.0f}s  ETA {eta_s}"
         if self.notebook:
             from IPython.display import display
 

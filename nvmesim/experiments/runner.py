@@ -25,7 +25,10 @@ def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str
         log_dir: str | os.PathLike | None = ".") -> RunResult:
     """Simulate every variant (or the named ones) for ``cfg.sim.replications`` replications.
 
-    ``progress=True`` shows a progress bar (on stderr, or live in a notebook).  fio's
+    ``progress=True`` shows a progress bar (on stderr, or live in a notebook); a callable
+    is called ``(variant, replication, replications, fraction)``: 0.0 as a replication
+    starts, fractions strictly between 0 and 1 that increase with its simulated time
+    (of ``ramp_time + runtime``), and 1.0 when it is done.  fio's
     logs go where fio puts them, relative to ``log_dir`` (the current directory, resolved
     now); ``None``: none are written (sweeps and fits run many configs).  A log whose
     directory does not exist is a :class:`~nvmesim.config.ConfigError` before anything runs."""
@@ -45,13 +48,17 @@ def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str
             if fraction >= 1.0:
                 count[0] += 1
                 bar.update(count[0], f"{v} rep {r + 1}/{n}")
+            elif fraction > 0.0:  # under way (a log shows whole steps only: ProgressBar)
+                bar.update(count[0] + fraction, f"{v} rep {r + 1}/{n}")
     for v in names:
         result.replications[v] = []
         for r in range(reps):
             if progress:
                 progress(v, r, reps, 0.0)
             try:
-                result.replications[v].append(run_replication(cfg, v, r, plans.get(v) if r == 0 else None))
+                within = (lambda f, v=v, r=r: progress(v, r, reps, f)) if progress else None
+                result.replications[v].append(run_replication(cfg, v, r, plans.get(v) if r == 0 else None,
+                                                              within))
             except Exception as e:  # recorded, not fatal: the other runs go on
                 result.errors.setdefault(v, []).append(
                     f"replication {r}: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"

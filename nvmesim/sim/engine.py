@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 from itertools import count
-from typing import Generator
+from typing import Callable, Generator
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
@@ -80,6 +80,27 @@ class Engine(simpy.Environment):
                 assert not until.triggered
                 raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}') from None
         return None
+
+    def run_reporting(self, horizon: float, report: Callable[[float], None], chunks: int = 50) -> None:
+        """``run()`` to the end, calling ``report(fraction)`` as simulated time passes
+        ``horizon * k / chunks`` (``fraction = k / chunks``, k = 1 .. chunks - 1).
+
+        Unlike ``run(until=t)``, which pushes a stop event onto the heap (one more event
+        number, an URGENT event at ``t`` that ``Clock.in_sync`` and ``quiet_until`` would
+        see, and a leftover it reschedules), this only stops popping before the first
+        event at or after ``t``: the heap holds exactly what ``run()`` would, so the
+        events, their order, ``now`` and ``events_scheduled`` are the same as ``run()``'s.
+        ``report`` must not touch the simulation."""
+        queue = self._queue
+        if horizon > 0:
+            for k in range(1, chunks):
+                t = horizon * k / chunks
+                while queue and queue[0][0] < t:
+                    self._process(1)
+                if not queue:
+                    break  # finished early (a size-bound job): nothing left to report
+                report(k / chunks)
+        self.run()
 
     def _process(self, count: int) -> None:
         """Process ``count`` events (-1: until StopSimulation or EmptySchedule): SimPy 4's

@@ -16,6 +16,7 @@ another.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -62,13 +63,17 @@ def file_seeds(cfg: Config, replication: int, job: int, nfiles: int) -> list[np.
     return [np.random.SeedSequence(cfg.sim.seed, spawn_key=(replication, job, 1000 + k)) for k in range(2 * nfiles - 1)]
 
 
-def run_replication(cfg: Config, variant: str, replication: int = 0, logs: LogPlan | None = None) -> ReplicationResult:
+def run_replication(cfg: Config, variant: str, replication: int = 0, logs: LogPlan | None = None,
+                    progress: Callable[[float], None] | None = None) -> ReplicationResult:
     """Simulate ``cfg`` once with allocator ``variant``; replication ``r`` uses streams (r, job, k).
 
     The run lasts until every job has stopped issuing and drained what it had in
     flight; each job's statistics cover its own window, from the end of its ramp to the
     end of its drain, as fio's do.  ``logs``: where the jobs write the fio logs the
-    workload asks for (none without it; stats/iologs.py)."""
+    workload asks for (none without it; stats/iologs.py).  ``progress(fraction)``: called
+    as simulated time passes each 1/50 of ``ramp_time + runtime`` (fractions strictly
+    between 0 and 1; the results are the same with and without it:
+    :meth:`~.engine.Engine.run_reporting`)."""
     t0 = time.perf_counter()
     w = cfg.workload
     env = Engine()
@@ -185,7 +190,10 @@ def run_replication(cfg: Config, variant: str, replication: int = 0, logs: LogPl
     if cfg.driver.rq_affinity:
         _ipi_paths(cfg, built, submitters, core_of, on_core, drivers)
     try:
-        env.run()  # until every job has drained and nothing is left to happen
+        if progress is None:
+            env.run()  # until every job has drained and nothing is left to happen
+        else:
+            env.run_reporting((w.ramp_time + w.runtime) * 1e9, progress)
     finally:  # the logs' last windows (fio_writeout_logs as fio's helper thread exits), files closed
         for job in jobs:
             if job.logs is not None:
