@@ -7,6 +7,7 @@ located message (the option, or the file and line, and what was expected).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from enum import Enum
 from typing import Optional
@@ -226,6 +227,35 @@ def _write_frame(result, path: str) -> str | None:
     return None
 
 
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM during a run ends it as Ctrl-C does: the finished replications are reported."""
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def _stdout(text: str) -> None:
+    """Write a result to stdout; if stdout cannot take it (a full disk, a closed pipe), put
+    it in a file in the temporary directory instead and say where (exit 2)."""
+    import os
+    import tempfile
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as e:
+        try:  # the unflushed buffer would fail again at exit: let it drain into /dev/null
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        try:
+            fd, path = tempfile.mkstemp(prefix="nvmesim-result-", suffix=".txt")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            where = f"the result is in {path}"
+        except OSError as e2:
+            where = f"and it could not be saved elsewhere either ({e2.strerror})"
+        raise fail(f"cannot write the result to stdout: {e.strerror or e}; {where}") from None
+
+
 @app.command("run")
 def run_cmd(
     config: str = typer.Argument(..., help="YAML config (see configs/), or a fio job file (on --platform)"),
@@ -276,10 +306,18 @@ def run_cmd(
         variants = [name]
     _folded_dir_check(profile_folded)
     _frame_check(frame)
+    from .experiments.runner import Interrupted
+
+    interrupted: str | None = None
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         result = run(cfg, progress=not quiet, variants=variants)
     except ConfigError as e:  # (a log's directory)
         raise _config_errors(e) from None
+    except Interrupted as e:  # report what the finished replications give, as fio does
+        result, interrupted = e.result, e.result.partial
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     folded_error = _write_folded(result, profile_folded) if profile_folded is not None else None
     frame_error = _write_frame(result, frame) if frame is not None else None
     text = render(result, parts, variants[0] if variants else None)
@@ -288,12 +326,15 @@ def run_cmd(
             with open(output, "w") as fh:
                 fh.write(text)
         except OSError as e:
-            sys.stdout.write(text)  # nothing computed is lost
+            _stdout(text)  # nothing computed is lost
             raise fail(f"--output: cannot write {output}: {e.strerror}; the result went to stdout") from None
     else:
-        sys.stdout.write(text)
+        _stdout(text)
     if folded_error or frame_error:
         raise fail(folded_error or frame_error)  # the result itself is out
+    if interrupted:
+        typer.echo(f"nvmesim: {interrupted}; the result above is PARTIAL", err=True)
+        raise typer.Exit(code=130)
     if result.errors:
         for v, errs in result.errors.items():
             for e in errs:

@@ -4,6 +4,11 @@ error located and exit 2 (the YAML reader's own are in test_yaml_guards.py)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -74,3 +79,78 @@ def test_set_applies_on_top_of_a_valid_file_never_instead_of_its_error(tmp_path,
     assert f"nvmesim: error: {p}:{line}: " in r.output
     for w in words:
         assert w in r.output
+
+
+# ------------------------------------------------------------------ interrupted runs
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_reports_its_finished_replications(tmp_path, sig):
+    """Ctrl-C (or SIGTERM) after the first of 3 replications: the output and the -o file
+    hold that replication, marked partial, and the exit code is 130."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("workload: {runtime: 0.15, ramp_time: 0.01, bs: 16k, iodepth: 64}\nsim: {replications: 3}\n")
+    out = tmp_path / "o.json"
+    proc = subprocess.Popen([sys.executable, "-m", "nvmesim", "run", str(cfg), "--variant", "stack",
+                             "--output-format", "json", "-o", str(out)], stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "1/3" in line:
+            break
+    else:
+        pytest.fail("no progress line: " + "".join(lines))
+    time.sleep(0.3)  # into the second replication
+    proc.send_signal(sig)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    doc = json.loads(out.read_text())
+    extra = doc["nvmesim"]
+    assert extra["partial"].startswith(f"interrupted ({'SIGINT' if sig == signal.SIGINT else 'SIGTERM'}) after 1 of 3")
+    assert extra["variant"] == "stack" and extra["replications"] == 1
+    assert doc["jobs"][0]["read"]["total_ios"] > 0
+    assert "PARTIAL" in rest and "Traceback" not in rest
+
+
+def test_interrupted_api_run_keeps_the_partial_result(monkeypatch):
+    """In Python the interrupt still propagates (a KeyboardInterrupt), carrying the result."""
+    from nvmesim.api import load, run
+    from nvmesim.experiments import runner
+    from nvmesim.experiments.runner import Interrupted
+
+    real = runner.run_replication
+    calls = []
+
+    def second_interrupts(cfg, v, r, *args):
+        calls.append((v, r))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(cfg, v, r, *args)
+
+    monkeypatch.setattr(runner, "run_replication", second_interrupts)
+    with pytest.raises(KeyboardInterrupt) as e:
+        run(load({"workload": {"runtime": "3ms", "ramp_time": "1ms"}}, {"sim.replications": 2}))
+    assert isinstance(e.value, Interrupted)
+    result = e.value.result
+    assert {v: len(r) for v, r in result.replications.items()} == {"legacy": 1, "stack": 0}
+    assert result.partial == "interrupted (SIGINT) after 1 of 4 replications: legacy 1 of 2, stack 0 of 2"
+    text = result.text()
+    assert text.splitlines()[0].startswith("nvmesim: PARTIAL result") or "nvmesim: PARTIAL result" in text
+    assert "variant=stack: no replication finished" in text
+    assert "PARTIAL" in repr(result)
+
+
+def test_stdout_on_a_full_disk_is_a_located_error_and_the_result_is_kept(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("workload: {runtime: 0.003, ramp_time: 0.001}\nsim: {replications: 1}\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "nvmesim", "run", str(cfg), "-q"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "cannot write the result to stdout: No space left on device" in r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+    (saved,) = tmp_path.glob("nvmesim-result-*.txt")
+    assert "nvmesim: " in saved.read_text() and "IOPS=" in saved.read_text()

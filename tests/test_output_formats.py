@@ -322,7 +322,7 @@ def test_one_fio_document_one_job_per_variant(multi, tiny):
     assert [(j["jobname"], j["groupid"]) for j in doc["jobs"]] == [("tiny/legacy", 0), ("tiny/stack", 1)]
     assert all("nvmesim" not in j for j in doc["jobs"])  # nvmesim's extras: one top-level key
     extra = doc["nvmesim"]
-    assert set(extra) == {"version", "config", "variants", "deltas"}
+    assert set(extra) == {"version", "config", "variants", "deltas", "partial"} and extra["partial"] is None
     assert extra["config"] == load(tiny).effective()
     assert list(extra["variants"]) == ["legacy", "stack"]
     for i, (v, e) in enumerate(extra["variants"].items()):

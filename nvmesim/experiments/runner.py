@@ -52,6 +52,34 @@ def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str
                 bar.update(count[0] + fraction, f"{v} rep {r + 1}/{n}")
     for v in names:
         result.replications[v] = []
+    try:
+        _run_all(cfg, names, reps, plans, progress, result)
+    except KeyboardInterrupt as e:
+        done = sum(len(x) for x in result.replications.values()) + sum(len(x) for x in result.errors.values())
+        how = str(e) or "SIGINT"
+        result.partial = (f"interrupted ({how}) after {done} of {len(names) * reps} replications: "
+                          + ", ".join(f"{v} {len(result.replications[v])} of {reps}" for v in names))
+        result.wall_s = time.perf_counter() - t0
+        raise Interrupted(result) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, as the CLI maps it) during :func:`run`: ``result`` holds the
+    replications that finished (the one in progress is abandoned), marked ``partial``."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.partial)
+        self.result = result
+
+
+def _run_all(cfg: Config, names: list[str], reps: int, plans: dict, progress: Progress | None,
+             result: RunResult) -> None:
+    for v in names:
         for r in range(reps):
             if progress:
                 progress(v, r, reps, 0.0)
@@ -65,7 +93,3 @@ def run(cfg: Config, progress: Progress | bool | None = None, variants: list[str
                 )
             if progress:
                 progress(v, r, reps, 1.0)
-    if bar is not None:
-        bar.close()
-    result.wall_s = time.perf_counter() - t0
-    return result

@@ -372,19 +372,24 @@ def _extras(name: str, groupid: int, variant: str, reps: Sequence[ReplicationRes
 
 def summary(w: Workload, replications: Mapping[str, Sequence[ReplicationResult]],
             errors: Mapping[str, Sequence[str]], deltas: Sequence[Mapping[str, Any]], *,
-            when: float | None = None) -> str:
+            when: float | None = None, partial: str | None = None) -> str:
     """The run as text: fio's normal output with one job and one group per variant (its
     jobs and replications merged by :func:`~nvmesim.stats.records.merge_replications`:
     bytes, I/Os and runtimes summed, so IOPS and bandwidth are the replications' average
     and ``msec`` their total; ``jobs=`` the run's jobs; the job is named
     ``name/variant`` when the run has several variants), then per variant what nvmesim
     adds (replications, the mean depth, the CPU profile, the pools, failed replications),
-    then the delta table.  ``when`` is the time the headers print (default now)."""
+    then the delta table.  ``when`` is the time the headers print (default now).
+    ``partial``: the run was interrupted; said first in nvmesim's part (and a variant with
+    no finished replication says so)."""
     several = len(replications) > 1
     blocks: list[JobBlock] = []
-    extras: list[str] = []
+    extras: list[str] = [f"nvmesim: PARTIAL result, {partial}", ""] if partial else []
     for gid, (v, reps) in enumerate(replications.items()):
         name = f"{w.name}/{v}" if several else w.name
+        if not reps and partial and not errors.get(v):
+            extras += [f"nvmesim: {name} (group {gid}): variant={v}: no replication finished", ""]
+            continue
         if not reps:
             extras.append(f"nvmesim: {name} (group {gid}): variant={v}: all replications failed")
             extras += ["  error: " + e.splitlines()[0] for e in errors.get(v, [])]

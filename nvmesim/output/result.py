@@ -42,11 +42,14 @@ class RunResult:
     replications: dict[str, list[ReplicationResult]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     wall_s: float = 0.0
+    #: None for a whole run; why it is partial (interrupted: which replications finished)
+    partial: str | None = None
 
     def __repr__(self) -> str:
         reps = ", ".join(f"{v}: {len(r)}" for v, r in self.replications.items())
         return (f"RunResult({self.config.workload.name!r}, replications {{{reps}}}, "
-                f"{sum(len(e) for e in self.errors.values())} errors, {self.wall_s:.1f} s)")
+                f"{sum(len(e) for e in self.errors.values())} errors, {self.wall_s:.1f} s"
+                + (", PARTIAL" if self.partial else "") + ")")
 
     @property
     def variants(self) -> list[str]:
@@ -152,6 +155,7 @@ class RunResult:
             "profile": self.profile(variant),
             "pools": [[p.as_dict() for p in r.pools] for r in reps],
             "errors": self.errors.get(variant, []),
+            "partial": self.partial,
         })
 
     def to_json(self, plus: bool = False, timestamp: int | None = None) -> dict[str, Any]:
@@ -176,6 +180,7 @@ class RunResult:
             "config": self.config.effective(),
             "variants": variants,
             "deltas": json_safe(self.deltas()),
+            "partial": self.partial,
         }
         return doc
 
@@ -241,7 +246,8 @@ class RunResult:
 
     def text(self) -> str:
         """fio's normal output per variant, the CPU profile, pools and the delta table."""
-        return report.summary(self.config.workload, self.replications, self.errors, self.deltas())
+        return report.summary(self.config.workload, self.replications, self.errors, self.deltas(),
+                              partial=self.partial)
 
     def _repr_html_(self) -> str:
         """Jupyter: the per-variant overview and the headline deltas as HTML tables."""
