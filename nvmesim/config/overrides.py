@@ -35,8 +35,8 @@ def parse_value(text: str, paths: Sequence[str] = ()) -> Any:
         return text
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+        return text  # e.g. 2024-02-30 (a timestamp PyYAML cannot build): the schema says what it expected
     if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
         return float(value)
     return value
@@ -137,6 +137,15 @@ def parse_vary(item: str) -> Axis:
     if not eq or not key.strip() or not values.strip():
         raise ValueError(f"expected DOTTED.PATH[+PATH...]=V1,V2,..., got {item!r}")
     paths = split_paths(key.strip())
+    text = values.strip()
+    if text.startswith("["):  # a YAML list, [1, 2]
+        try:
+            parsed = yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+            parsed = None
+        if not isinstance(parsed, list):
+            raise ValueError(f"{key.strip()}: expected V1,V2,... or a list like [1, 2], got {text!r}")
+        return Axis.of(key.strip(), parsed)
     return Axis.of(key.strip(), [parse_value(v, paths) for v in values.split(",")])
 
 

@@ -122,10 +122,37 @@ def load_spec(path: str | Path) -> Sweep:
     except ValidationError as e:
         problems = []
         for err in e.errors():
-            dotted = ".".join(map(str, err["loc"])) or "(top level)"
-            problems.append(f"{locate(str(path), lines, dotted)}: {dotted}: {err['msg'].removeprefix('Value error, ')}")
+            loc = [str(x) for x in err["loc"]]
+            if loc and loc[0] == "base" and len(loc) == 2 and loc[1] in ("str", "dict[str,any]"):
+                if loc[1] == "dict[str,any]":
+                    continue  # one message for the union, below
+                dotted, msg = "base", f"expected a config path or a mapping (an inline config), got " \
+                                      f"{type(err['input']).__name__} {str(err['input'])[:60]!r}"
+            else:
+                dotted = ".".join(loc) or "(top level)"
+                msg = _spec_message(err)
+            problems.append(f"{locate(str(path), lines, dotted)}: {dotted}: {msg}")
         raise ConfigError(problems) from None
     return Sweep(spec, path, lines)
+
+
+_SPEC_KEYS = ("base", "set", "grid", "zip", "variants", "replications")
+
+
+def _spec_message(err: Mapping[str, Any]) -> str:
+    """pydantic's wording in the project's: what was expected, with a suggestion."""
+    import difflib
+
+    kind, loc = err["type"], err["loc"]
+    if kind == "extra_forbidden":
+        near = difflib.get_close_matches(str(loc[-1]), _SPEC_KEYS, n=1)
+        return (f"unknown key; a sweep file has {', '.join(_SPEC_KEYS)}"
+                + (f" (did you mean {near[0]!r}?)" if near else ""))
+    if kind in ("dict_type", "model_type"):
+        return f"expected a mapping (keys and values), got {type(err['input']).__name__}"
+    if kind == "list_type":
+        return f"expected a list of values, got {type(err['input']).__name__} {str(err['input'])[:40]!r}"
+    return err["msg"].removeprefix("Value error, ")
 
 
 def axes_of(sweep: Sweep) -> tuple[list[Axis], list[Axis]]:
