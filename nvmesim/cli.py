@@ -125,6 +125,8 @@ def dmapool_test(
     blocks: Optional[int] = typer.Option(None, min=1, help="blocks per round (default: the kernel's clamp rule)"),
     rounds: int = typer.Option(100, min=1, help="rounds per case (the kernel uses 100)"),
     format: TableFormat = typer.Option(TableFormat.table, "--format", help="table rows or a JSON list"),
+    force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
+                               "guards (see nvmesim.experiments.budget)"),
 ) -> None:
     """Replay the kernel's mm/dmapool_test.c harness on the allocator models."""
     from .allocators.microbench import format_table, run_table
@@ -134,6 +136,14 @@ def dmapool_test(
     except PoolError as e:
         raise fail(f"--variant: {e}") from None
     cases = _parse_cases(sizes)
+    if blocks is not None and not force:
+        from .config import ConfigError
+        from .experiments.budget import check_blocks
+
+        try:
+            check_blocks(blocks)
+        except ConfigError as e:
+            raise _config_errors(e) from None
     try:
         rows = run_table(variants, cases, blocks=blocks, rounds=rounds)
     except PoolError as e:
@@ -281,6 +291,8 @@ def run_cmd(
     frame: Optional[str] = typer.Option(
         None, "--frame", metavar="FILE", help="also write the results frame (one row per variant x replication "
         "x direction): FILE.parquet (with the run's provenance) or FILE.csv"),
+    force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
+                               "guards (see nvmesim.experiments.budget)"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
@@ -306,6 +318,13 @@ def run_cmd(
         variants = [name]
     _folded_dir_check(profile_folded)
     _frame_check(frame)
+    if not force:
+        from .experiments.budget import check_run
+
+        try:
+            check_run(cfg, len(variants) if variants else None, where=config)
+        except ConfigError as e:
+            raise _config_errors(e) from None
     from .experiments.runner import Interrupted
 
     interrupted: str | None = None
@@ -423,6 +442,8 @@ def sensitivity_cmd(
     ),
     sets: list[str] = typer.Option([], "--set", help="override a base value: DOTTED.PATH=VALUE (repeatable)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
+    force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
+                               "guards (see nvmesim.experiments.budget)"),
 ) -> None:
     """How the variant deltas move when one parameter at a time changes (a Markdown table)."""
     from .api import ConfigError, load
@@ -440,7 +461,15 @@ def sensitivity_cmd(
         base = cfg.effective()
         for axis in axes:
             for v in axis.values:
-                load(base, axis.overrides(v), origin=f"--vary {axis.name}")  # every point, before any runs
+                point = load(base, axis.overrides(v), origin=f"--vary {axis.name}")  # every point, before any runs
+                if not force:
+                    from .experiments.budget import check_run
+
+                    check_run(point, where=f"--vary {axis.name}={v}")
+        if not force:
+            from .experiments.budget import check_run
+
+            check_run(cfg, where=config)
     except ConfigError as e:
         raise _config_errors(e) from None
 
@@ -465,6 +494,8 @@ def sweep_cmd(
     allow_version_mix: bool = typer.Option(False, "--allow-version-mix",
                                            help="resume points saved by another nvmesim model version"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="run again the points recorded as failed"),
+    force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
+                               "guards (see nvmesim.experiments.budget)"),
 ) -> None:
     """Run a parameter sweep; writes OUT/results.parquet, summary.parquet, hists.parquet,
     and the provenance (spec.yaml, manifest.json, configs.json)."""
@@ -483,7 +514,7 @@ def sweep_cmd(
     try:
         results, summary = run_sweep(spec, out, workers=workers, scheduler=scheduler, progress=progress, csv=csv,
                                      worker_timeout=worker_timeout, allow_version_mix=allow_version_mix,
-                                     retry_failed=retry_failed,
+                                     retry_failed=retry_failed, force=force,
                                      warn=lambda m: typer.echo(f"nvmesim: warning: {m}", err=True))
     except ConfigError as e:
         raise _config_errors(e) from None

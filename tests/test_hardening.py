@@ -154,3 +154,52 @@ def test_stdout_on_a_full_disk_is_a_located_error_and_the_result_is_kept(tmp_pat
     assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
     (saved,) = tmp_path.glob("nvmesim-result-*.txt")
     assert "nvmesim: " in saved.read_text() and "IOPS=" in saved.read_text()
+
+
+# ------------------------------------------------------------------ resource guards
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "configs/highdepth.yaml", "--set", "workload.iodepth=1000000000"], "1,000,000,000 in-flight I/O slots"),
+    (["run", "configs/qd1.yaml", "--set", "workload.numjobs=100000", "--set", "host.cores=100000",
+      "--set", "workload.cpus_allowed=null"], "(100,000 jobs at ~600 KB"),
+    (["run", "configs/qd1.yaml", "--set", "sim.replications=1000000"], "may simulate up to"),
+    (["dmapool-test", "--blocks", "1000000000"], "--blocks: 1,000,000,000 blocks need about"),
+])
+def test_resource_guards_refuse_before_running(args, message, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "--force" in r.output and "Traceback" not in r.output
+
+
+def test_sweep_guards(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_text("base: {workload: {runtime: 0.01}}\ngrid: {workload.iodepth: [%s], workload.bs: [%s]}\n"
+                   % (", ".join(map(str, range(1, 1001))), ", ".join(f"{k}k" for k in range(4, 1004))))
+    r = CliRunner().invoke(app, ["sweep", str(big), "--out", str(tmp_path / "o"), "-q"])
+    assert r.exit_code == 2 and "1,000,000 points" in r.output and "--force" in r.output
+    assert not (tmp_path / "o").exists()  # refused before the grid was expanded or anything written
+    reps = tmp_path / "reps.yaml"
+    reps.write_text("base: {workload: {runtime: 0.01}}\nreplications: 100000\ngrid: {workload.iodepth: [1, 2]}\n")
+    r = CliRunner().invoke(app, ["sweep", str(reps), "--out", str(tmp_path / "o"), "-q"])
+    assert r.exit_code == 2 and "400,000 replications" in r.output
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("base: {workload: {runtime: 0.01}}\ngrid: {workload.iodepth: [1, 1000000000]}\n")
+    r = CliRunner().invoke(app, ["sweep", str(deep), "--out", str(tmp_path / "o"), "-q"])
+    assert r.exit_code == 2 and "point 1 {'workload.iodepth': 1000000000}" in r.output and "GiB" in r.output
+
+
+def test_estimates_are_upper_bounds_of_a_real_run():
+    """The work estimate bounds what a run does (a guard that under-estimates protects nothing)."""
+    from nvmesim.api import load, run
+    from nvmesim.experiments import budget
+
+    cfg = load({"workload": {"runtime": "5ms", "ramp_time": "1ms", "iodepth": 64, "bs": "16k"}},
+               {"sim.replications": 2})
+    result = run(cfg)
+    done = sum(m["ios"] for v in result.metrics().values() for m in v.values())
+    assert 0 < done <= budget.run_ios(cfg)
+    assert budget.run_memory(cfg) == budget.BASE_BYTES + budget.BYTES_PER_JOB + 64 * budget.BYTES_PER_SLOT

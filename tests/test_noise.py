@@ -83,3 +83,29 @@ def test_each_source_alone_makes_replications_differ(source):
     cfg = tiny_config({"bs": "4k", "iodepth": 4, "runtime": "10ms"}, host={"noise": {**quiet, source: on}},
                       device={"read": {"dist": "constant", "mean_us": 50.0}})
     assert _data(run_replication(cfg, "stack", 0)) != _data(run_replication(cfg, "stack", 1))
+
+
+def test_a_tick_delayed_past_a_period_skips_the_missed_ones():
+    """Interrupts off for longer than a tick period (found at 8192 CPUs spinning on one pool
+    lock: 'Negative delay'): the late tick fires once, and the next is the first period
+    mark after it, as tick_sched accounts the missed jiffies in one late interrupt."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from nvmesim.config import HostNoise
+    from nvmesim.sim.engine import Engine
+    from nvmesim.sim.noise import Ticks
+
+    env = Engine()
+    core = SimpleNamespace(retired=False, irq_off_until=0.0, thread_running=True, in_irq=False, next_tick=0.0,
+                           measure_from=0.0, busy=defaultdict(float), tick_total=0.0, scale=1.0, t=0.0,
+                           _preempt_rem=None)
+    ticks = Ticks(env, core, [], [], HostNoise(tick_hz=1000), np.random.default_rng(1))
+    first = ticks.next_t
+    core.irq_off_until = first + 3.5e6  # interrupts off for 3.5 periods from the first tick
+    env.run(until=first + 9.5e6)
+    # one late tick at +3.5 ms, then +4 ... +9 ms on the period grid: 7 ticks, each one charged
+    assert len(ticks.durations) == 4096 - 7
+    assert ticks.next_t == pytest.approx(first + 10e6) and core.next_tick == ticks.next_t

@@ -29,8 +29,10 @@ def parse_value(text: str, paths: Sequence[str] = ()) -> Any:
     (``64`` -> 64, ``16k`` -> "16k", ``true`` -> True), a float also in YAML 1.2's and
     strtod's forms (``5e-2`` -> 0.05, ``1e3`` -> 1000.0), and — when every one of
     ``paths`` (dotted config paths) is a text field, e.g. ``driver.kernel`` or
-    ``workload.name`` — the text itself (``6.10`` stays "6.10", not 6.1).  Text YAML
-    cannot parse stays a string."""
+    ``workload.name`` — the text itself (``6.10`` stays "6.10", not 6.1); ``null`` is None
+    everywhere (to unset an optional field).  Text YAML cannot parse stays a string."""
+    if text.strip() in ("null", "Null", "NULL", "~"):
+        return None  # YAML's null, for every field: "unset" (a text field that needs text says so)
     if paths and all(_is_text_field(p) for p in paths):
         return text
     try:

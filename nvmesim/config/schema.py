@@ -1139,16 +1139,18 @@ class Config(_Section):
         without cpus_allowed has every CPU (fio lets its jobs float: pinning job ``j`` to
         CPU ``j`` is nvmesim's assumption).  ``check``: two jobs on one CPU is an error."""
         out: list[int] = []
+        first: dict[int, int] = {}  # CPU -> the first job on it
         for at, w in self.sections():
             cpus = parse_cpus(w.cpus_allowed) if w.cpus_allowed else list(range(self.host.cores))
             for _ in range(w.numjobs):
                 cpu = cpus[len(out) % len(cpus)]
-                if check and cpu in out:
+                if check and cpu in first:
                     raise CrossFieldError(f"{at}.cpus_allowed" if w.cpus_allowed else f"{at}.numjobs",
-                                          f"job {len(out)} would run on CPU {cpu}, which job {out.index(cpu)} runs "
+                                          f"job {len(out)} would run on CPU {cpu}, which job {first[cpu]} runs "
                                           f"on (fio's cpus_allowed_policy=split: the job's number modulo the "
                                           f"{len(cpus)} CPUs of cpus_allowed={w.cpus_allowed or 'all'}); nvmesim "
                                           "runs each job on a CPU of its own")
+                first.setdefault(cpu, len(out))
                 out.append(cpu)
         return out
 
@@ -1166,10 +1168,14 @@ class Config(_Section):
             return out
         bound = self.kernel().iowq_node_bound
         node_of = self.host.node_of
+        busy = set(jobs)
+        by_node: dict[int, list[int]] = {}
+        for j, cpu in enumerate(jobs):
+            by_node.setdefault(node_of(cpu), []).append(j)
         for c in range(self.host.cores):
-            if c in jobs:
+            if c in busy:
                 continue
-            cands = [j for j, cpu in enumerate(jobs) if node_of(cpu) == node_of(c)]  # the waker's node first
+            cands = by_node.get(node_of(c), [])  # the waker's node first
             if not cands and not bound:
                 cands = list(range(len(jobs)))
             if cands:

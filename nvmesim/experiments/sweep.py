@@ -58,6 +58,7 @@ from ..config.overrides import OverrideError
 from ..config.loader import locate
 from ..output.frames import (HIST_COLUMNS, error_row, hist_frame, parquet_bytes, parquet_provenance, results_frame,
                              summary_rows)
+from .budget import check_run, check_sweep, grid_points
 from .runner import run
 
 
@@ -345,6 +346,7 @@ def run_sweep(
     allow_version_mix: bool = False,
     retry_failed: bool = False,
     warn: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) a sweep into ``out``; returns (results, summary) frames.
 
@@ -355,7 +357,9 @@ def run_sweep(
     model version in ``out`` are a SweepVersionError unless ``allow_version_mix``.  A point
     whose worker process dies is recorded as failed (the others go on); a re-run retries
     recorded failures only with ``retry_failed``.  A corrupt point file is reported through
-    ``warn`` (default: a Python warning) and recomputed."""
+    ``warn`` (default: a Python warning) and recomputed.  A sweep past the resource guards
+    (:mod:`.budget`: its points, replications, a point's memory or work) is a ConfigError
+    before anything runs, unless ``force``."""
     if scheduler is not None and workers is not None:
         raise SweepError("--workers sizes the local process pool; with --scheduler the Dask cluster's workers "
                          "run the points (start more with `dask worker`): give one or the other")
@@ -371,7 +375,13 @@ def run_sweep(
                 bars.append(ProgressBar(total, label="nvmesim sweep"))
             bars[0].update(done, detail)
     sweep = load_spec(spec_path)
+    if not force:
+        check_sweep(grid_points([len(v) for v in sweep.spec.grid.values()],
+                                len(next(iter(sweep.spec.zip.values()))) if sweep.spec.zip else None), 0,
+                    where=str(sweep.path))
     points = expand(sweep)
+    if not force:
+        _check_points(sweep, points)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SweepError(f"--out {str(out)!r} is a file; expected a directory (new, or a sweep's to resume)")
@@ -399,6 +409,20 @@ def run_sweep(
     final = _saved_points(out, points, warn or _warn)
     return assemble(out, points, csv=csv,
                     provenance=_provenance(sweep, points, {i: h["model_version"] for i, h in final.items()}))
+
+
+def _check_points(sweep: Sweep, points: list[Point]) -> None:
+    """The sweep's replications, and each point's memory and work, within the guards."""
+    reps = sum(p.config["sim"]["replications"] * len(p.config["allocator"]["variants"]) for p in points)
+    check_sweep(len(points), reps, where=str(sweep.path))
+    problems = []
+    for p in points:
+        try:
+            check_run(config_from_dict(p.config), where=f"{sweep.path}: point {p.index} {p.params}")
+        except ConfigError as e:
+            problems += e.problems
+    if problems:
+        raise ConfigError(problems)
 
 
 def _warn(message: str) -> None:

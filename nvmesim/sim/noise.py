@@ -88,6 +88,13 @@ class Ticks:
             self.durations = self.rng.exponential(self.mean_ns, _DRAW_BLOCK)[::-1].tolist()
         return self.durations.pop()
 
+    def _skip_missed(self, now: float) -> None:
+        """Interrupts were off for longer than a tick period (a pool lock spun on by many
+        CPUs): the ticks missed meanwhile do not queue up; the next one is the first of the
+        period grid after now, as tick_sched's one late interrupt accounts the missed
+        jiffies at once (kernel/time/tick-sched.c, tick_do_update_jiffies64)."""
+        self.next_t += self.period * (math.floor((now - self.next_t) / self.period) + 1)
+
     def _tick(self, _ev: Event) -> None:
         env, core = self.env, self.core
         if core.retired:
@@ -110,6 +117,8 @@ class Ticks:
                 core.busy[L_TICK] += d
             core.tick_total += d
         self.next_t += self.period
+        if self.next_t <= now:
+            self._skip_missed(now)
         core.next_tick = self.next_t
         Timeout(env, self.next_t - now).callbacks.append(self._tick)
         for queue in self.queues:
