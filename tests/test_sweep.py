@@ -325,3 +325,14 @@ def test_lost_scheduler_says_how_many_points_are_saved(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep_module, "_save_point", real_save)
     results, _ = run_sweep(spec, out, workers=1)
     assert set(results["point"]) == {0, 1, 2}
+
+
+def test_the_base_must_be_valid_on_its_own(tmp_path):
+    """An axis or `set` overriding a bad base value must not hide it (the base is what the
+    user reads as the sweep's config)."""
+    (tmp_path / "base.yaml").write_text("workload:\n  runtime: 0.01\n  iodepth: 0\n")
+    path = tmp_path / "s.yaml"
+    path.write_text("base: base.yaml\ngrid: {workload.iodepth: [1, 2]}\n")
+    with pytest.raises(ConfigError) as e:
+        expand(load_spec(path))
+    assert e.value.problems == [f"{tmp_path / 'base.yaml'}:3: workload.iodepth: must be >= 1, got 0"]

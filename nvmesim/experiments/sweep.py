@@ -190,6 +190,7 @@ def expand(sweep: Sweep) -> list[Point]:
         base_source = str(base_path)
     else:
         base, base_lines, base_source = dict(spec.base), {}, f"{sweep.path}: base"
+    config_from_dict(base, base_source, base_lines)  # the base must be valid on its own, before any override
     fixed = dict(spec.set)
     located = {p: sweep.where(f"set.{p}") for p in spec.set}
     if spec.variants is not None:
