@@ -525,3 +525,20 @@ def test_cli_sweep_bad_spec(scratch, text):
 def test_cli_sensitivity_bad_vary(scratch, item):
     args = ["sensitivity", str(scratch / "valid.yaml"), "--vary", item, "--vary", "nope.nope=1,2"]
     _cli_ok(runner.invoke(nvmesim.cli.app, args))
+
+
+# --------------------------------------------------------------------------
+# regressions: what the fuzzer found
+
+
+def test_include_with_nul_byte_is_located(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('include: "a\\x00b"\n')
+    with pytest.raises(ConfigError) as e:
+        load(cfg)
+    assert e.value.problems == [f"{cfg}:1: include: expected the path of a YAML config, got 'a\\x00b'"]
+
+
+def test_path_with_nul_byte_is_located():
+    with pytest.raises(ConfigError) as e:
+        load_config("a\x00b.yaml")
