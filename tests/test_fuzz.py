@@ -542,3 +542,14 @@ def test_include_with_nul_byte_is_located(tmp_path):
 def test_path_with_nul_byte_is_located():
     with pytest.raises(ConfigError) as e:
         load_config("a\x00b.yaml")
+    assert e.value.problems == ["'a\\x00b.yaml': cannot read: embedded null byte"]
+
+
+@pytest.mark.parametrize("base, what", [("4k", "no such file"), (".", "is a directory")])
+def test_sweep_base_that_is_not_a_file_is_located_in_the_spec(tmp_path, base, what):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"set: {{}}\nbase: {base}\n")
+    with pytest.raises(ConfigError) as e:
+        expand(load_spec(spec))
+    assert e.value.problems == [f"{spec}:2: base: {base!r}: {what} (relative to {tmp_path}; expected a config "
+                                "path or an inline mapping)"]
