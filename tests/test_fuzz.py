@@ -553,3 +553,21 @@ def test_sweep_base_that_is_not_a_file_is_located_in_the_spec(tmp_path, base, wh
         expand(load_spec(spec))
     assert e.value.problems == [f"{spec}:2: base: {base!r}: {what} (relative to {tmp_path}; expected a config "
                                 "path or an inline mapping)"]
+
+
+def test_job_file_including_itself_is_refused_at_once(tmp_path):
+    job = tmp_path / "j.fio"
+    job.write_text("[j]\nioengine=io_uring\ndirect=1\nruntime=1ms\n" + "include j.fio\n" * 3)
+    with pytest.raises(ConfigError) as e:  # was 3**16 re-reads of j.fio (minutes), then "16 deep"
+        load_job_file(job)
+    assert e.value.problems == [f"{job}:{n}: [j] include: j.fio: includes itself (through {job})"
+                                for n in (5, 6, 7)]
+
+
+def test_job_file_include_cycle_through_another_file(tmp_path):
+    job, inc = tmp_path / "j.fio", tmp_path / "a.inc"
+    job.write_text("[j]\nioengine=io_uring\ndirect=1\nruntime=1ms\ninclude a.inc\n")
+    inc.write_text("iodepth=2\ninclude j.fio\n")
+    with pytest.raises(ConfigError) as e:
+        load_job_file(job)
+    assert e.value.problems == [f"{inc}:2: [j] include: j.fio: includes itself (through {job} -> {inc})"]
