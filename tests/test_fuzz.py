@@ -571,3 +571,10 @@ def test_job_file_include_cycle_through_another_file(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_job_file(job)
     assert e.value.problems == [f"{inc}:2: [j] include: j.fio: includes itself (through {job} -> {inc})"]
+
+
+@pytest.mark.parametrize("preset", [[], {}, ["tlc-dc"]])
+def test_device_preset_that_is_not_a_name_is_located(preset):
+    with pytest.raises(ConfigError) as e:  # was TypeError: unhashable type
+        load({"device": {"preset": preset}})
+    assert e.value.problems == [f"<dict>: device.preset: expected 'tlc-dc', 'optane' or 'custom', got {preset!r}"]

@@ -717,7 +717,7 @@ class DeviceConfig(_Section):
     def _preset(cls, data: Any) -> Any:
         if isinstance(data, dict):
             preset = data.get("preset", "tlc-dc")
-            if preset in DEVICE_PRESETS:
+            if isinstance(preset, str) and preset in DEVICE_PRESETS:  # (a list or mapping: not hashable)
                 merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEVICE_PRESETS[preset].items()}
                 for k, v in data.items():
                     # a section merges into the preset's, unless it names another
