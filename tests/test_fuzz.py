@@ -578,3 +578,20 @@ def test_device_preset_that_is_not_a_name_is_located(preset):
     with pytest.raises(ConfigError) as e:  # was TypeError: unhashable type
         load({"device": {"preset": preset}})
     assert e.value.problems == [f"<dict>: device.preset: expected 'tlc-dc', 'optane' or 'custom', got {preset!r}"]
+
+
+@pytest.mark.parametrize("path, value, msg", [
+    ("allocator.cost.lock_ns", math.inf, "Input should be a finite number, got inf"),
+    ("allocator.cost.lock_ns", True, "expected a number, got True (a boolean)"),
+    ("allocator.cost.call_ns", "4", "expected a number, got the string '4'"),
+    ("allocator.cost.l1.ways", False, "expected an integer, got False (a boolean)"),
+    ("allocator.cost.llc.latency_ns", math.nan, "Input should be a finite number, got nan"),
+])
+def test_cost_model_numbers_are_numbers(path, value, msg):
+    # were accepted: lock_ns=inf simulated an infinite lock, True as 1.0
+    section, _, key = path.rpartition(".")
+    if section.endswith(("l1", "llc")):  # a cache level is given whole
+        path, value = section, {"name": "x", "size_kib": 32, "ways": 8, "latency_ns": 1.0, key: value}
+    with pytest.raises(ConfigError) as e:
+        load({}, {path: value})
+    assert e.value.problems == [f"--set: {section}.{key}: {msg}"]
