@@ -71,8 +71,8 @@ def _schema_paths(model: Any = Config, prefix: str = "") -> dict[str, Any]:
 
 
 SCHEMA = _schema_paths()
-PATHS = sorted(SCHEMA)
-SECTIONS = sorted(Config.model_fields)
+PATHS = tuple(sorted(SCHEMA))
+SECTIONS = tuple(sorted(Config.model_fields))
 
 
 def _is_number_field(ann: Any) -> bool:
@@ -81,11 +81,11 @@ def _is_number_field(ann: Any) -> bool:
     return len(args) == 1 and args[0] in (int, float)
 
 
-NUMERIC_PATHS = sorted(p for p, a in SCHEMA.items() if _is_number_field(a))
+NUMERIC_PATHS = tuple(sorted(p for p, a in SCHEMA.items() if _is_number_field(a)))
 
 
-def _fields(section: str) -> list[str]:
-    return sorted(p.split(".", 1)[1] for p in PATHS if p.startswith(section + ".") and p.count(".") == 1)
+def _fields(section: str) -> tuple[str, ...]:
+    return tuple(sorted(p.split(".", 1)[1] for p in PATHS if p.startswith(section + ".") and p.count(".") == 1))
 
 
 # --------------------------------------------------------------------------
@@ -136,28 +136,30 @@ def assert_no_nonsense(cfg: Config, given: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------
 # hostile values
 
-NASTY_TEXT = [
+NASTY_TEXT = (
     "4k", "16k", "1e3", "5e-2", "2024-02-30", "2024-02-29", "0x_", "0x10", "0o17", "1_000", "-1", "0", "1",
     "64", "1023", "99999999999999999999999", "-0", "1.5", ".5", "nan", "inf", "-inf", "true", "false", "yes",
     "no", "on", "off", "null", "~", "", " ", "\t", "1s", "10ms", "1.5s", "0-3", "0-", "3-0", "legacy", "stack",
     "io_uring", "libaio", "randread", "read", "tlc-dc", "optane", "é", "日本", "\u202e", "\x00", "a\nb",
     "${HOME}", "$ncpus", "%s", "{}", "[]", "[1, 2]", "12:30", "1:2:3", "16k/100", "4k-4k", "2**64",
-]
-nasty_str = st.one_of(st.sampled_from(NASTY_TEXT), st.text(max_size=8))
-hostile = st.recursive(
-    st.one_of(
-        st.none(), st.booleans(),
-        st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
-        st.sampled_from([0, 1, -1, 2 ** 31, 2 ** 63, 2 ** 64, 10 ** 30]),
-        st.floats(allow_nan=True, allow_infinity=True),
-        st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -0.0, 5e-324]),
-        nasty_str,
-    ),
-    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(nasty_str, kids, max_size=3)),
-    max_leaves=6,
+)
+#: the hostile scalars as one choice each (a draw is what costs in hypothesis: one
+#: sampled_from is far cheaper than st.floats() or st.text(); those come in sometimes)
+HOSTILE_SCALARS = (None, True, False, 0, 1, -1, 2 ** 31, 2 ** 63, 2 ** 64, 2 ** 70, -(2 ** 70), 10 ** 30, 0.5, 1.5,
+                   -0.0, 1e308, -1e308, 5e-324, math.nan, math.inf, -math.inf) + NASTY_TEXT
+nasty_str = st.one_of(st.sampled_from(NASTY_TEXT), st.sampled_from(NASTY_TEXT), st.text(max_size=6))
+hostile_scalar = st.one_of(
+    st.sampled_from(HOSTILE_SCALARS), st.sampled_from(HOSTILE_SCALARS), st.sampled_from(HOSTILE_SCALARS),
+    st.integers(), st.floats(), st.text(max_size=6),
+)
+hostile = st.one_of(
+    hostile_scalar, hostile_scalar, hostile_scalar,
+    st.lists(st.sampled_from(HOSTILE_SCALARS), max_size=3),
+    st.dictionaries(st.sampled_from(NASTY_TEXT), st.sampled_from(HOSTILE_SCALARS), max_size=2),
+    st.sampled_from(([[[[1]]]], {"a": {"b": {"c": None}}}, [{}], {"": 1}, [math.nan, True], {"iodepth": 4})),
 )
 
-YAML_SCALARS = [
+YAML_SCALARS = (
     "4k", "1e3", "1.0e+3", "2024-02-30", "2024-02-29", "2001-12-14t21:59:43.10-05:00", "0x_", "0x10", "0o17",
     "017", "0b101", "1_000", "1:30", "-1", "0", "1", "64", "1023", "99999999999999999999999", ".nan", ".NaN",
     ".inf", "-.inf", "1e400", "true", "false", "yes", "no", "on", "off", "null", "~", "''", '""', "'4k'",
@@ -166,23 +168,23 @@ YAML_SCALARS = [
     "!!timestamp 2024-02-30", "&a 5", "*a", "*nope", "legacy", "[legacy, stack]", "[legacy, nope]", "tlc-dc",
     "randread", "io_uring", "10ms", "1s", "\"0-3\"", "0-3", "?", "|\n  text", ">-\n  folded", "'unterminated",
     "[unterminated", "{a: ", "@x", "`x", "%x", "a: b: c",
-]
-KEY_JUNK = ["", "null", "~", "true", "1", "0", "[a]", "{a: 1}", "<<", "é", "iodepht", "runtme", "Workload",
-            "a.b", "'quoted'", "\"x\"", "? complex", "include", "jobs", "devices"]
+)
+KEY_JUNK = ("", "null", "~", "true", "1", "0", "[a]", "{a: 1}", "<<", "é", "iodepht", "runtme", "Workload",
+            "a.b", "'quoted'", "\"x\"", "? complex", "include", "jobs", "devices")
 
 
 def yaml_key(section: str | None):
     real = _fields(section) if section else SECTIONS
-    return st.one_of(st.sampled_from(real or ["x"]), st.sampled_from(KEY_JUNK))
+    return st.one_of(st.sampled_from(real or ("x",)), st.sampled_from(KEY_JUNK))
 
 
 @st.composite
 def yaml_config_text(draw) -> bytes:
     """A config file's text: sections and keys mostly from the schema, values hostile,
     then a mutation (duplicates, tabs, anchors, bytes, other top levels)."""
-    shape = draw(st.sampled_from(["mapping"] * 8 + ["empty", "list", "scalar", "comment", "raw"]))
+    shape = draw(st.sampled_from(("mapping",) * 8 + ("empty", "list", "scalar", "comment", "raw")))
     if shape == "empty":
-        return draw(st.sampled_from([b"", b"\n", b"---\n", b"--- \n...\n", b"# nothing\n", b"~\n", b"null"]))
+        return draw(st.sampled_from((b"", b"\n", b"---\n", b"--- \n...\n", b"# nothing\n", b"~\n", b"null")))
     if shape == "list":
         return b"- workload:\n    iodepth: 4\n- host: {}\n"
     if shape == "scalar":
@@ -192,8 +194,8 @@ def yaml_config_text(draw) -> bytes:
     lines: list[str] = []
     if shape == "comment":
         lines.append("# a comment")
-    for section in draw(st.lists(st.one_of(st.sampled_from(SECTIONS), st.sampled_from(KEY_JUNK)), max_size=4)):
-        form = draw(st.sampled_from(["block", "block", "flow", "scalar"]))
+    for section in draw(st.lists(st.one_of(st.sampled_from(SECTIONS), st.sampled_from(KEY_JUNK)), max_size=3)):
+        form = draw(st.sampled_from(("block", "block", "flow", "scalar")))
         if form == "scalar":
             lines.append(f"{section}: {draw(st.sampled_from(YAML_SCALARS))}")
             continue
@@ -212,7 +214,7 @@ def yaml_config_text(draw) -> bytes:
         if not lines:
             break
         i = draw(st.integers(0, len(lines) - 1))
-        m = draw(st.sampled_from(["dup", "tab", "anchor", "alias", "merge", "indent", "byte", "deep", "crlf"]))
+        m = draw(st.sampled_from(("dup", "tab", "anchor", "alias", "merge", "indent", "byte", "deep", "crlf")))
         if m == "dup":
             lines.insert(i, lines[i])
         elif m == "tab":
@@ -226,7 +228,7 @@ def yaml_config_text(draw) -> bytes:
         elif m == "indent":
             lines[i] = " " * draw(st.integers(1, 5)) + lines[i]
         elif m == "byte":
-            lines[i] += draw(st.sampled_from(["\x00", "\x07", "\ufeff", "\udcff", "\x85"]))
+            lines[i] += draw(st.sampled_from(("\x00", "\x07", "\ufeff", "\udcff", "\x85")))
         elif m == "deep":
             n = draw(st.integers(1, 80))
             lines.append("workload: {name: " + "[" * n + "]" * n + "}")
@@ -282,10 +284,10 @@ def test_yaml_config_slow(scratch, blob):
 
 path_st = st.one_of(
     st.sampled_from(PATHS), st.sampled_from(PATHS), st.sampled_from(NUMERIC_PATHS),
-    st.sampled_from(["workload", "host", "devices.0", "devices.5.node", "devices.x", "jobs.0.cpus_allowed",
+    st.sampled_from(("workload", "host", "devices.0", "devices.5.node", "devices.x", "jobs.0.cpus_allowed",
                      "jobs.-1", "workload.iodepth.x", "nope", "workload.nope", "sim.seed.0", "a..b", ".a", "a.",
                      "0", "workload.0", "allocator.variants.0", "allocator.variants.9", "workload.__class__",
-                     "é.ü", "x" * 40]),
+                     "é.ü", "x" * 40)),
 )
 
 
@@ -307,7 +309,7 @@ def test_set_mapping(base, overrides):
 
 
 @fuzz_settings(N)
-@given(path=st.one_of(path_st, nasty_str), eq=st.sampled_from(["=", "=", "==", " = ", ""]),
+@given(path=st.one_of(path_st, nasty_str), eq=st.sampled_from(("=", "=", "==", " = ", "")),
        value=st.one_of(st.sampled_from(YAML_SCALARS), nasty_str))
 def test_set_text(path, eq, value):
     item = f"{path}{eq}{value}"
@@ -345,12 +347,12 @@ def test_set_mapping_slow(base, overrides):
 # --------------------------------------------------------------------------
 # (3) sweep specs
 
-SPEC_KEYS = ["base", "set", "grid", "zip", "variants", "replications"]
+SPEC_KEYS = ("base", "set", "grid", "zip", "variants", "replications")
 axis_name = st.one_of(
-    st.sampled_from(["workload.iodepth", "workload.bs", "workload.numjobs", "sim.seed",
+    st.sampled_from(("workload.iodepth", "workload.bs", "workload.numjobs", "sim.seed",
                      "workload.iodepth+workload.iodepth_batch_submit", "workload.iodepth+sim.seed",
-                     "sim.seed+sim.seed", "workload.iodepth_batch_submit+workload.iodepth_batch_complete_min"]),
-    path_st, st.sampled_from(["", "+", "a+", "+a", "a..b"]),
+                     "sim.seed+sim.seed", "workload.iodepth_batch_submit+workload.iodepth_batch_complete_min")),
+    path_st, st.sampled_from(("", "+", "a+", "+a", "a..b")),
 )
 axis_values = st.one_of(
     st.lists(st.sampled_from(YAML_SCALARS[:40]), max_size=3).map(lambda v: "[" + ", ".join(v) + "]"),
@@ -361,18 +363,18 @@ axis_values = st.one_of(
 @st.composite
 def sweep_text(draw) -> str:
     lines = []
-    base = draw(st.sampled_from(["file", "file", "inline", "inline", "list", "scalar", "missing", "dir", "none",
-                                 "bad", "self"]))
+    base = draw(st.sampled_from(("file", "file", "inline", "inline", "list", "scalar", "missing", "dir", "none",
+                                 "bad", "self")))
     lines.append({
         "file": "base: valid.yaml", "inline": "base: {workload: {iodepth: 4}, sim: {replications: 1}}",
         "list": "base: [valid.yaml]", "scalar": f"base: {draw(st.sampled_from(YAML_SCALARS))}",
         "missing": "base: nope.yaml", "dir": "base: .", "none": "", "bad": "base: cfg.yaml",
         "self": "base: spec.yaml",
     }[base])
-    for key in draw(st.lists(st.sampled_from(SPEC_KEYS[1:] + ["grdi", "sets", "Base", "extra"]), max_size=4,
+    for key in draw(st.lists(st.sampled_from(SPEC_KEYS[1:] + ("grdi", "sets", "Base", "extra")), max_size=4,
                              unique=True)):
         if key in ("grid", "zip", "set", "grdi", "sets"):
-            form = draw(st.sampled_from(["block", "block", "scalar", "list"]))
+            form = draw(st.sampled_from(("block", "block", "scalar", "list")))
             if form == "scalar":
                 lines.append(f"{key}: {draw(st.sampled_from(YAML_SCALARS))}")
             elif form == "list":
@@ -384,9 +386,9 @@ def sweep_text(draw) -> str:
                     v = draw(axis_values) if key != "set" else draw(st.sampled_from(YAML_SCALARS))
                     lines.append(f"  {name}: {v}")
         elif key == "variants":
-            lines.append(f"variants: {draw(st.sampled_from(['[legacy]', '[legacy, stack]', '[]', 'legacy', '[nope]', '7', '[true]', '~']))}")
+            lines.append(f"variants: {draw(st.sampled_from(('[legacy]', '[legacy, stack]', '[]', 'legacy', '[nope]', '7', '[true]', '~')))}")
         elif key == "replications":
-            lines.append(f"replications: {draw(st.sampled_from(['1', '2', '0', '-1', 'true', '1.5', '.nan', '4k', '~', '[1]', '1e3']))}")
+            lines.append(f"replications: {draw(st.sampled_from(('1', '2', '0', '-1', 'true', '1.5', '.nan', '4k', '~', '[1]', '1e3')))}")
         else:
             lines.append(f"{key}: {draw(st.sampled_from(YAML_SCALARS))}")
     if draw(st.booleans()) and len(lines) > 1:
@@ -418,23 +420,23 @@ def test_sweep_spec_slow(scratch, text):
 # --------------------------------------------------------------------------
 # (4) fio job files
 
-FIO_NAMES = sorted(OPTIONS)
-REAL_FIO = ["ioengine", "direct", "rw", "bs", "iodepth", "runtime", "time_based", "numjobs", "cpus_allowed",
+FIO_NAMES = tuple(sorted(OPTIONS))
+REAL_FIO = ("ioengine", "direct", "rw", "bs", "iodepth", "runtime", "time_based", "numjobs", "cpus_allowed",
             "iodepth_batch_submit", "iodepth_batch_complete_min", "iodepth_batch_complete_max", "size", "io_size",
             "number_ios", "ramp_time", "filename", "rwmixread", "rwmixwrite", "bsrange", "bssplit", "readwrite",
-            "percentile_list", "stonewall", "new_group", "group_reporting", "cpus_allowed_policy", "thread"]
-FIO_VALUES = ["io_uring", "libaio", "psync", "1", "0", "randread", "randrw", "read", "rw:4", "rw:x", "4k", "4K",
+            "percentile_list", "stonewall", "new_group", "group_reporting", "cpus_allowed_policy", "thread")
+FIO_VALUES = ("io_uring", "libaio", "psync", "1", "0", "randread", "randrw", "read", "rw:4", "rw:x", "4k", "4K",
               "4kib", "0x10", "1.5", "1.5k", "-1", "", "10ms", "50ms", "1s", "0-3", "0-1:2", "split", "shared",
               "${NOPE}", "${HOME}", "$ncpus", "$pagesize", "$mb_memory", "4k-4k", "4k-8k", "4k/100", "4k/50:8k/50",
-              "1:5:99.9", "nan", "inf", "99999999999999999999999", "é", "\t", "true", "/dev/nvme0n1", "1e3"]
-SECTION_NAMES = ["global", "global", "job", "job", "globalx", "nvme0", "", " ", "[x]", "é", "job]"]
+              "1:5:99.9", "nan", "inf", "99999999999999999999999", "é", "\t", "true", "/dev/nvme0n1", "1e3")
+SECTION_NAMES = ("global", "global", "job", "job", "globalx", "nvme0", "", " ", "[x]", "é", "job]")
 
 
 @st.composite
 def job_file_text(draw) -> str:
-    shape = draw(st.sampled_from(["ini"] * 9 + ["empty", "outside", "binary"]))
+    shape = draw(st.sampled_from(("ini",) * 9 + ("empty", "outside", "binary")))
     if shape == "empty":
-        return draw(st.sampled_from(["", "\n", "; comment\n", "[global]\nioengine=io_uring\n"]))
+        return draw(st.sampled_from(("", "\n", "; comment\n", "[global]\nioengine=io_uring\n")))
     lines = []
     if shape == "outside":
         lines.append("iodepth=4")
@@ -446,20 +448,20 @@ def job_file_text(draw) -> str:
         if good:
             lines += ["ioengine=io_uring", "direct=1", "runtime=10ms"]
         for _ in range(draw(st.integers(0, 5))):
-            kind = draw(st.sampled_from(["opt"] * 6 + ["flag", "typo", "include", "comment", "junk"]))
+            kind = draw(st.sampled_from(("opt",) * 6 + ("flag", "typo", "include", "comment", "junk")))
             if kind == "opt":
                 name = draw(st.one_of(st.sampled_from(REAL_FIO), st.sampled_from(FIO_NAMES)))
-                lines.append(f"{name}{draw(st.sampled_from(['=', ' = ', '=']))}{draw(st.sampled_from(FIO_VALUES))}")
+                lines.append(f"{name}{draw(st.sampled_from(('=', ' = ', '=')))}{draw(st.sampled_from(FIO_VALUES))}")
             elif kind == "flag":
                 lines.append(draw(st.sampled_from(REAL_FIO)))
             elif kind == "typo":
-                lines.append(f"{draw(st.sampled_from(['iodepht', 'run_time', 'blocksz', 'IODEPTH', 'direct ']))}=4")
+                lines.append(f"{draw(st.sampled_from(('iodepht', 'run_time', 'blocksz', 'IODEPTH', 'direct ')))}=4")
             elif kind == "include":
-                lines.append(f"include {draw(st.sampled_from(['inc.fio', 'nope.fio', 'job.fio', '', '/dev/null']))}")
+                lines.append(f"include {draw(st.sampled_from(('inc.fio', 'nope.fio', 'job.fio', '', '/dev/null')))}")
             elif kind == "comment":
-                lines.append(draw(st.sampled_from(["; x", "# x", "bs=4k ; trailing", "bs=4k # trailing"])))
+                lines.append(draw(st.sampled_from(("; x", "# x", "bs=4k ; trailing", "bs=4k # trailing"))))
             else:
-                lines.append(draw(st.sampled_from(["=", "=4", "[", "]", "a=b=c", "\tbs=4k"])))
+                lines.append(draw(st.sampled_from(("=", "=4", "[", "]", "a=b=c", "\tbs=4k"))))
     return "\n".join(lines) + "\n"
 
 
@@ -521,7 +523,7 @@ def test_cli_sweep_bad_spec(scratch, text):
 
 
 @fuzz_settings(min(N, 40))
-@given(item=st.builds(lambda p, v: f"{p}={v}", path_st, st.sampled_from(YAML_SCALARS + ["", ","])))
+@given(item=st.builds(lambda p, v: f"{p}={v}", path_st, st.sampled_from(YAML_SCALARS + ("", ","))))
 def test_cli_sensitivity_bad_vary(scratch, item):
     args = ["sensitivity", str(scratch / "valid.yaml"), "--vary", item, "--vary", "nope.nope=1,2"]
     _cli_ok(runner.invoke(nvmesim.cli.app, args))
