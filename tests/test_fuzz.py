@@ -597,3 +597,11 @@ def test_cost_model_numbers_are_numbers(path, value, msg):
     with pytest.raises(ConfigError) as e:
         load({}, {path: value})
     assert e.value.problems == [f"--set: {section}.{key}: {msg}"]
+
+
+@pytest.mark.parametrize("cores", [2 ** 70, 8193])
+def test_host_cores_is_bounded(cores):
+    with pytest.raises(ConfigError) as e:  # 2**70 was OverflowError from range(); 10**9 a list of a billion CPUs
+        load({"host": {"cores": cores}})
+    assert e.value.problems == [f"<dict>: host.cores: Input should be less than or equal to 8192, got {cores}"]
+

@@ -479,7 +479,7 @@ class HostNoise(_Section):
 
 
 class Host(_Section):
-    cores: int = Field(8, ge=1, description="CPU cores")
+    cores: int = Field(8, ge=1, le=8192, description="CPU cores (at most 8192: Linux's largest NR_CPUS on x86-64)")
     numa_nodes: int = Field(1, ge=1, description="NUMA nodes; cores are split evenly, node = core // (cores/nodes)")
     threads_per_core: Literal[1, 2] = Field(
         1, description="hardware threads per physical core (SMT): cores counts logical CPUs; a node's CPUs are its "
