@@ -605,3 +605,9 @@ def test_host_cores_is_bounded(cores):
         load({"host": {"cores": cores}})
     assert e.value.problems == [f"<dict>: host.cores: Input should be less than or equal to 8192, got {cores}"]
 
+
+@pytest.mark.parametrize("item, msg", [(True, "got True (a boolean)"), ("99", "got the string '99'")])
+def test_percentile_list_items_are_numbers(item, msg):
+    with pytest.raises(ConfigError) as e:  # [true] was read as [1.0]
+        load({"workload": {"percentile_list": [50, item]}})
+    assert e.value.problems == [f"<dict>: workload.percentile_list: expected numbers, {msg}"]

@@ -304,6 +304,17 @@ class Workload(_Section):
             raise ValueError(f"must be a multiple of 512 (direct I/O), got {v}")
         return v
 
+    @field_validator("percentile_list", mode="before")
+    @classmethod
+    def _plist_numbers(cls, v: Any, info: Any) -> Any:
+        """Each percentile a number, as ``_strict_numbers`` wants of a number field."""
+        for p in v if isinstance(v, list) else ():
+            if isinstance(p, bool):
+                raise ValueError(f"expected numbers, got {p!r} (a boolean)")
+            if isinstance(p, str) and not (info.context or {}).get("text"):
+                raise ValueError(f"expected numbers, got the string {p!r}")
+        return v
+
     @field_validator("percentile_list")
     @classmethod
     def _plist(cls, v: list[float]) -> list[float]:
