@@ -337,6 +337,18 @@ def test_vary_text(path, values):
         outcome(lambda: load({}, axis.overrides(v), origin="--vary"), "--vary", "<dict>")
 
 
+NUMBERS = (True, False, None, 0, -1, 2 ** 31, 2 ** 63, 2 ** 64, 2 ** 70, -(2 ** 70), 10 ** 30, 1e308, -1e308,
+           math.nan, math.inf, -math.inf, 0.5, "4k", "1e3", "", [1], {}, [True], [math.nan], [2 ** 70])
+
+
+@fuzz_settings(N)
+@given(path=st.sampled_from(NUMERIC_PATHS + ("workload.percentile_list", "allocator.cost.l1", "host.cores")),
+       value=st.sampled_from(NUMBERS))
+def test_set_number_fields(path, value):
+    """Every numeric field against the numbers that are not: located, never a crash."""
+    _check_set({}, {path: value})
+
+
 @pytest.mark.slow
 @fuzz_settings(N_SLOW)
 @given(base=st.sampled_from(BASES), overrides=st.dictionaries(path_st, hostile, max_size=4))
