@@ -623,3 +623,11 @@ def test_percentile_list_items_are_numbers(item, msg):
     with pytest.raises(ConfigError) as e:  # [true] was read as [1.0]
         load({"workload": {"percentile_list": [50, item]}})
     assert e.value.problems == [f"<dict>: workload.percentile_list: expected numbers, {msg}"]
+
+
+def test_cpus_allowed_beyond_any_cpu_is_located():
+    with pytest.raises(ConfigError) as e:  # was MemoryError: a list of 10**11 CPUs
+        load({"workload": {"cpus_allowed": "0-99999999999"}})
+    (p,) = e.value.problems
+    assert p.startswith("<dict>: workload.cpus_allowed: CPU 99999999999 in '0-99999999999' does not exist: at most "
+                        "8192 CPUs")
