@@ -46,16 +46,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LINE = 64  # bytes per cache line (x86-64)
 PAGE = 4096  # bytes per page (x86-64 base page)
 
 
-class CacheLevel(BaseModel):
-    """One level of the data-cache hierarchy seen by the core running the pool code."""
+class _Constants(BaseModel):
+    """Numbers as numbers: finite, and no bool or string where a number belongs (pydantic
+    would read ``lock_ns: true`` as 1.0 and ``.inf`` as infinity); the config's rule
+    (``config.schema._Section._strict_numbers``), which this layer cannot import."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, v: Any, info: Any) -> Any:
+        field = cls.model_fields.get(info.field_name)
+        if field is not None and field.annotation in (int, float, "int", "float") and isinstance(v, (bool, str)):
+            what = "an integer" if field.annotation in (int, "int") else "a number"
+            if isinstance(v, bool):
+                raise ValueError(f"expected {what}, got {v!r} (a boolean)")
+            if not (info.context or {}).get("text"):
+                raise ValueError(f"expected {what}, got the string {v!r}")
+        return v
+
+
+class CacheLevel(_Constants):
+    """One level of the data-cache hierarchy seen by the core running the pool code."""
 
     name: str
     size_kib: float = Field(gt=0, description="capacity in KiB")
@@ -77,15 +97,13 @@ class CacheLevel(BaseModel):
         return max(1.0 / sets, LINE / fixed)
 
 
-class CostModel(BaseModel):
+class CostModel(_Constants):
     """Global cost constants of the dmapool model (one set for every pool and case).
 
     Defaults were calibrated once against the ten published ``dmapool_test``
     figures (``docs/cost-model.md``); each sits inside the published range it
     cites (``../shared/reference/calibration.md``).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     call_ns: float = Field(
         4.0,

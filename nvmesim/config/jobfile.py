@@ -121,8 +121,10 @@ def _read_lines(path: str, where: str) -> list[str]:
         raise JobFileError([f"{where}: {path} is not a text file: not UTF-8 (byte {e.start})"]) from None
 
 
-def _include(section: Section, text: str, file: str, line: int, depth: int) -> list[str]:
-    """An ``include FILE`` line of ``section``: FILE's options appended to it."""
+def _include(section: Section, text: str, file: str, line: int, depth: int, chain: tuple[str, ...] = ()) -> list[str]:
+    """An ``include FILE`` line of ``section``: FILE's options appended to it.  ``chain``:
+    the files including it (real paths), so that a cycle is refused at once (re-reading
+    a file that includes itself twice would double the work at every level)."""
     name = text[len("include"):].strip()
     path = name
     if not os.path.exists(path) and "/" in file:  # relative to the including file (init.c)
@@ -132,6 +134,10 @@ def _include(section: Section, text: str, file: str, line: int, depth: int) -> l
         return [f"{where}: includes nested more than 16 deep (a cycle?)"]
     if not os.path.exists(path):
         return [f"{where}: {name}: no such file"]
+    chain = chain or (os.path.realpath(file),)
+    if os.path.realpath(path) in chain:
+        return [f"{where}: {name}: includes itself (through {' -> '.join(chain)})"]
+    chain += (os.path.realpath(path),)
     problems = []
     for i, raw in enumerate(_read_lines(path, where), 1):
         t = _strip(raw)
@@ -140,7 +146,7 @@ def _include(section: Section, text: str, file: str, line: int, depth: int) -> l
         if t.startswith("["):
             problems.append(f"{path}:{i}: {t}: no new sections in included files (fio: included from {file}:{line})")
         elif t.startswith("include"):
-            problems += _include(section, t, path, i, depth + 1)
+            problems += _include(section, t, path, i, depth + 1, chain)
         else:
             section.options.append(_option(t, path, i))
     return problems

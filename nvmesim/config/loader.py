@@ -141,6 +141,8 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
         raise ConfigError([f"{source}: not a YAML text file: not UTF-8 (byte {e.start})"]) from None
     except yamlread.YamlProblem as e:
         raise ConfigError([f"{source}: {e.msg}"]) from None
+    except ValueError as e:  # a NUL in the path: "embedded null byte"
+        raise ConfigError([f"{source!r}: cannot read: {e}"]) from None
     try:
         return yaml_with_lines(text)
     except yamlread.YamlProblem as e:
@@ -170,7 +172,7 @@ def read_with_includes(path: str | Path, _seen: tuple[str, ...] = ()) -> tuple[A
         return data, lines, {}
     inc = data.pop("include")
     here = locate(str(path), lines, "include")
-    if not isinstance(inc, str) or not inc:
+    if not isinstance(inc, str) or not inc or "\x00" in inc:
         raise ConfigError([f"{here}: include: expected the path of a YAML config, got {inc!r}"])
     target = (Path(path).parent / inc)
     key = str(target.resolve())

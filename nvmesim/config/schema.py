@@ -105,6 +105,10 @@ class _Section(BaseModel):
         return v
 
 
+#: Linux's largest NR_CPUS on x86-64: the most CPUs a host can have
+MAX_CPUS = 8192
+
+
 def parse_cpus(spec: str) -> list[int]:
     """fio's ``cpus_allowed`` syntax: ``"0-3,8,10-11"`` -> [0, 1, 2, 3, 8, 10, 11]."""
     cpus: list[int] = []
@@ -116,6 +120,8 @@ def parse_cpus(spec: str) -> list[int]:
         if not lo.isdigit() or (dash and not hi.isdigit()):
             raise ValueError(f"expected CPU ranges like '0-3,8', got {spec!r}")
         a, b = int(lo), int(hi or lo)
+        if b >= MAX_CPUS:  # (before the list: 0-99999999999 would exhaust memory)
+            raise ValueError(f"CPU {b} in {spec!r} does not exist: at most {MAX_CPUS} CPUs (Linux's largest NR_CPUS)")
         if b < a:
             raise ValueError(f"CPU range {part!r} runs backwards")
         cpus.extend(range(a, b + 1))
@@ -304,6 +310,17 @@ class Workload(_Section):
             raise ValueError(f"must be a multiple of 512 (direct I/O), got {v}")
         return v
 
+    @field_validator("percentile_list", mode="before")
+    @classmethod
+    def _plist_numbers(cls, v: Any, info: Any) -> Any:
+        """Each percentile a number, as ``_strict_numbers`` wants of a number field."""
+        for p in v if isinstance(v, list) else ():
+            if isinstance(p, bool):
+                raise ValueError(f"expected numbers, got {p!r} (a boolean)")
+            if isinstance(p, str) and not (info.context or {}).get("text"):
+                raise ValueError(f"expected numbers, got the string {p!r}")
+        return v
+
     @field_validator("percentile_list")
     @classmethod
     def _plist(cls, v: list[float]) -> list[float]:
@@ -479,7 +496,7 @@ class HostNoise(_Section):
 
 
 class Host(_Section):
-    cores: int = Field(8, ge=1, description="CPU cores")
+    cores: int = Field(8, ge=1, le=MAX_CPUS, description="CPU cores (at most 8192: Linux's largest NR_CPUS on x86-64)")
     numa_nodes: int = Field(1, ge=1, description="NUMA nodes; cores are split evenly, node = core // (cores/nodes)")
     threads_per_core: Literal[1, 2] = Field(
         1, description="hardware threads per physical core (SMT): cores counts logical CPUs; a node's CPUs are its "
@@ -717,7 +734,7 @@ class DeviceConfig(_Section):
     def _preset(cls, data: Any) -> Any:
         if isinstance(data, dict):
             preset = data.get("preset", "tlc-dc")
-            if preset in DEVICE_PRESETS:
+            if isinstance(preset, str) and preset in DEVICE_PRESETS:  # (a list or mapping: not hashable)
                 merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEVICE_PRESETS[preset].items()}
                 for k, v in data.items():
                     # a section merges into the preset's, unless it names another

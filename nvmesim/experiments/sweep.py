@@ -184,6 +184,10 @@ def expand(sweep: Sweep) -> list[Point]:
     spec = sweep.spec
     if isinstance(spec.base, str):
         base_path = sweep.path.parent / spec.base
+        if not base_path.is_file():  # (False for a NUL in the name, too)
+            what = "is a directory" if base_path.is_dir() else "no such file"
+            raise ConfigError([f"{sweep.where('base')}: base: {spec.base!r}: {what} (relative to "
+                               f"{sweep.path.parent}; expected a config path or an inline mapping)"])
         base, base_lines = read_yaml(base_path)
         if not isinstance(base, dict):
             raise ConfigError([f"{sweep.where('base')}: base: {base_path} is not a config mapping"])
