@@ -78,7 +78,7 @@ def test_deltas_are_paired_by_replication():
 def test_json_shape():
     result = run(small({"bs": "16k", "iodepth": 8}, sim={"replications": 2}))
     doc = result.to_json()["nvmesim"]
-    assert set(doc) == {"version", "config", "variants", "deltas"}
+    assert set(doc) == {"version", "config", "variants", "deltas", "partial"} and doc["partial"] is None
     assert set(doc["variants"]) == {"legacy", "stack"}
     assert doc["config"]["workload"]["iodepth"] == 8
     row = doc["deltas"][0]
