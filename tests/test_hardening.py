@@ -163,8 +163,9 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize("args,message", [
     (["run", "configs/highdepth.yaml", "--set", "workload.iodepth=1000000000"], "1,000,000,000 in-flight I/O slots"),
-    (["run", "configs/qd1.yaml", "--set", "workload.numjobs=100000", "--set", "host.cores=100000",
-      "--set", "workload.cpus_allowed=null"], "(100,000 jobs at ~600 KB"),
+    (["run", "configs/qd1.yaml", "--set", "workload.numjobs=8000", "--set", "host.cores=8192",
+      "--set", "workload.cpus_allowed=null", "--set", "workload.iodepth=1000000", "--set", "workload.ioengine=libaio"],
+     "(8,000 jobs at ~600 KB"),
     (["run", "configs/qd1.yaml", "--set", "sim.replications=1000000"], "may simulate up to"),
     (["dmapool-test", "--blocks", "1000000000"], "--blocks: 1,000,000,000 blocks need about"),
 ])
@@ -203,3 +204,20 @@ def test_estimates_are_upper_bounds_of_a_real_run():
     done = sum(m["ios"] for v in result.metrics().values() for m in v.values())
     assert 0 < done <= budget.run_ios(cfg)
     assert budget.run_memory(cfg) == budget.BASE_BYTES + budget.BYTES_PER_JOB + 64 * budget.BYTES_PER_SLOT
+
+
+def test_an_override_never_replaces_a_value_given_as_a_section():
+    """`workload: 5` (from a --set or a sweep's set) with `workload.iodepth=4` was silently
+    replaced by {iodepth: 4}; now it is an error at the override."""
+    from nvmesim.config import apply_overrides
+    from nvmesim.config.overrides import OverrideError
+
+    with pytest.raises(OverrideError, match="workload is int '5', not a section"):
+        apply_overrides({"workload": 5}, {"workload.iodepth": 4})
+    with pytest.raises(OverrideError, match="devices.0 is str 'x'"):
+        apply_overrides({"devices": ["x"]}, {"devices.0.node": 1})
+    assert apply_overrides({"workload": None}, {"workload.iodepth": 4}) == {"workload": {"iodepth": 4}}
+    assert apply_overrides({}, {"host.costs.x": 1}) == {"host": {"costs": {"x": 1}}}
+    r = CliRunner().invoke(app, ["run", str(ROOT / "configs/qd1.yaml"), "--set", "workload=5", "--set",
+                                 "workload.iodepth=4"])
+    assert r.exit_code == 2 and "--set: workload.iodepth: workload is int '5', not a section" in r.output

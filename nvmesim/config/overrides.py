@@ -179,14 +179,25 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
                 if last:
                     node[k] = value
                 else:
-                    if not isinstance(node[k], (dict, list)):
+                    if node[k] is None:
                         node[k] = {}
+                    _section(node[k], dotted, parts[:i + 1])
                     node = node[k]
                 continue
             if last:
                 node[p] = value
                 break
-            if not isinstance(node.get(p), (dict, list)):
+            if node.get(p) is None:
                 node[p] = {}
+            _section(node[p], dotted, parts[:i + 1])
             node = node[p]
     return out
+
+
+def _section(node: Any, dotted: str, at: Sequence[str]) -> None:
+    """An override goes into a mapping (or list) only: over a value it would silently
+    replace what was given (``workload: 5`` with ``workload.iodepth=4``)."""
+    if not isinstance(node, (dict, list)):
+        where = ".".join(at)
+        raise OverrideError(dotted, f"{dotted}: {where} is {type(node).__name__} {str(node)[:40]!r}, not a section "
+                                    f"(a mapping of keys): cannot set {dotted} inside it")
