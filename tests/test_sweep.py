@@ -336,3 +336,11 @@ def test_the_base_must_be_valid_on_its_own(tmp_path):
     with pytest.raises(ConfigError) as e:
         expand(load_spec(path))
     assert e.value.problems == [f"{tmp_path / 'base.yaml'}:3: workload.iodepth: must be >= 1, got 0"]
+
+
+def test_zip_length_mismatch_is_located_at_zip(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("base: {}\ngrid: {workload.bs: [4k]}\nzip:\n  workload.iodepth: [1, 2]\n  workload.numjobs: [1]\n")
+    with pytest.raises(ConfigError) as e:
+        load_spec(path)
+    assert e.value.problems == [f"{path}:3: zip: zip lists must have the same length, got [1, 2]"]

@@ -130,8 +130,8 @@ def load_spec(path: str | Path) -> Sweep:
                 dotted, msg = "base", f"expected a config path or a mapping (an inline config), got " \
                                       f"{type(err['input']).__name__} {str(err['input'])[:60]!r}"
             else:
-                dotted = ".".join(loc) or "(top level)"
                 msg = _spec_message(err)
+                dotted = ".".join(loc) or ("zip" if msg.startswith("zip ") else "(top level)")
             problems.append(f"{locate(str(path), lines, dotted)}: {dotted}: {msg}")
         raise ConfigError(problems) from None
     return Sweep(spec, path, lines)
