@@ -6,6 +6,7 @@ A refactor or a speed-up must keep results bit-identical.  Run this before and a
     python benchmarks/fingerprint.py --check             # compare with benchmarks/fingerprints.json
     python benchmarks/fingerprint.py --write             # record the current hashes there
     python benchmarks/fingerprint.py --dump out.json     # the canonical data behind the hashes (to diff)
+    python benchmarks/fingerprint.py --check --workers 1 # the same, the replications run serially
 
 Each replication of each variant contributes, exactly (floats as ``float.hex``): per job
 and direction the I/O and byte counts, the slat/clat/lat histograms (every non-empty
@@ -135,11 +136,12 @@ def replication_data(rep) -> dict[str, Any]:
     }
 
 
-def fingerprint(name: str) -> tuple[str, int, list[dict[str, Any]]]:
-    """(hash, SimPy events, canonical data) of one config's replications, all variants."""
+def fingerprint(name: str, workers: int | None = None) -> tuple[str, int, list[dict[str, Any]]]:
+    """(hash, SimPy events, canonical data) of one config's replications, all variants, run
+    on ``workers`` processes (None: the cores; the hash must not depend on it)."""
     path, overrides = CONFIGS[name]
     cfg = load(ROOT / path if path else {}, overrides)
-    result = run(cfg)
+    result = run(cfg, workers=workers)
     if result.errors:
         raise SystemExit(f"{name}: replications failed: {result.errors}")
     data = [replication_data(rep) for v in result.variants for rep in result.replications[v]]
@@ -153,13 +155,14 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help=f"compare with {STORE.name}; exit 1 on a difference")
     ap.add_argument("--write", action="store_true", help=f"record the hashes in {STORE.name}")
     ap.add_argument("--dump", metavar="FILE", help="write the canonical data of every config to FILE")
+    ap.add_argument("--workers", type=int, default=None, help="processes the replications run on (default: cores)")
     ap.add_argument("configs", nargs="*", help=f"subset of: {', '.join(CONFIGS)}")
     args = ap.parse_args()
     names = args.configs or list(CONFIGS)
     stored = json.loads(STORE.read_text()) if STORE.exists() else {}
     hashes, dump, bad = {}, {}, []
     for name in names:
-        h, events, data = fingerprint(name)
+        h, events, data = fingerprint(name, args.workers)
         hashes[name] = h
         dump[name] = data
         mark = ""

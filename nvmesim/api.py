@@ -8,7 +8,9 @@
 A run simulates every allocator variant of ``cfg.allocator.variants`` for
 ``cfg.sim.replications`` replications; replication ``r`` of every variant uses
 the same random streams (common random numbers).  A replication that fails is
-recorded with its error instead of aborting the others.
+recorded with its error instead of aborting the others.  ``run(cfg, workers=N)`` runs
+the replications on N processes (default: the machine's cores; 1: in this process, one
+after the other), with the same result whatever N.
 
 Layer: the top; may import every other layer.
 """

@@ -293,6 +293,9 @@ def run_cmd(
         "x direction): FILE.parquet (with the run's provenance) or FILE.csv"),
     force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
                                "guards (see nvmesim.experiments.budget)"),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="worker processes the replications run on (default: cores; 1: one after "
+        "the other in this process); the result is the same whatever the number"),
 ) -> None:
     """Simulate a fio job on the modelled I/O path, once per allocator variant."""
     from .api import ConfigError, load, run
@@ -330,7 +333,7 @@ def run_cmd(
     interrupted: str | None = None
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        result = run(cfg, progress=not quiet, variants=variants)
+        result = run(cfg, progress=not quiet, variants=variants, workers=workers)
     except ConfigError as e:  # (a log's directory)
         raise _config_errors(e) from None
     except Interrupted as e:  # report what the finished replications give, as fio does
@@ -444,6 +447,9 @@ def sensitivity_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
     force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
                                "guards (see nvmesim.experiments.budget)"),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="worker processes each point's replications run on (default: cores; 1: one "
+        "after the other in this process); the table is the same whatever the number"),
 ) -> None:
     """How the variant deltas move when one parameter at a time changes (a Markdown table)."""
     from .api import ConfigError, load
@@ -477,7 +483,7 @@ def sensitivity_cmd(
         if not quiet:
             typer.echo(f"nvmesim: {path} = {value}", err=True)
 
-    rows = one_at_a_time(cfg, axes, progress)
+    rows = one_at_a_time(cfg, axes, progress, workers=workers)
     typer.echo(markdown(rows))
 
 

@@ -121,7 +121,8 @@ def test_progress_within_a_replication_leaves_results_identical():
 
     cfg = load({"workload": {"runtime": "5ms", "ramp_time": "1ms"}}, {"sim.replications": 2})
     seen: list[tuple[str, int, int, float]] = []
-    with_progress = run(cfg, progress=lambda v, r, n, f: seen.append((v, r, n, f)))
+    # the live fraction is the serial mode's (workers > 1 report whole replications)
+    with_progress = run(cfg, progress=lambda v, r, n, f: seen.append((v, r, n, f)), workers=1)
     without = run(cfg, progress=None)
     pdt.assert_frame_equal(with_progress.to_frame(), without.to_frame())
     pdt.assert_frame_equal(with_progress.hist_frame(), without.hist_frame())
@@ -145,7 +146,7 @@ def test_progress_identical_on_a_busier_config():
                                     "workload.iodepth": 32, "workload.numjobs": 2,
                                     "workload.cpus_allowed": "0-1"})
     seen: list[float] = []
-    a = run(cfg, progress=lambda v, r, n, f: seen.append(f))
+    a = run(cfg, progress=lambda v, r, n, f: seen.append(f), workers=1)
     b = run(cfg)
     pdt.assert_frame_equal(a.to_frame(), b.to_frame())
     for v in b.variants:

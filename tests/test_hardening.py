@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def test_set_applies_on_top_of_a_valid_file_never_instead_of_its_error(tmp_path,
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_reports_its_finished_replications(tmp_path, sig):
     """Ctrl-C (or SIGTERM) after the first of 3 replications: the output and the -o file
-    hold that replication, marked partial, and the exit code is 130."""
+    hold the replications that finished (with parallel workers, one or more, fewer than
+    3), marked partial, and the exit code is 130."""
     cfg = tmp_path / "c.yaml"
     cfg.write_text("workload: {runtime: 0.15, ramp_time: 0.01, bs: 16k, iodepth: 64}\nsim: {replications: 3}\n")
     out = tmp_path / "o.json"
@@ -106,14 +108,18 @@ def test_interrupted_run_reports_its_finished_replications(tmp_path, sig):
     assert proc.wait(timeout=60) == 130, rest
     doc = json.loads(out.read_text())
     extra = doc["nvmesim"]
-    assert extra["partial"].startswith(f"interrupted ({'SIGINT' if sig == signal.SIGINT else 'SIGTERM'}) after 1 of 3")
-    assert extra["variant"] == "stack" and extra["replications"] == 1
+    how = 'SIGINT' if sig == signal.SIGINT else 'SIGTERM'
+    m = re.fullmatch(rf"interrupted \({how}\) after (\d) of 3 replications: stack (\d) of 3", extra["partial"])
+    assert m and m[1] == m[2] and 1 <= int(m[1]) < 3, extra["partial"]
+    assert extra["variant"] == "stack" and extra["replications"] == int(m[1])
     assert doc["jobs"][0]["read"]["total_ios"] > 0
     assert "PARTIAL" in rest and "Traceback" not in rest
 
 
 def test_interrupted_api_run_keeps_the_partial_result(monkeypatch):
-    """In Python the interrupt still propagates (a KeyboardInterrupt), carrying the result."""
+    """In Python the interrupt still propagates (a KeyboardInterrupt), carrying the result
+    (serial: the patched replication raises in this process; the parallel case is in
+    test_parallel.py)."""
     from nvmesim.api import load, run
     from nvmesim.experiments import runner
     from nvmesim.experiments.runner import Interrupted
@@ -129,7 +135,7 @@ def test_interrupted_api_run_keeps_the_partial_result(monkeypatch):
 
     monkeypatch.setattr(runner, "run_replication", second_interrupts)
     with pytest.raises(KeyboardInterrupt) as e:
-        run(load({"workload": {"runtime": "3ms", "ramp_time": "1ms"}}, {"sim.replications": 2}))
+        run(load({"workload": {"runtime": "3ms", "ramp_time": "1ms"}}, {"sim.replications": 2}), workers=1)
     assert isinstance(e.value, Interrupted)
     result = e.value.result
     assert {v: len(r) for v, r in result.replications.items()} == {"legacy": 1, "stack": 0}

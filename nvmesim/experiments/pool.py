@@ -9,7 +9,8 @@ its own process with its own pipe and runs one task at a time, so
   the other workers' tasks go on, and a fresh worker takes its place;
 * workers die with their parent (Linux ``PR_SET_PDEATHSIG``, and a check that the parent
   is still the one that started them), so a SIGKILLed sweep leaves no process behind;
-* workers ignore SIGINT: Ctrl-C is the parent's to handle (it stops the workers).
+* workers ignore SIGINT: Ctrl-C is the parent's to handle (it stops the workers); SIGTERM
+  gets its default action back (a parent's handler for it, say the CLI's, is not theirs).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def _die_with_parent(parent: int) -> None:
 def _worker_main(conn: Connection, fn: Callable[..., Any], parent: int) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     while True:
         try:
             msg = conn.recv()

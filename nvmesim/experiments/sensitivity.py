@@ -46,9 +46,10 @@ class SensitivityRow:
     error: str | None = None
 
 
-def evaluate(cfg: Config, axis: str = "base", value: Any = None) -> SensitivityRow:
-    """Run ``cfg`` and summarise its baseline and, if there is one, its first other variant."""
-    result = run(cfg, log_dir=None)
+def evaluate(cfg: Config, axis: str = "base", value: Any = None, workers: int | None = None) -> SensitivityRow:
+    """Run ``cfg`` (its replications on ``workers`` processes: :func:`~.runner.run`) and
+    summarise its baseline and, if there is one, its first other variant."""
+    result = run(cfg, log_dir=None, workers=workers)
     if not any(result.replications.values()):
         errors = [e.splitlines()[0] for v in result.errors.values() for e in v]
         return SensitivityRow(axis, value, error="; ".join(errors) or "no replication ran")
@@ -92,19 +93,22 @@ def one_at_a_time(
     cfg: Config,
     axes: Sequence[Axis],
     progress: Callable[[str, Any], None] | None = None,
+    workers: int | None = None,
 ) -> list[SensitivityRow]:
     """The base point, then each axis value with everything else at the base.
     A joint axis (``"a.b+c.d"``) sets all its paths to each value (e.g. a batch size for
     submission and completion together).  A point that fails is recorded as a row with
-    its error."""
-    out = [evaluate(cfg)]
+    its error.  Each point's replications run on ``workers`` processes (``None``: the
+    machine's cores; the table is the same whatever the number)."""
+    out = [evaluate(cfg, workers=workers)]
     base = cfg.effective()
     for axis in axes:
         for v in axis.values:
             if progress:
                 progress(axis.name, v)
             try:
-                out.append(evaluate(load(base, axis.overrides(v), origin=f"--vary {axis.name}"), axis.name, v))
+                out.append(evaluate(load(base, axis.overrides(v), origin=f"--vary {axis.name}"), axis.name, v,
+                                    workers))
             except Exception as e:  # recorded; the other points go on
                 out.append(SensitivityRow(axis.name, v, error=f"{type(e).__name__}: {e}"))
     return out

@@ -247,7 +247,7 @@ def run_point(config: dict[str, Any], params: dict[str, Any], index: int, key: s
     record: dict[str, Any] = {"key": key, "point": index, "params": params, "error": None,
                               "model_version": model_version()}
     try:
-        result = run(config_from_dict(config), log_dir=None)
+        result = run(config_from_dict(config), log_dir=None, workers=1)  # the sweep's pool is the parallelism
         record["rows"] = results_frame(result.replications, result.errors, params, index).to_dict("records")
         record["metrics"] = result.metrics()
         # compact: one [variant, replication, direction, kind, bins, counts] per histogram
