@@ -453,6 +453,7 @@ def sensitivity_cmd(
 ) -> None:
     """How the variant deltas move when one parameter at a time changes (a Markdown table)."""
     from .api import ConfigError, load
+    from .experiments.budget import check_run
     from .config import parse_vary
     from .experiments.sensitivity import markdown, one_at_a_time
 
@@ -469,12 +470,8 @@ def sensitivity_cmd(
             for v in axis.values:
                 point = load(base, axis.overrides(v), origin=f"--vary {axis.name}")  # every point, before any runs
                 if not force:
-                    from .experiments.budget import check_run
-
                     check_run(point, where=f"--vary {axis.name}={v}")
         if not force:
-            from .experiments.budget import check_run
-
             check_run(cfg, where=config)
     except ConfigError as e:
         raise _config_errors(e) from None

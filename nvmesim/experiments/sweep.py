@@ -411,9 +411,8 @@ def run_sweep(
             done += 1
             if progress:
                 progress(done, len(points), f"point {record['point']}")
-    final = _saved_points(out, points, warn or _warn)
-    return assemble(out, points, csv=csv,
-                    provenance=_provenance(sweep, points, {i: h["model_version"] for i, h in final.items()}))
+    versions = {i: h["model_version"] for i, h in saved.items()} | {p.index: model_version() for p in todo}
+    return assemble(out, points, csv=csv, provenance=_provenance(sweep, points, versions))
 
 
 def _check_points(sweep: Sweep, points: list[Point]) -> None:

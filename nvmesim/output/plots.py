@@ -144,7 +144,7 @@ def metric_label(metric: str, magnitude: float = 0.0) -> tuple[str, float]:
         name = f"{metric.removeprefix('cpu_')}, self"
     name = name or metric
     if metric == "iops":
-        return (unit if unit != "IOPS" else "IOPS"), scale
+        return unit, scale  # the unit is the name: IOPS or kIOPS
     return (f"{name} ({unit})" if unit else name), scale
 
 
