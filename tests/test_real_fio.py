@@ -61,10 +61,19 @@ def measured(tmp_path_factory):
 
 
 def test_fios_own_spread_is_measured(measured):
-    _, _, preds = measured
+    """Each job ran twice; its spread is |a - b| / mean of the two fio figures, recomputed here
+    from the json+ documents.  For two positive figures it lies in [0, 2): no tighter bound
+    holds on a shared VM (libaio qd16 repeated 113% apart on 2026-12-03)."""
+    docs, _, preds = measured
     for p in preds.values():
-        assert math.isfinite(p.iops_spread) and 0 <= p.iops_spread < 1, p
-        assert p.iops_tol >= real_fio.IOPS_TOL and p.clat_tol >= real_fio.CLAT_TOL
+        iops = [real_fio._read(d)["iops"] for d in docs[p.name]]
+        clat = [real_fio._read(d)["clat_ns"]["mean"] for d in docs[p.name]]
+        assert len(iops) == 2 and min(iops) > 0 and min(clat) > 0, p
+        assert p.iops_spread == pytest.approx(abs(iops[0] - iops[1]) / (sum(iops) / 2)), p
+        assert p.clat_spread == pytest.approx(abs(clat[0] - clat[1]) / (sum(clat) / 2)), p
+        assert 0 <= p.iops_spread < 2 and 0 <= p.clat_spread < 2, p
+        assert p.iops_tol >= max(real_fio.IOPS_TOL, 2 * p.iops_spread)
+        assert p.clat_tol >= max(real_fio.CLAT_TOL, 2 * p.clat_spread)
 
 
 def _require_stable(preds) -> None:

@@ -144,6 +144,32 @@ def test_add_truncates_floats_and_rejects_negatives():
         h.add(-1)
 
 
+@given(st.lists(st.one_of(st.integers(0, 2 ** 36), st.floats(0, 2.0 ** 35, allow_nan=False)), max_size=60),
+       st.integers(0, 3))
+def test_add_many_is_exactly_add_in_order(values, split):
+    """The batch add (issue 18) is the per-sample add: every field equal, floats bit for bit,
+    whatever was recorded before it."""
+    one, many = LatencyHist(), LatencyHist()
+    head, tail = values[:split], values[split:]
+    for v in head:
+        one.add(v)
+        many.add(v)
+    for v in tail:
+        one.add(v)
+    many.add_many(tail)
+    assert (many.n, many.min, many.max, many.counts, many.below) == (one.n, one.min, one.max, one.counts, one.below)
+    assert (many.mean, many.S) == (one.mean, one.S) or math.isnan(one.mean)
+
+
+def test_add_many_keeps_the_samples_before_a_negative_one():
+    one, many = LatencyHist(), LatencyHist()
+    one.add(5)
+    one.add(700)
+    with pytest.raises(ValueError, match="negative latency"):
+        many.add_many([5, 700, -3, 9])
+    assert (many.n, many.mean, many.S, many.counts) == (one.n, one.mean, one.S, one.counts)
+
+
 # --------------------------------------------------------------------------
 # exact running statistics
 

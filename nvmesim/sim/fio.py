@@ -243,6 +243,9 @@ class FioJob:
         self.replay = Replay(cfg, index) if w.read_iolog else None
         if self.replay is not None:
             self.limit_ios = self.number_ios = 0
+        # every I/O one direction (1: reads, 0: writes; -1: mixed or a replay): the reap and
+        # submit batches then add their latencies to one record with LatencyHist.add_many
+        self.one_dir = -1 if self.replay is not None or 0.0 < w.read_fraction < 1.0 else int(w.read_fraction >= 1.0)
         self.epoch = 0.0  # the job starts at time 0; the end of the ramp moves it
         self.ramp_over = not self.ramp_us
         self.running = self.ramp_over  # fio's runstate TD_RUNNING (else TD_RAMP)
@@ -599,10 +602,16 @@ class FioJob:
         if not self.ramp_over and issue >= self.ramp_end:
             self._end_ramp(issue)
         if self.ramp_over:
-            rd, wr = self.read, self.write
-            for io_u in queued:
-                io_u.issue = issue
-                (rd if io_u.is_read else wr).slat.add(issue - io_u.start)
+            one = self.one_dir
+            if one >= 0 and len(queued) > 1:  # one direction: the batch at once
+                for io_u in queued:
+                    io_u.issue = issue
+                (self.read if one else self.write).slat.add_many([issue - io_u.start for io_u in queued])
+            else:
+                rd, wr = self.read, self.write
+                for io_u in queued:
+                    io_u.issue = issue
+                    (rd if io_u.is_read else wr).slat.add(issue - io_u.start)
             if self.logs is not None:
                 self.logs.submitted(queued, issue, self.epoch)
         else:
@@ -799,16 +808,25 @@ class FioJob:
             if self.logs is not None:  # fio's logs, before the io_us leave the ring
                 self.logs.reaped(ring, n, reap, self.epoch)
             rd, wr = self.read, self.write
-            for _ in range(n):
-                io_u = ring.popleft()
-                if io_u.is_read:
-                    d = rd
-                    nread += 1
-                else:
-                    d = wr
-                d.clat.add(reap - io_u.issue)
-                d.lat.add(reap - io_u.start)
-                free.append(io_u)
+            one = self.one_dir
+            if one >= 0 and n > 1:  # one direction: the batch at once, in reap order
+                d = rd if one else wr
+                done = [ring.popleft() for _ in range(n)]
+                d.clat.add_many([reap - io_u.issue for io_u in done])
+                d.lat.add_many([reap - io_u.start for io_u in done])
+                free.extend(done)
+                nread = n if one else 0
+            else:
+                for _ in range(n):
+                    io_u = ring.popleft()
+                    if io_u.is_read:
+                        d = rd
+                        nread += 1
+                    else:
+                        d = wr
+                    d.clat.add(reap - io_u.issue)
+                    d.lat.add(reap - io_u.start)
+                    free.append(io_u)
         else:
             for _ in range(n):
                 io_u = ring.popleft()

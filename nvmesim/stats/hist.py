@@ -409,6 +409,42 @@ class LatencyHist(RunningStat):
             self.mean = mean
             self.S += delta * (v - mean)
 
+    def add_many(self, values: Sequence[float | int]) -> None:
+        """Record several latencies in order: exactly ``for v in values: add(v)`` (the
+        same float operations in the same order, so mean and S are bit-identical), with
+        the record's fields in locals for the loop.  The reap and submit batches of fio's
+        thread call it (issue 18: a batch shares its timestamp, not its samples)."""
+        counts, below = self.counts, self.below
+        mx, mn, mean, S, n = self._max, self._min, self.mean, self.S, self.n
+        straddle = _STRADDLE
+        try:
+            for ns in values:
+                v = int(ns)
+                if v > 127:
+                    eb = v.bit_length() - 7
+                    idx = (eb << 6) + (v >> eb)
+                    if idx > 1855:
+                        idx = 1855
+                elif v >= 0:
+                    idx = v
+                else:
+                    raise ValueError(f"negative latency {ns!r}")
+                counts[idx] += 1
+                b = straddle[idx]
+                if b and v < b:
+                    below[idx] += 1
+                if v > mx:
+                    mx = v
+                if v < mn:
+                    mn = v
+                delta = v - mean
+                n += 1
+                if delta:
+                    mean += delta / n
+                    S += delta * (v - mean)
+        finally:  # (a negative latency keeps the samples before it, as add() would)
+            self._max, self._min, self.mean, self.S, self.n = mx, mn, mean, S, n
+
     # -- derived values -----------------------------------------------------
     def __len__(self) -> int:
         return self.n
