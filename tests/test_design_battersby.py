@@ -125,3 +125,13 @@ def test_several_cpus_and_numa_price_transfers():
 
 def test_registered():
     assert get_variant("battersby") is BattersbyPool
+
+
+@pytest.mark.parametrize("size,align,boundary", [(16, 16, 0), (256, 256, 0), (4096, 4096, 0), (68, 32, 4096)])
+def test_microbench_shortcut_is_exact(size, align, boundary):
+    """dmapool-test's steady-state shortcut adds up the same rows as a full replay."""
+    from nvmesim.allocators.microbench import run_case
+
+    fast = run_case("battersby", size, align, boundary, rounds=12)
+    full = run_case("battersby", size, align, boundary, rounds=12, shortcut=False)
+    assert fast == full
