@@ -4,7 +4,10 @@ Layer: the bottom one; imports nothing else of nvmesim.
 
 * :mod:`.base` — the interface every variant implements (:class:`DmaPool`) and the
   bookkeeping all variants share;
-* one module per variant: :mod:`.legacy` (dmapool up to v6.3), :mod:`.stack` (v6.4+);
+* one module per variant: :mod:`.legacy` (dmapool up to v6.3), :mod:`.stack` (v6.4+),
+  and two designs that were proposed but never merged (``docs/allocators.md``):
+  :mod:`.battersby` (avail-page list + rbtree lookup, 2018/2022) and :mod:`.xarray`
+  (Keith Busch's 2022 RFC: xarray lookup + one free stack);
 * :mod:`.costmodel` — what an operation costs, from a cache-footprint model;
 * :mod:`.microbench` — replay of the kernel's ``mm/dmapool_test.c``.
 
@@ -15,12 +18,16 @@ Layer: the bottom one; imports nothing else of nvmesim.
 from __future__ import annotations
 
 from .base import DmaPool, Geometry, OpStats, PoolError
+from .battersby import BattersbyPool
 from .legacy import LegacyPool
 from .stack import StackPool
+from .xarray import XarrayPool
 
 VARIANTS: dict[str, type[DmaPool]] = {
     LegacyPool.name: LegacyPool,
     StackPool.name: StackPool,
+    BattersbyPool.name: BattersbyPool,
+    XarrayPool.name: XarrayPool,
 }
 
 
@@ -77,4 +84,4 @@ def get_variant(name: str) -> type[DmaPool]:
 
 
 __all__ = ["DmaPool", "Geometry", "OpStats", "PoolError", "VARIANTS", "get_variant", "register", "LegacyPool",
-           "StackPool"]
+           "StackPool", "BattersbyPool", "XarrayPool"]

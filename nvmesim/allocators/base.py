@@ -49,7 +49,7 @@ from __future__ import annotations
 import operator
 from abc import ABC, abstractmethod
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, NoReturn
 
@@ -386,6 +386,62 @@ class DmaPool(ABC):
                     self.totals.transfers_local += 1
                     ns += pricer.upgrade[0]
                 self._counted = True
+        if ns:
+            own.xfer_ns += ns
+
+    def touch_descriptor_set(self, reads: Sequence[int], write: int = -1) -> None:
+        """The operation under way read the descriptors of pages ``reads`` (any set, in
+        any order: a tree search path, one looked-up page) and then wrote page ``write``'s
+        (-1: none).  :meth:`touch_descriptors` for lookups that are not a walk from the
+        list head.
+
+        Priced as that method prices a walk: a descriptor this CPU does not hold comes
+        from a holder's cache (over the walk's per-node latency), writing one that others
+        hold invalidates their copies; when the operation's footprint level
+        (``OpStats.nodes`` walked, as :meth:`DmaPool._price` prices it) is DRAM, each read
+        descriptor comes from its own node's DRAM.  Nothing to do while one CPU on node 0
+        uses the pool (callers may skip the call when ``self._slow`` is false)."""
+        if not self._slow:
+            return
+        own = self._own
+        cpu = self._cpu
+        bit = own.bit
+        holders = own.desc_holders
+        stale = own.stale[cpu]
+        pricer = own.slot[2]
+        op = self.last
+        row = pricer.row(op.nodes, self.pressure)
+        level = row[5]
+        ns = 0.0
+        if stale:
+            near = far = 0
+            local = own.local
+            for d in reads:
+                k = bisect_left(stale, d)
+                if k < len(stale) and stale[k] == d:
+                    del stale[k]
+                    h = holders[d]
+                    holders[d] = h | bit
+                    if h & local:
+                        near += 1
+                    else:
+                        far += 1
+            if (near or far) and level < 3:
+                per_node = row[4]
+                ns = near * (pricer.xfer[0] - per_node) + far * (pricer.xfer[1] - per_node)
+                op.transfers_local += near
+                op.transfers_remote += far
+                t = self.totals
+                t.transfers_local += near
+                t.transfers_remote += far
+                self._counted = True
+        if level == 3 and own.numa and reads:
+            counts = own.desc_cum.get(own.cpu_node[cpu])
+            near = sum(counts[d + 1] - counts[d] for d in reads) if counts else 0
+            ns += (near * pricer.dram[0] + (len(reads) - near) * pricer.dram[1]
+                   - len(reads) * row[4])
+        if write >= 0 and holders[write] != bit:
+            ns += self._write_descriptor(write, level)
         if ns:
             own.xfer_ns += ns
 
