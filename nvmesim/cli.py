@@ -115,6 +115,24 @@ def _parse_cases(sizes: Optional[str]) -> list[tuple[int, int, int]] | None:
     return cases
 
 
+def _parse_pages(text: Optional[str], blocks: Optional[int]) -> list[int] | None:
+    """``--pages 1,10,100``: pool sizes, each an int >= 1; not with ``--blocks``."""
+    if text is None:
+        return None
+    if blocks is not None:
+        raise fail("--pages: give either --pages or --blocks, not both")
+    out = []
+    for item in text.split(","):
+        try:
+            n = int(item.strip())
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise fail(f"--pages: {item!r} is not a page count (an int >= 1); expected PAGES,... e.g. 1,10,100")
+        out.append(n)
+    return out
+
+
 @app.command("dmapool-test")
 def dmapool_test(
     variant: str = typer.Option("all", autocompletion=_complete_variant_or_all,
@@ -123,6 +141,9 @@ def dmapool_test(
         None, help="cases as SIZE[/ALIGN[/BOUNDARY]],... (default: the kernel test's six)"
     ),
     blocks: Optional[int] = typer.Option(None, min=1, help="blocks per round (default: the kernel's clamp rule)"),
+    pages: Optional[str] = typer.Option(
+        None, help="pool sizes as PAGES,...: each case once per size, with the blocks per round that grow the "
+                   "variant's pool to that many pages (instead of --blocks)"),
     rounds: int = typer.Option(100, min=1, help="rounds per case (the kernel uses 100)"),
     format: TableFormat = typer.Option(TableFormat.table, "--format", help="table rows or a JSON list"),
     force: bool = typer.Option(False, "--force", help="run even when the estimated memory or work is past the "
@@ -136,16 +157,22 @@ def dmapool_test(
     except PoolError as e:
         raise fail(f"--variant: {e}") from None
     cases = _parse_cases(sizes)
-    if blocks is not None and not force:
+    page_list = _parse_pages(pages, blocks)
+    if not force and (blocks is not None or page_list):
+        from .allocators.microbench import KERNEL_CASES, blocks_for_pages
         from .config import ConfigError
         from .experiments.budget import check_blocks
 
         try:
-            check_blocks(blocks)
+            most = blocks if blocks is not None else max(
+                blocks_for_pages(v, *case, p) for v in variants for case in (cases or KERNEL_CASES) for p in page_list)
+            check_blocks(most)
+        except PoolError as e:
+            raise fail(f"--sizes: {e}") from None
         except ConfigError as e:
             raise _config_errors(e) from None
     try:
-        rows = run_table(variants, cases, blocks=blocks, rounds=rounds)
+        rows = run_table(variants, cases, blocks=blocks, rounds=rounds, pages=page_list)
     except PoolError as e:
         raise fail(f"--sizes: {e}") from None
     if format is TableFormat.json:

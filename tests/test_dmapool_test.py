@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from nvmesim.allocators import VARIANTS
 from nvmesim.allocators.microbench import SEED_TIME_US, nr_blocks, run_case, run_table
 
 
@@ -84,9 +85,35 @@ def test_cli_json_rows():
 @pytest.mark.parametrize(
     "args,needle",
     [(["--variant", "stak"], "did you mean 'stack'"), (["--sizes", "16/3"], "power of two"),
-     (["--sizes", "x"], "SIZE[/ALIGN[/BOUNDARY]]"), (["--format", "xml"], "--format")],
+     (["--sizes", "x"], "SIZE[/ALIGN[/BOUNDARY]]"), (["--format", "xml"], "--format"),
+     (["--pages", "1,0"], "--pages: '0' is not a page count"), (["--pages", "2", "--blocks", "9"], "not both"),
+     (["--pages", "100000000", "--sizes", "16"], "--force")],
 )
 def test_cli_bad_input_exit_2_without_traceback(args, needle):
     p = subprocess.run([sys.executable, "-m", "nvmesim.cli", "dmapool-test", *args], capture_output=True, text=True)
     assert p.returncode == 2
     assert needle in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("case", [(16, 16, 0), (68, 32, 4096), (4096, 4096, 0)])
+def test_pages_grow_each_pool_to_exactly_that_many_pages(variant, case):
+    """``--pages``: the blocks per round are the variant's own blocks per page times the
+    pages asked for, so an alloc-all round ends with exactly that many pages."""
+    from nvmesim.allocators.microbench import blocks_for_pages
+
+    for pages in (1, 3):
+        blocks = blocks_for_pages(variant, *case, pages)
+        row = run_case(variant, *case, blocks=blocks, rounds=2)
+        assert row.pages == pages and row.blocks == blocks
+        if blocks > 1:
+            assert run_case(variant, *case, blocks=blocks + 1, rounds=1).pages == pages + 1
+
+
+def test_cli_pages_rows():
+    out = subprocess.run([sys.executable, "-m", "nvmesim.cli", "dmapool-test", "--variant", "legacy", "--sizes",
+                          "4096", "--pages", "1,20", "--rounds", "4", "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = json.loads(out)
+    assert [(r["pages"], r["blocks"]) for r in rows] == [(1, 1), (20, 20)]
+    assert rows[1]["ns_per_pair"] > rows[0]["ns_per_pair"]  # legacy's walks grow with the pool

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from . import get_variant
+from .base import make_geometry
 from .costmodel import CostModel
 
 NR_TESTS = 100  # rounds per case in mm/dmapool_test.c
@@ -48,6 +49,16 @@ HARNESS_BYTES_PER_OP = 16
 def nr_blocks(size: int) -> int:
     """The kernel test's block count: clamp((4096 / size) * 512, 1024, 8192)."""
     return min(max((4096 // size) * 512, 1024), 8192)
+
+
+def blocks_for_pages(variant: str, size: int, align: int, boundary: int, pages: int) -> int:
+    """Blocks per round that make ``variant``'s pool grow to exactly ``pages`` pages: the
+    harness at a chosen pool size (issue 19's cost per operation against pool pages).
+    Each variant packs its own number of blocks into a page (legacy's ``>=`` boundary
+    test leaves one out), so the count is the variant's own."""
+    cls = get_variant(variant)
+    per_page = len(cls.block_offsets(make_geometry(size, align, boundary, cls.min_size)))
+    return pages * per_page
 
 
 @dataclass(slots=True)
@@ -150,19 +161,28 @@ def run_table(
     rounds: int = NR_TESTS,
     cost: CostModel | None = None,
     shortcut: bool = True,
+    pages: list[int] | None = None,
 ) -> list[Row]:
-    """The whole table: every case on every variant, in the kernel's order."""
+    """The whole table: every case on every variant, in the kernel's order.  With
+    ``pages``, each case once per pool size instead, its blocks per round those that grow
+    the variant's pool to that many pages (:func:`blocks_for_pages`; ``blocks`` unused)."""
     rows = []
     for v in variants:
         for size, align, boundary in cases or KERNEL_CASES:
-            rows.append(run_case(v, size, align, boundary, blocks, rounds, cost, shortcut))
+            if pages is None:
+                rows.append(run_case(v, size, align, boundary, blocks, rounds, cost, shortcut))
+                continue
+            for p in pages:
+                n = blocks_for_pages(v, size, align, boundary, p)
+                rows.append(run_case(v, size, align, boundary, n, rounds, cost, shortcut))
     return rows
 
 
 def format_table(rows: list[Row]) -> str:
     """The rows as a fixed-width table, with before/after ratios where both exist."""
+    w = max([8] + [len(r.variant) for r in rows])
     head = (
-        f"{'variant':<8} {'size':>5} {'align':>5} {'bound':>5} {'blocks':>6} {'rounds':>6} "
+        f"{'variant':<{w}} {'size':>5} {'align':>5} {'bound':>5} {'blocks':>6} {'rounds':>6} "
         f"{'pages':>5} {'nodes':>12} {'time_us':>11} {'ns/pair':>8} {'seed_us':>8} {'err%':>6}"
     )
     lines = [head, "-" * len(head)]
@@ -170,7 +190,7 @@ def format_table(rows: list[Row]) -> str:
         seed = "" if r.seed_time_us is None else str(r.seed_time_us)
         err = "" if r.error_pct is None else f"{r.error_pct:+.1f}"
         lines.append(
-            f"{r.variant:<8} {r.size:>5} {r.align:>5} {r.boundary:>5} {r.blocks:>6} {r.rounds:>6} "
+            f"{r.variant:<{w}} {r.size:>5} {r.align:>5} {r.boundary:>5} {r.blocks:>6} {r.rounds:>6} "
             f"{r.pages:>5} {r.nodes_visited:>12} {r.time_us:>11.1f} {r.ns_per_pair:>8.2f} {seed:>8} {err:>6}"
         )
     ratios = []
@@ -181,7 +201,9 @@ def format_table(rows: list[Row]) -> str:
         s = by.get(("stack", r.size, r.align, r.boundary, r.blocks, r.rounds))
         if s is None or not s.time_us:
             continue
-        line = f"  size {r.size:>5}: legacy/stack = {r.time_us / s.time_us:6.2f}x"
+        many = sum(1 for x in rows if x.variant == "legacy" and x.size == r.size) > 1
+        at = f", {r.pages:>6} pages" if many else ""
+        line = f"  size {r.size:>5}{at}: legacy/stack = {r.time_us / s.time_us:6.2f}x"
         if r.seed_time_us and s.seed_time_us:
             seed_ratio = r.seed_time_us / s.seed_time_us
             line += f"   seed {seed_ratio:6.2f}x   err {100 * (r.time_us / s.time_us / seed_ratio - 1):+.1f}%"
