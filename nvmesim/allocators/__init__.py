@@ -4,7 +4,10 @@ Layer: the bottom one; imports nothing else of nvmesim.
 
 * :mod:`.base` — the interface every variant implements (:class:`DmaPool`) and the
   bookkeeping all variants share;
-* one module per variant: :mod:`.legacy` (dmapool up to v6.3), :mod:`.stack` (v6.4+);
+* one module per variant: :mod:`.legacy` (dmapool up to v6.3), :mod:`.stack` (v6.4+),
+  and three designs the kernel does not have: :mod:`.oob` (the links out of the DMA
+  memory, Johannesmeyer's 2024 RFC), :mod:`.magazine` (per-CPU caches in front of the
+  stack), :mod:`.nopool` (no pool: a coherent page per block);
 * :mod:`.costmodel` — what an operation costs, from a cache-footprint model;
 * :mod:`.microbench` — replay of the kernel's ``mm/dmapool_test.c``.
 
@@ -16,11 +19,17 @@ from __future__ import annotations
 
 from .base import DmaPool, Geometry, OpStats, PoolError
 from .legacy import LegacyPool
+from .magazine import MagazinePool
+from .nopool import NoPool
+from .oob import OobPool
 from .stack import StackPool
 
 VARIANTS: dict[str, type[DmaPool]] = {
     LegacyPool.name: LegacyPool,
     StackPool.name: StackPool,
+    OobPool.name: OobPool,
+    MagazinePool.name: MagazinePool,
+    NoPool.name: NoPool,
 }
 
 
@@ -77,4 +86,4 @@ def get_variant(name: str) -> type[DmaPool]:
 
 
 __all__ = ["DmaPool", "Geometry", "OpStats", "PoolError", "VARIANTS", "get_variant", "register", "LegacyPool",
-           "StackPool"]
+           "StackPool", "OobPool", "MagazinePool", "NoPool"]

@@ -1,0 +1,115 @@
+"""``magazine``: a per-CPU cache of free blocks in front of the v6.4 stack.
+
+Not a kernel dmapool: the design of the slab allocator's per-CPU object caches
+(Bonwick & Adams, "Magazines and Vmem", USENIX ATC 2001; Linux's SLAB, ``mm/slab.c``
+until 6.8, ``struct array_cache``) put in front of ``stack``.  Each CPU keeps an array
+of up to :meth:`limit` free blocks:
+
+* alloc with blocks in the array: pop the top one, **no pool lock** (``locked = False``;
+  the array is the CPU's own, interrupts disabled around it as SLAB does, priced as the
+  ``call_ns`` bookkeeping);
+* alloc with the array empty (SLAB's ``cache_alloc_refill``): under the pool lock pop
+  :meth:`batch` blocks off the shared stack (creating pages as it must) into the array,
+  then pop the top one;
+* free with room: push, no lock; free with the array full (``cache_flusharray``): under
+  the lock push the ``batch`` oldest blocks (the array's bottom) back on the stack, move
+  the rest down, then push.
+
+Sizes: SLAB's ``enable_cpucache`` rule for an object of the pool's block size — limit
+120 up to 256 B, 54 up to 1 KiB, 24 up to a page, 8 above, 1 above 128 KiB, and
+``batchcount = (limit + 1) / 2`` (the kernel comment calls them guesses, to be
+auto-tuned "as described by Bonwick").  Class constants ``LIMIT`` / ``BATCH`` override
+the rule (the config has no place for a variant's parameters).
+
+What is priced, with the cache model: an operation's own line is the array slot it reads
+or writes (a side line of the CPU: ``struct array_cache``'s 16-B header then 8-B
+pointers), not the block; a refill also reads the link line of every block it pops and
+a flush writes the link of every block it pushes (``price_line`` on the block lines:
+footprint rule, holders, transfers), and both write the array lines they fill or move.
+The per-block loop instructions are not priced separately (each moved block costs at
+least its line's L1 latency).
+"""
+
+from __future__ import annotations
+
+from .base import OpStats
+from .stack import StackPool
+
+_HEADER = 16  # struct array_cache: avail, limit, batchcount, touched (4 unsigned ints)
+
+
+class MagazinePool(StackPool):
+    """The stack dmapool with SLAB-style per-CPU arrays of free blocks in front."""
+
+    name = "magazine"
+    #: override SLAB's size rule (None: use it)
+    LIMIT: int | None = None
+    BATCH: int | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        size = self.geometry.size
+        limit = self.LIMIT or (1 if size > 131072 else 8 if size > 4096 else 24 if size > 1024
+                               else 54 if size > 256 else 120)
+        self.limit = limit
+        self.batch = min(self.BATCH or (limit + 1) // 2, limit)
+        self._arrays: dict[int, tuple[list[int], int]] = {}  # cpu -> (free handles, first side line)
+
+    def _array(self, cpu: int) -> tuple[list[int], int]:
+        """The CPU's array, created (its lines written by that CPU) at its first use."""
+        arr = self._arrays.get(cpu)
+        if arr is None:
+            arr = self._arrays[cpu] = ([], self.new_side_lines(-(-(_HEADER + 8 * self.limit) // 64)))
+        return arr
+
+    def _fill_lines(self, first: int, lo: int, hi: int) -> float:
+        """Store into array slots ``lo .. hi - 1``: each line they span, priced once."""
+        price = self.price_line
+        return sum(price(first + line, True) for line in range((_HEADER + 8 * lo) >> 6,
+                                                                ((_HEADER + 8 * hi - 1) >> 6) + 1))
+
+    def take(self, cpu: int, op: OpStats) -> int:
+        cache, first = self._arrays.get(cpu) or self._array(cpu)
+        if cache:
+            op.locked = False
+        else:  # cache_alloc_refill: a batch off the shared stack, under the lock
+            stack = self._stack
+            price = self.price_line
+            base = self.base
+            ns = 0.0
+            for _ in range(self.batch):
+                if not stack:
+                    self._grow()
+                h = stack.pop()
+                ns += price((h - base) >> 6, False, False)  # its next_block read
+                cache.append(h)
+            op.extra_ns = ns + self._fill_lines(first, 0, len(cache))
+        handle = cache.pop()
+        self.op_line = first + ((_HEADER + 8 * len(cache)) >> 6)
+        return handle
+
+    def give(self, handle: int, cpu: int, op: OpStats) -> None:
+        cache, first = self._arrays.get(cpu) or self._array(cpu)
+        if len(cache) < self.limit:
+            op.locked = False
+        else:  # cache_flusharray: the oldest batch back on the stack, under the lock
+            n = self.batch
+            price = self.price_line
+            base = self.base
+            stack = self._stack
+            ns = 0.0
+            for h in cache[:n]:
+                ns += price((h - base) >> 6, True, False)  # its next_block written
+                stack.append(h)
+            del cache[:n]
+            op.extra_ns = ns + self._fill_lines(first, 0, len(cache))  # the rest moved down
+        self.op_line = first + ((_HEADER + 8 * len(cache)) >> 6)
+        cache.append(handle)
+
+    def cached(self, cpu: int) -> tuple[int, ...]:
+        """The free blocks ``cpu``'s array holds, bottom first."""
+        arr = self._arrays.get(cpu)
+        return tuple(arr[0]) if arr else ()
+
+    def free_state(self) -> tuple:
+        return (tuple(self._stack), tuple((c, tuple(a[0])) for c, a in sorted(self._arrays.items())))
