@@ -1,0 +1,78 @@
+"""``magazine`` (per-CPU arrays in front of the stack) against its naive reference, misuse,
+and its prices."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nvmesim.allocators import MagazinePool, PoolError, StackPool, get_variant
+from naive_designs_cache import NaiveMagazine, replay
+
+GEOMETRIES = [(16, 16, 0), (256, 256, 0), (512, 512, 0), (2048, 2048, 0), (4096, 4096, 0), (68, 32, 4096),
+              (8192, 4096, 0)]
+
+
+@st.composite
+def op_sequences(draw):
+    geometry = draw(st.sampled_from(GEOMETRIES))
+    ops = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 10**6), st.integers(0, 3)),
+                        min_size=1, max_size=500))
+    return geometry, draw(st.integers(1, 4)), ops
+
+
+@settings(max_examples=120, deadline=None)
+@given(op_sequences())
+def test_magazine_matches_naive(case):
+    (size, align, boundary), cpus, ops = case
+    replay(MagazinePool(size, align, boundary), NaiveMagazine(size, align, boundary), ops, cpus)
+
+
+def test_long_runs_cross_the_flush_threshold():
+    """Frees on one CPU of blocks another allocated: its array fills and flushes."""
+    fast, naive = MagazinePool(256, 256, 0), NaiveMagazine(256, 256, 0)
+    ops = [(True, 0, 0)] * 400 + [(False, 0, 1)] * 400 + [(True, 0, 1)] * 300 + [(True, 0, 0)] * 50
+    replay(fast, naive, ops, 2)
+    assert fast.totals.transfers > 0
+
+
+@pytest.mark.parametrize("size,limit,batch", [(16, 120, 60), (256, 120, 60), (512, 54, 27), (4096, 24, 12),
+                                              (8192, 8, 4)])
+def test_slab_sizes(size, limit, batch):
+    pool = MagazinePool(size, size, 0)
+    assert (pool.limit, pool.batch) == (limit, batch)
+
+
+def test_hits_skip_the_lock_refills_pay_for_their_lines():
+    assert get_variant("magazine") is MagazinePool
+    pool = MagazinePool(256, 256, 0)
+    refill = pool.alloc()[1]
+    assert pool.last.locked and pool.last.extra_ns >= pool.batch * pool.cost.l1.latency_ns
+    hit = pool.alloc()[1]
+    assert not pool.last.locked
+    stack = StackPool(256, 256, 0)
+    stack.alloc()
+    assert hit < stack.alloc()[1] < refill
+
+
+def test_class_constants_override_the_rule():
+    class Small(MagazinePool):
+        name = "magazine-small-test"
+        LIMIT, BATCH = 4, 2
+
+    pool = Small(64, 64, 0)
+    hs = [pool.alloc()[0] for _ in range(5)]
+    for h in hs:
+        pool.free(h)
+    assert len(pool.cached(0)) <= 4 and pool.totals.ops == 10
+
+
+def test_double_free_and_foreign_handles_raise():
+    pool = MagazinePool(64, 64, 0)
+    h, _ = pool.alloc()
+    pool.free(h)  # now in cpu 0's array
+    with pytest.raises(PoolError, match="double free"):
+        pool.free(h, 1)
+    with pytest.raises(PoolError, match="does not belong"):
+        pool.free(MagazinePool(64, 64, 0).alloc()[0])
