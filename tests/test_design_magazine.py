@@ -76,3 +76,27 @@ def test_double_free_and_foreign_handles_raise():
         pool.free(h, 1)
     with pytest.raises(PoolError, match="does not belong"):
         pool.free(MagazinePool(64, 64, 0).alloc()[0])
+
+
+def test_config_and_cli_name_the_new_variants(tmp_path):
+    """``allocator: {variants: [...]}`` and ``dmapool-test --variant`` take the three designs."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from nvmesim.api import load, run
+    from nvmesim.cli import app
+
+    path = tmp_path / "designs.yaml"
+    path.write_text(yaml.safe_dump({
+        "workload": {"bs": "16k", "iodepth": 32, "iodepth_batch_submit": 8, "numjobs": 2,
+                     "runtime": "4ms", "ramp_time": "1ms"},
+        "allocator": {"variants": ["stack", "magazine", "oob", "nopool"]},
+        "sim": {"replications": 1},
+    }))
+    result = run(load(path))
+    over = result.overview()
+    assert (over["iops"] > 0).all()
+    assert over.loc["magazine", "cpu_share_pool_lock"] < over.loc["stack", "cpu_share_pool_lock"]
+    assert over.loc["nopool", "cpu_share_pool_lock"] == 0
+    r = CliRunner().invoke(app, ["dmapool-test", "--variant", "magazine", "--sizes", "256", "--rounds", "2"])
+    assert r.exit_code == 0 and "magazine" in r.output

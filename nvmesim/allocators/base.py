@@ -49,8 +49,8 @@ maps a CPU to its node (None: every CPU on node 0).  ``OpStats.transfers_local``
 ``transfers_remote`` count the transfers an operation paid.  A pool used by one CPU
 whose node is ``mem_node`` costs exactly what it did before ownership was modelled.
 
-Variants live one per module (``legacy.py``, ``stack.py``), registered by name in
-:mod:`nvmesim.allocators`.
+Variants live one per module (``legacy.py``, ``stack.py``, ``oob.py``, ``magazine.py``,
+``nopool.py``), registered by name in :mod:`nvmesim.allocators`.
 """
 
 from __future__ import annotations
@@ -371,6 +371,24 @@ class DmaPool(ABC):
         if reuse <= row[2]:
             return lats[2]
         return lats[3]
+
+    def price_lines(self, lines: list[int], store: bool, side: bool = True) -> float:
+        """:meth:`price_line` of each of ``lines`` in turn (a batch a variant moves);
+        the same result, with the one-CPU case's loop inlined."""
+        if self._slow:
+            price = self.price_line
+            return sum([price(line, store, side) for line in lines])
+        touch = self._side_touch if side else self._line_touch
+        clock = self._clock
+        pricer = self._own.slot[2]
+        r0, r1, r2 = pricer.row(self.last.nodes, self.pressure)[:3]
+        l0, l1, l2, l3 = pricer.store_lats if store else pricer.lats
+        ns = 0.0
+        for line in lines:
+            reuse = clock - touch[line]
+            touch[line] = clock
+            ns += l0 if reuse <= r0 else l1 if reuse <= r1 else l2 if reuse <= r2 else l3
+        return ns
 
     def touch_descriptors(self, first: int, write: int = -1) -> None:
         """The operation under way walked the page list from its head (the newest page)

@@ -64,46 +64,41 @@ class MagazinePool(StackPool):
 
     def _fill_lines(self, first: int, lo: int, hi: int) -> float:
         """Store into array slots ``lo .. hi - 1``: each line they span, priced once."""
-        price = self.price_line
-        return sum(price(first + line, True) for line in range((_HEADER + 8 * lo) >> 6,
-                                                                ((_HEADER + 8 * hi - 1) >> 6) + 1))
+        return self.price_lines(list(range(first + ((_HEADER + 8 * lo) >> 6),
+                                           first + ((_HEADER + 8 * hi - 1) >> 6) + 1)), True)
 
     def take(self, cpu: int, op: OpStats) -> int:
-        cache, first = self._arrays.get(cpu) or self._array(cpu)
+        arr = self._arrays.get(cpu) or self._array(cpu)
+        cache = arr[0]
         if cache:
             op.locked = False
         else:  # cache_alloc_refill: a batch off the shared stack, under the lock
             stack = self._stack
-            price = self.price_line
-            base = self.base
-            ns = 0.0
             for _ in range(self.batch):
                 if not stack:
                     self._grow()
-                h = stack.pop()
-                ns += price((h - base) >> 6, False, False)  # its next_block read
-                cache.append(h)
-            op.extra_ns = ns + self._fill_lines(first, 0, len(cache))
+                cache.append(stack.pop())
+            base = self.base
+            op.extra_ns = self.price_lines([(h - base) >> 6 for h in cache], False, False) + \
+                self._fill_lines(arr[1], 0, len(cache))  # each block's next_block read; the slots written
         handle = cache.pop()
-        self.op_line = first + ((_HEADER + 8 * len(cache)) >> 6)
+        self.op_line = arr[1] + ((_HEADER + 8 * len(cache)) >> 6)
         return handle
 
     def give(self, handle: int, cpu: int, op: OpStats) -> None:
-        cache, first = self._arrays.get(cpu) or self._array(cpu)
+        arr = self._arrays.get(cpu) or self._array(cpu)
+        cache = arr[0]
         if len(cache) < self.limit:
             op.locked = False
         else:  # cache_flusharray: the oldest batch back on the stack, under the lock
             n = self.batch
-            price = self.price_line
-            base = self.base
-            stack = self._stack
-            ns = 0.0
-            for h in cache[:n]:
-                ns += price((h - base) >> 6, True, False)  # its next_block written
-                stack.append(h)
+            flushed = cache[:n]
             del cache[:n]
-            op.extra_ns = ns + self._fill_lines(first, 0, len(cache))  # the rest moved down
-        self.op_line = first + ((_HEADER + 8 * len(cache)) >> 6)
+            self._stack.extend(flushed)
+            base = self.base
+            op.extra_ns = self.price_lines([(h - base) >> 6 for h in flushed], True, False) + \
+                self._fill_lines(arr[1], 0, len(cache))  # each block's next_block written; the rest moved down
+        self.op_line = arr[1] + ((_HEADER + 8 * len(cache)) >> 6)
         cache.append(handle)
 
     def cached(self, cpu: int) -> tuple[int, ...]:
