@@ -100,3 +100,24 @@ def test_config_and_cli_name_the_new_variants(tmp_path):
     assert over.loc["nopool", "cpu_share_pool_lock"] == 0
     r = CliRunner().invoke(app, ["dmapool-test", "--variant", "magazine", "--sizes", "256", "--rounds", "2"])
     assert r.exit_code == 0 and "magazine" in r.output
+
+
+@pytest.mark.parametrize("size,align,boundary", [(16, 16, 0), (256, 256, 0), (68, 32, 4096)])
+def test_renamed_repeats_give_the_harness_the_same_answer(size, align, boundary):
+    """The micro harness's shortcut on the renamed snapshot equals running every round."""
+    from nvmesim.allocators.microbench import run_case
+
+    fast = run_case("magazine", size, align, boundary, rounds=25)
+    slow = run_case("magazine", size, align, boundary, rounds=25, shortcut=False)
+    assert (fast.time_us, fast.nodes_visited, fast.pages) == (slow.time_us, slow.nodes_visited, slow.pages)
+
+
+def test_renamed_snapshot_only_when_it_is_exact():
+    pool = MagazinePool(64, 64, 0)
+    h, _ = pool.alloc()
+    assert pool.snapshot()[0] != "renamed"  # a live block: the exact snapshot
+    pool.free(h)
+    assert pool.snapshot()[0] == "renamed"
+    h, _ = pool.alloc(1)
+    pool.free(h, 1)  # all free again, but a second CPU has used the pool: holders matter
+    assert pool.snapshot()[0] != "renamed"

@@ -32,7 +32,7 @@ least its line's L1 latency).
 
 from __future__ import annotations
 
-from .base import OpStats
+from .base import DmaPool, OpStats
 from .stack import StackPool
 
 _HEADER = 16  # struct array_cache: avail, limit, batchcount, touched (4 unsigned ints)
@@ -108,3 +108,50 @@ class MagazinePool(StackPool):
 
     def free_state(self) -> tuple:
         return (tuple(self._stack), tuple((c, tuple(a[0])) for c, a in sorted(self._arrays.items())))
+
+    # ---- repeat detection for the micro harness ----------------------------------------
+    def snapshot(self) -> tuple:
+        """The pool's state up to the names of its blocks, when that is all that matters.
+
+        With one CPU (no holders to check) and every block free, what the pool does next
+        depends only on the order of the free blocks (the stack, then each CPU's array),
+        which of them share a line, and each line's age: any two blocks are
+        interchangeable.  So the lines are renamed by first appearance along that order
+        and the state is (counts, renamed lines in order, their ages, the side lines'
+        ages).  The micro harness needs this: SLAB's batches drift against the round
+        boundaries, so the exact block order takes hundreds of rounds to repeat, but the
+        renamed state repeats within a few.  Otherwise: the base class's exact snapshot."""
+        if self._slow or self._live:
+            return super().snapshot()
+        now = self._clock
+        touch = self._line_touch
+        base = self.base
+        arrays = sorted(self._arrays.items())
+        names: dict[int, int] = {}
+        order, ages = [], []
+        for h in [*self._stack, *(h for _, (a, _) in arrays for h in a)]:
+            line = (h - base) >> 6
+            k = names.setdefault(line, len(names))
+            order.append(k)
+            if k == len(ages):
+                ages.append(now - touch[line])
+        counts = (len(self._stack), self.nr_pages, tuple((c, len(a), first) for c, (a, first) in arrays))
+        return ("renamed", counts, tuple(order), ages, [now - t for t in self._side_touch], now)
+
+    @staticmethod
+    def repeats(earlier: tuple, later: tuple) -> bool:
+        """:meth:`DmaPool.repeats` for the renamed snapshots of :meth:`snapshot` (the same
+        rule: equal structure, and every line touched between the two moments of the same
+        age at both); exact snapshots are compared as the base class does."""
+        if earlier[0] != "renamed" or later[0] != "renamed":
+            if earlier[0] == "renamed" or later[0] == "renamed":
+                return False
+            return DmaPool.repeats(earlier, later)
+        if earlier[1] != later[1] or earlier[2] != later[2]:
+            return False
+        window = later[5] - earlier[5]
+        for old, new in ((earlier[3], later[3]), (earlier[4], later[4])):
+            for i, age in enumerate(new):
+                if age < window and old[i] != age:
+                    return False
+        return True
