@@ -5,9 +5,11 @@ Layer: the bottom one; imports nothing else of nvmesim.
 * :mod:`.base` — the interface every variant implements (:class:`DmaPool`) and the
   bookkeeping all variants share;
 * one module per variant: :mod:`.legacy` (dmapool up to v6.3), :mod:`.stack` (v6.4+),
-  and two designs that were proposed but never merged (``docs/allocators.md``):
-  :mod:`.battersby` (avail-page list + rbtree lookup, 2018/2022) and :mod:`.xarray`
-  (Keith Busch's 2022 RFC: xarray lookup + one free stack);
+  and five designs the kernel does not have (``docs/allocators.md``): :mod:`.battersby`
+  (avail-page list + rbtree lookup, 2018/2022), :mod:`.xarray` (Keith Busch's 2022 RFC:
+  xarray lookup + one free stack), :mod:`.oob` (the links out of the DMA memory,
+  Johannesmeyer's 2024 RFC), :mod:`.magazine` (per-CPU caches in front of the stack),
+  :mod:`.nopool` (no pool: a coherent page per block);
 * :mod:`.costmodel` — what an operation costs, from a cache-footprint model;
 * :mod:`.microbench` — replay of the kernel's ``mm/dmapool_test.c``.
 
@@ -20,6 +22,9 @@ from __future__ import annotations
 from .base import DmaPool, Geometry, OpStats, PoolError
 from .battersby import BattersbyPool
 from .legacy import LegacyPool
+from .magazine import MagazinePool
+from .nopool import NoPool
+from .oob import OobPool
 from .stack import StackPool
 from .xarray import XarrayPool
 
@@ -28,6 +33,9 @@ VARIANTS: dict[str, type[DmaPool]] = {
     StackPool.name: StackPool,
     BattersbyPool.name: BattersbyPool,
     XarrayPool.name: XarrayPool,
+    OobPool.name: OobPool,
+    MagazinePool.name: MagazinePool,
+    NoPool.name: NoPool,
 }
 
 
@@ -84,4 +92,4 @@ def get_variant(name: str) -> type[DmaPool]:
 
 
 __all__ = ["DmaPool", "Geometry", "OpStats", "PoolError", "VARIANTS", "get_variant", "register", "LegacyPool",
-           "StackPool", "BattersbyPool", "XarrayPool"]
+           "StackPool", "BattersbyPool", "XarrayPool", "OobPool", "MagazinePool", "NoPool"]

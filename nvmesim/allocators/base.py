@@ -23,6 +23,15 @@ cache-line ages the cost model prices.  A variant implements four hooks:
 the pool's spinlock, ``extra_ns`` for work the variant prices itself (a batch refill).
 A variant that walks the page descriptors says which with :meth:`DmaPool.touch_descriptors`.
 
+**Side lines.**  A variant whose operations touch pool state outside the DMA memory
+(out-of-band block metadata, a per-CPU array) allocates lines for it with
+:meth:`DmaPool.new_side_lines`; they have their own ages and holders and are priced by
+the same rules as block lines.  Setting ``self.op_line`` to a side line during ``take``
+or ``give`` makes the operation's priced access that line instead of the block's own
+(whose age is then left alone); :meth:`DmaPool.price_line` prices any further line an
+operation touches (a side line or another block's link), to be added to ``extra_ns``.
+A variant that uses none of this costs exactly what it did before side lines existed.
+
 **Several CPUs.**  Every line of pool state has a set of holders, the CPUs whose caches
 hold a valid copy: each block's free-link line (one entry per line of pool memory),
 each page's descriptor (``struct dma_page``, one line) and, if the pool prices it
@@ -40,8 +49,8 @@ maps a CPU to its node (None: every CPU on node 0).  ``OpStats.transfers_local``
 ``transfers_remote`` count the transfers an operation paid.  A pool used by one CPU
 whose node is ``mem_node`` costs exactly what it did before ownership was modelled.
 
-Variants live one per module (``legacy.py``, ``stack.py``), registered by name in
-:mod:`nvmesim.allocators`.
+Variants live one per module (``legacy.py``, ``stack.py``, ``oob.py``, ``magazine.py``,
+``nopool.py``), registered by name in :mod:`nvmesim.allocators`.
 """
 
 from __future__ import annotations
@@ -141,7 +150,7 @@ class _Holders:
 
     __slots__ = ("node_of", "mem_node", "desc_node", "lock_line", "numa", "far_pricer", "cpus", "cpu_node",
                  "node_masks", "slot", "bit", "local", "shared", "line_holders", "desc_holders", "stale", "desc_cum",
-                 "lock_holders", "xfer_ns")
+                 "lock_holders", "xfer_ns", "side_holders")
 
     def __init__(self, node_of, mem_node: int, desc_node: int | None, lock_line: bool, op_ns, pricer) -> None:
         self.node_of = node_of
@@ -164,6 +173,7 @@ class _Holders:
         self.desc_cum: dict[int, list[int]] = {}  # node -> [descriptors on it among pages < i]
         self.lock_holders = 0
         self.xfer_ns = 0.0  # descriptor transfers priced during the operation under way
+        self.side_holders: list[int] = []  # per side line (see DmaPool.new_side_lines)
 
 
 class DmaPool(ABC):
@@ -201,7 +211,7 @@ class DmaPool(ABC):
         self.offsets: tuple[int, ...] = self.block_offsets(self.geometry)
         self._offset_set = frozenset(self.offsets)
         self.cost = cost or DEFAULT_COST_MODEL
-        self.pricer: PoolPricer = self.cost.pricer(self.geometry.size, self.geometry.block_align)
+        self.pricer: PoolPricer = self.cost.pricer(*self.line_shape(self.geometry))
         self._op_ns = self.pricer.op_ns
         #: bytes of other data the caller touches between two pool operations
         self.pressure = float(pressure)
@@ -211,6 +221,9 @@ class DmaPool(ABC):
         self._live: set[int] = set()
         self._clock = 0  # pool operations so far
         self._line_touch: list[int] = []  # per cache line of pool memory: op of last touch
+        self._side_touch: list[int] = []  # per side line: op of last touch
+        #: the side line the operation under way touches instead of its block's (-1: none)
+        self.op_line = -1
         self._lines_per_page = self.geometry.allocation // 64
         self._page_bytes = self.geometry.allocation
         # ---- topology and line holders (see the module docstring).  Kept in one object:
@@ -269,6 +282,14 @@ class DmaPool(ABC):
     def free_state(self) -> tuple:
         """The free-block structures, as a hashable value (for :meth:`snapshot`)."""
 
+    @classmethod
+    def line_shape(cls, g: Geometry) -> tuple[int, int]:
+        """(bytes of pool state one operation brings into the cache, their alignment),
+        for the footprint rule: by default the block's link line (the block size, at most
+        a line, aligned as the blocks are).  A variant whose operations touch other state
+        (out-of-band metadata) says what that is."""
+        return g.size, g.block_align
+
     # ---- what variants call ----------------------------------------------
     def new_page(self) -> int:
         """pool_alloc_page: a new page of blocks; returns the handle of its first byte.
@@ -301,6 +322,73 @@ class DmaPool(ABC):
             level = own.slot[2].row(self.last.nodes, self.pressure)[5]
             own.xfer_ns += self._write_descriptor(page - 1, level)
         return self.base + page * self._page_bytes
+
+    def new_side_lines(self, n: int) -> int:
+        """Allocate ``n`` side lines (state outside the DMA memory, see the module
+        docstring), written now by the CPU of the operation under way (cpu 0 before
+        any); returns the index of the first."""
+        if self._cpu is None:
+            self._switch(0)
+        first = len(self._side_touch)
+        self._side_touch.extend([self._clock] * n)
+        self._own.side_holders.extend([self._own.bit] * n)
+        return first
+
+    def price_line(self, line: int, store: bool, side: bool = True) -> float:
+        """The operation under way also touches ``line`` (a side line, or with
+        ``side=False`` the pool-memory line ``(handle - base) >> 6``): its latency by the
+        footprint rule, or a cache-to-cache transfer if another CPU holds it (counted in
+        ``last`` and ``totals``), exactly as :meth:`_price` prices an operation's own
+        line, without the call and lock.  Returns ns, for the variant's ``extra_ns``."""
+        touch = self._side_touch if side else self._line_touch
+        clock = self._clock
+        reuse = clock - touch[line]
+        touch[line] = clock
+        own = self._own
+        pricer = own.slot[2]
+        row = pricer.row(self.last.nodes, self.pressure)
+        if self._slow:
+            holders = own.side_holders if side else own.line_holders
+            bit = own.bit
+            h = holders[line]
+            if not (h == bit or (not store and h & bit)):
+                holders[line] = bit if store else h | bit
+                if reuse <= row[2]:
+                    op = self.last
+                    self._counted = True
+                    if (h & ~own.local) if store else not h & own.local:
+                        op.transfers_remote += 1
+                        self.totals.transfers_remote += 1
+                        return (pricer.xfer_store if store else pricer.xfer)[1]
+                    op.transfers_local += 1
+                    self.totals.transfers_local += 1
+                    return (pricer.xfer_store if store else pricer.xfer)[0]
+        lats = pricer.store_lats if store else pricer.lats
+        if reuse <= row[0]:
+            return lats[0]
+        if reuse <= row[1]:
+            return lats[1]
+        if reuse <= row[2]:
+            return lats[2]
+        return lats[3]
+
+    def price_lines(self, lines: list[int], store: bool, side: bool = True) -> float:
+        """:meth:`price_line` of each of ``lines`` in turn (a batch a variant moves);
+        the same result, with the one-CPU case's loop inlined."""
+        if self._slow:
+            price = self.price_line
+            return sum([price(line, store, side) for line in lines])
+        touch = self._side_touch if side else self._line_touch
+        clock = self._clock
+        pricer = self._own.slot[2]
+        r0, r1, r2 = pricer.row(self.last.nodes, self.pressure)[:3]
+        l0, l1, l2, l3 = pricer.store_lats if store else pricer.lats
+        ns = 0.0
+        for line in lines:
+            reuse = clock - touch[line]
+            touch[line] = clock
+            ns += l0 if reuse <= r0 else l1 if reuse <= r1 else l2 if reuse <= r2 else l3
+        return ns
 
     def touch_descriptors(self, first: int, write: int = -1) -> None:
         """The operation under way walked the page list from its head (the newest page)
@@ -460,6 +548,7 @@ class DmaPool(ABC):
         op.nodes = 0
         op.locked = True
         op.extra_ns = 0.0
+        self.op_line = -1
         if self._counted:
             op.transfers_local = op.transfers_remote = 0
             self._counted = False
@@ -482,6 +571,7 @@ class DmaPool(ABC):
         op.nodes = 0
         op.locked = True
         op.extra_ns = 0.0
+        self.op_line = -1
         if self._counted:
             op.transfers_local = op.transfers_remote = 0
             self._counted = False
@@ -496,7 +586,11 @@ class DmaPool(ABC):
         holders = (tuple(own.line_holders), tuple(own.desc_holders),
                    tuple(sorted((cpu, tuple(pages)) for cpu, pages in own.stale.items())),
                    own.lock_holders)
-        return (self.free_state(), [now - t for t in self._line_touch], now, holders)
+        ages = [now - t for t in self._line_touch]
+        if self._side_touch:  # (absent for variants without side lines: their snapshots as before)
+            ages += [now - t for t in self._side_touch]
+            holders += (tuple(own.side_holders),)
+        return (self.free_state(), ages, now, holders)
 
     @staticmethod
     def repeats(earlier: tuple, later: tuple) -> bool:
@@ -564,7 +658,7 @@ class DmaPool(ABC):
             pricer = self.pricer
         else:
             if own.far_pricer is None:
-                own.far_pricer = self.cost.pricer(self.geometry.size, self.geometry.block_align, far=True)
+                own.far_pricer = self.cost.pricer(*self.line_shape(self.geometry), far=True)
             pricer = own.far_pricer
         own.stale[cpu] = list(range(self.nr_pages))
         if own.cpus and not own.shared:
@@ -623,8 +717,12 @@ class DmaPool(ABC):
         line, walked ``op.nodes`` descriptors and created ``pages`` pages), record it in
         ``last`` and ``totals``; returns ns.  An operation that did not take the lock pays
         no lock cost."""
-        line = (handle - self.base) >> 6
-        touch = self._line_touch
+        line = self.op_line
+        if line < 0:  # the block's own link line
+            line = (handle - self.base) >> 6
+            touch = self._line_touch
+        else:  # the variant said its operation touches a side line instead
+            touch = self._side_touch
         clock = self._clock
         reuse = clock - touch[line]
         touch[line] = clock
@@ -637,7 +735,7 @@ class DmaPool(ABC):
             # (``own.local``, which includes this CPU), a store if every other holder is.
             own = self._own
             bit, op_ns, pricer = own.slot
-            holders = own.line_holders
+            holders = own.line_holders if self.op_line < 0 else own.side_holders
             h = holders[line]
             if h == bit or (not store and h & bit):  # this CPU holds the line (a store: alone)
                 ns = op_ns(nodes, pages, reuse, self.pressure, store)
