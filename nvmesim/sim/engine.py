@@ -36,7 +36,7 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, Event, Timeout
 
-__all__ = ["Clock", "Engine", "Event", "ReusableEvent", "SLEEP", "ThreadRunner", "Timeout"]
+__all__ = ["NORMAL", "Clock", "Engine", "Event", "ReusableEvent", "SLEEP", "ThreadRunner", "Timeout"]
 
 
 class Engine(simpy.Environment):
@@ -168,17 +168,24 @@ SLEEP = object()
 class ThreadRunner:
     """Drives a thread's generator on SimPy events, like ``simpy.Process`` but lean.
 
-    A thread yields a SimPy event to continue when it fires, or :data:`SLEEP` to
-    block until the code that wakes it calls :meth:`resume` (the completion path,
-    at the end of the interrupt handler that posted enough completions): the
-    thread then continues at that same instant without an event of its own.
+    A thread yields a SimPy event to continue when it fires, a delay (a ``float``, ns)
+    to continue after it, or :data:`SLEEP` to block until the code that wakes it calls
+    :meth:`resume` (the completion path, at the end of the interrupt handler that posted
+    enough completions): the thread then continues at that same instant without an
+    event of its own.  A delay is served by the runner's own :class:`ReusableEvent`,
+    scheduled exactly as ``Timeout(env, delay)`` would be (at ``now + delay``, NORMAL,
+    the next event number), so it orders the same against every other event but costs
+    no event object: a thread waits for one thing at a time.
     """
 
-    __slots__ = ("gen", "finished")
+    __slots__ = ("gen", "finished", "env", "wake", "_resume")
 
     def __init__(self, env: Engine, gen: Generator) -> None:
         self.gen = gen
         self.finished = False
+        self.env = env
+        self.wake = ReusableEvent(env)
+        self._resume = [self.resume]  # the wake's callbacks (shared, never mutated)
         Timeout(env, 0).callbacks.append(self.resume)  # start at time 0
 
     def resume(self, _ev: object = None) -> None:
@@ -187,7 +194,12 @@ class ThreadRunner:
         except StopIteration:
             self.finished = True
             return
-        if ev is not SLEEP:
+        if ev.__class__ is float:  # a delay (Timeout(env, ev), without the object)
+            env = self.env
+            wake = self.wake
+            wake.callbacks = self._resume
+            heappush(env._queue, (env.now + ev, NORMAL, next(env._eid), wake))
+        elif ev is not SLEEP:
             ev.callbacks.append(self.resume)
 
 

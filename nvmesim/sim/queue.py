@@ -16,10 +16,10 @@ preempts it.  ``Device`` asserts the rule for every read it posts.
 from __future__ import annotations
 
 from collections import deque
-from heapq import heappop
+from heapq import heappop, heappush
 
 from .cpu import Core
-from .engine import Engine, Event, Timeout, ThreadRunner
+from .engine import NORMAL, Engine, Event, ReusableEvent, Timeout, ThreadRunner
 
 
 class Queue:
@@ -27,7 +27,8 @@ class Queue:
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
                  "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
-                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiters", "path", "round", "sq_lock")
+                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiters", "path", "round", "sq_lock",
+                 "_wake", "_wake_on")
 
     def __init__(self, env: Engine, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30, rounds: bool = False) -> None:
@@ -65,6 +66,8 @@ class Queue:
         self.thread: ThreadRunner | None = None  # the job thread on this queue's core (see connect)
         self.thread_waiting = False  # it waits for its clock (see await_thread_clock)
         self.wake_armed = False
+        self._wake = ReusableEvent(env)  # the thread's armed wake (one at a time: wake_armed)
+        self._wake_on = [self._wake_thread]  # (its callbacks: shared, never mutated)
 
     def connect(self, path, handler, thread: ThreadRunner | None) -> None:
         """The builder's wiring: the completion path that serves this queue's CQ, the
@@ -165,7 +168,9 @@ class Queue:
             return
         self.wake_armed = True
         env = self.env
-        Timeout(env, t - env.now).callbacks.append(self._wake_thread)
+        wake = self._wake  # (Timeout(env, t - env.now), on the queue's reusable event)
+        wake.callbacks = self._wake_on
+        heappush(env._queue, (env.now + (t - env.now), NORMAL, next(env._eid), wake))
 
     def _wake_thread(self, _ev) -> None:
         self.wake_armed = False

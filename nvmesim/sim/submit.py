@@ -7,7 +7,7 @@ from typing import Generator
 
 from ..stats.records import PoolLabels, sq_lock_labels
 from .cpu import Core
-from .engine import SLEEP, Event, Timeout
+from .engine import SLEEP, Event
 from .queue import Queue
 
 #: a batch of more than this many requests is plugged (fs/aio.c AIO_PLUG_THRESHOLD;
@@ -101,4 +101,4 @@ def catch_up(core: Core, queue: Queue, lone: bool) -> Generator[Event, None, Non
         if core.in_irq:
             yield from core.sync()
         else:
-            yield Timeout(env, core.t - env.now)
+            yield core.t - env.now  # (a Timeout of that delay: see ThreadRunner)
