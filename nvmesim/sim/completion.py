@@ -23,13 +23,12 @@ It runs in two contexts:
 from __future__ import annotations
 
 from collections import deque
-from heapq import heappush
 from typing import Generator
 
 from ..stats.records import IPI_FREE, IRQ_FREE, L_IPI, L_IRQ, L_POLL, PoolLabels
 from .cpu import Core
 from .driver import Driver
-from .engine import NORMAL, Clock, Engine, Event, ReusableEvent, Timeout
+from .engine import Clock, Engine, Event, ReusableEvent, Timeout
 
 
 TAG_COMP_BATCH = 32  # include/linux/blk-mq.h: tags blk_mq_end_request_batch frees at once
@@ -299,14 +298,6 @@ class IrqHandler:
         self._start = [self.start]
         self._drain_on = [self._drain]
 
-    def _after(self, delay: float, callbacks: list) -> None:
-        """Run ``callbacks`` after ``delay``: ``Timeout(env, delay)`` (the same instant,
-        priority and event number) on the handler's own reusable event."""
-        env = self.env
-        wake = self.wake
-        wake.callbacks = callbacks
-        heappush(env._queue, (env.now + delay, NORMAL, next(env._eid), wake))
-
     def interrupt(self) -> None:
         """An MSI-X for this queue arrives now (the coalescing timer's)."""
         self.path.late = True
@@ -327,7 +318,7 @@ class IrqHandler:
         if core.irq_end > start:  # another vector's invocation on this core returns then
             start = core.irq_end
         if start > now and not env.quiet_until(start):  # something happens first: start then
-            self._after(start - now, self._start)
+            env.push_in(start - now, self.wake, self._start)
             return
         if core.in_irq:  # another vector's handler runs on this core: this one follows it
             core.irq_waiting.append(self.start)
@@ -348,7 +339,8 @@ class IrqHandler:
 
     def _drain(self, _ev: Event | None = None) -> None:
         if not self.path.drain(self.entry):
-            self._after(self.clock.t - self.env.now, self._drain_on)
+            env = self.env
+            env.push_in(self.clock.t - env.now, self.wake, self._drain_on)
             return
         # The invocation ends at its own clock; nothing needs to wait for that instant.
         env, clock = self.env, self.clock

@@ -14,7 +14,9 @@ pinned to major version 4 in ``pyproject.toml``):
   :meth:`Clock.in_sync` peeks the earliest entry;
 * events reused many times: :class:`ReusableEvent` is triggered once and rescheduled
   for ever (SimPy's ``step`` reads only ``callbacks``, ``_ok`` and ``_value`` of a
-  triggered event); :meth:`Engine.fire` triggers a plain event after a delay.
+  triggered event), at an absolute time (:meth:`Engine.push`) or after a delay as a
+  ``Timeout`` would be (:meth:`Engine.push_in`); :meth:`Engine.fire` triggers a plain
+  event after a delay.
 
 On top of that, two concepts every part of the model uses:
 
@@ -36,7 +38,7 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, Event, Timeout
 
-__all__ = ["NORMAL", "Clock", "Engine", "Event", "ReusableEvent", "SLEEP", "ThreadRunner", "Timeout"]
+__all__ = ["Clock", "Engine", "Event", "ReusableEvent", "SLEEP", "ThreadRunner", "Timeout"]
 
 
 class Engine(simpy.Environment):
@@ -128,6 +130,13 @@ class Engine(simpy.Environment):
     def push(self, t: float, event: Event) -> None:
         """Schedule a triggered ``event`` (its ``callbacks`` set) at absolute time ``t``."""
         heappush(self._queue, (t, NORMAL, next(self._eid), event))
+
+    def push_in(self, delay: float, event: Event, callbacks: list) -> None:
+        """Schedule ``event`` with ``callbacks`` after ``delay``, exactly as
+        ``Timeout(env, delay)`` would be (at ``now + delay``, NORMAL, the next event
+        number): for a :class:`ReusableEvent`, the wait costs no event object."""
+        event.callbacks = callbacks
+        heappush(self._queue, (self.now + delay, NORMAL, next(self._eid), event))
 
     def fire(self, event: Event, delay: float) -> None:
         """Trigger a pending ``event`` successfully, its callbacks to run after ``delay``."""

@@ -16,10 +16,10 @@ preempts it.  ``Device`` asserts the rule for every read it posts.
 from __future__ import annotations
 
 from collections import deque
-from heapq import heappop, heappush
+from heapq import heappop
 
 from .cpu import Core
-from .engine import NORMAL, Engine, Event, ReusableEvent, Timeout, ThreadRunner
+from .engine import Engine, Event, ReusableEvent, Timeout, ThreadRunner
 
 
 class Queue:
@@ -168,9 +168,7 @@ class Queue:
             return
         self.wake_armed = True
         env = self.env
-        wake = self._wake  # (Timeout(env, t - env.now), on the queue's reusable event)
-        wake.callbacks = self._wake_on
-        heappush(env._queue, (env.now + (t - env.now), NORMAL, next(env._eid), wake))
+        env.push_in(t - env.now, self._wake, self._wake_on)
 
     def _wake_thread(self, _ev) -> None:
         self.wake_armed = False
