@@ -24,7 +24,8 @@ On top of that, two concepts every part of the model uses:
   time by the CPU work charged to it and books that work under a profile label; the
   code yields to SimPy only when it must meet shared state at the right instant;
 * :class:`ThreadRunner` — drives a thread's generator on events, like ``simpy.Process``
-  but lean; a thread may also block on :data:`SLEEP` until the code that wakes it calls
+  but lean; a thread may also yield a delay (a ``float``: a ``Timeout`` without the
+  object), or block on :data:`SLEEP` until the code that wakes it calls
   :meth:`ThreadRunner.resume`.
 """
 
@@ -203,12 +204,14 @@ class ThreadRunner:
         except StopIteration:
             self.finished = True
             return
-        if ev.__class__ is float:  # a delay (Timeout(env, ev), without the object)
+        if ev is SLEEP:
+            return
+        if isinstance(ev, float):  # a delay: Timeout(env, ev), without the object
             env = self.env
             wake = self.wake
             wake.callbacks = self._resume
             heappush(env._queue, (env.now + ev, NORMAL, next(env._eid), wake))
-        elif ev is not SLEEP:
+        else:
             ev.callbacks.append(self.resume)
 
 
