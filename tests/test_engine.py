@@ -162,6 +162,52 @@ def test_thread_runner_and_sleep():
     assert log == [("start", 0), ("slept", 2), ("woken", 5)] and runner.finished
 
 
+def _wait_order(delay_wait) -> list:
+    """Three threads and a timeout, all due at the same instants: who runs when, in what
+    order.  ``delay_wait(d)`` is what a thread yields to wait ``d``."""
+    env = Engine()
+    log = []
+
+    def thread(name, waits):
+        for d in waits:
+            yield delay_wait(env, d)
+            log.append((name, env.now))
+
+    ThreadRunner(env, thread("a", [1.5, 0.25, 0.1]))
+    ThreadRunner(env, thread("b", [1.0, 0.75, 0.1]))
+    Timeout(env, 1.75).callbacks.append(lambda e: log.append(("timeout", env.now)))
+    ThreadRunner(env, thread("c", [1.75, 0.1]))
+    env.run()
+    return log + [("events", env.events_scheduled)]
+
+
+def test_a_yielded_delay_is_a_timeout():
+    """A thread yielding a float waits as if it yielded ``Timeout(env, delay)``: the same
+    instant, the same place among events due then (event numbers), the same count."""
+    as_timeout = _wait_order(lambda env, d: Timeout(env, d))
+    assert _wait_order(lambda env, d: float(d)) == as_timeout
+    # four due at 1.75, in the order their waits were created
+    assert [x for x, t in as_timeout if t == 1.75] == ["timeout", "c", "b", "a"]
+
+
+def test_push_in_is_a_timeout():
+    """``Engine.push_in`` on a reusable event fires when, and in the order, a Timeout of
+    the same delay created at that point would."""
+    for reuse in (False, True):
+        env = Engine()
+        env.run(until=0.1)
+        log = []
+        ev = ReusableEvent(env)
+        Timeout(env, 0.2).callbacks.append(lambda e: log.append("first"))
+        if reuse:
+            env.push_in(0.2, ev, [lambda e: log.append(("mine", env.now))])
+        else:
+            Timeout(env, 0.2).callbacks.append(lambda e: log.append(("mine", env.now)))
+        Timeout(env, 0.2).callbacks.append(lambda e: log.append("last"))
+        env.run()
+        assert log == ["first", ("mine", 0.1 + 0.2), "last"]  # (now + delay, as SimPy adds it)
+
+
 def test_clock_charges_and_syncs():
     class C(Clock):
         __slots__ = ()

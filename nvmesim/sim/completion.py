@@ -28,7 +28,7 @@ from typing import Generator
 from ..stats.records import IPI_FREE, IRQ_FREE, L_IPI, L_IRQ, L_POLL, PoolLabels
 from .cpu import Core
 from .driver import Driver
-from .engine import Clock, Engine, Event, Timeout
+from .engine import Clock, Engine, Event, ReusableEvent, Timeout
 
 
 TAG_COMP_BATCH = 32  # include/linux/blk-mq.h: tags blk_mq_end_request_batch frees at once
@@ -269,7 +269,8 @@ class IrqHandler:
     the MSI-X it raised is taken when the handler returns (``path.late``: a new entry).
     """
 
-    __slots__ = ("env", "driver", "queue", "core", "clock", "path", "active", "busy_until", "entry", "entry_label")
+    __slots__ = ("env", "driver", "queue", "core", "clock", "path", "active", "busy_until", "entry", "entry_label",
+                 "wake", "_start", "_drain_on")
 
     def __init__(self, driver: Driver, queue, lock_shared: bool, fifo: bool, path=None) -> None:
         self.env = driver.env
@@ -291,6 +292,11 @@ class IrqHandler:
         self.active = False
         self.busy_until = 0.0  # the last invocation runs until then
         self.entry = True  # the invocation under way entered the handler (it is not a continuation)
+        # the one event an invocation waits on (its start, or its pass before a lock: one
+        # at a time, as ``active`` says), with the callbacks of each (shared, never mutated)
+        self.wake = ReusableEvent(self.env)
+        self._start = [self.start]
+        self._drain_on = [self._drain]
 
     def interrupt(self) -> None:
         """An MSI-X for this queue arrives now (the coalescing timer's)."""
@@ -312,7 +318,7 @@ class IrqHandler:
         if core.irq_end > start:  # another vector's invocation on this core returns then
             start = core.irq_end
         if start > now and not env.quiet_until(start):  # something happens first: start then
-            Timeout(env, start - now).callbacks.append(self.start)
+            env.push_in(start - now, self.wake, self._start)
             return
         if core.in_irq:  # another vector's handler runs on this core: this one follows it
             core.irq_waiting.append(self.start)
@@ -334,7 +340,7 @@ class IrqHandler:
     def _drain(self, _ev: Event | None = None) -> None:
         if not self.path.drain(self.entry):
             env = self.env
-            Timeout(env, self.clock.t - env.now).callbacks.append(self._drain)
+            env.push_in(self.clock.t - env.now, self.wake, self._drain_on)
             return
         # The invocation ends at its own clock; nothing needs to wait for that instant.
         env, clock = self.env, self.clock

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Generator
 
 from ..stats.records import PROFILE_LABELS
-from .engine import Clock, Engine, Event, Timeout
+from .engine import Clock, Engine, Event
 from .noise import Multipliers
 
 
@@ -129,7 +129,7 @@ class Core(Clock):
                 yield self._irq_done
                 continue
             if env.now < self.t:
-                yield Timeout(env, self.t - env.now)
+                yield self.t - env.now  # (a Timeout of that delay: see ThreadRunner)
                 continue
             return
 

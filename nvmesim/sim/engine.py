@@ -14,7 +14,9 @@ pinned to major version 4 in ``pyproject.toml``):
   :meth:`Clock.in_sync` peeks the earliest entry;
 * events reused many times: :class:`ReusableEvent` is triggered once and rescheduled
   for ever (SimPy's ``step`` reads only ``callbacks``, ``_ok`` and ``_value`` of a
-  triggered event); :meth:`Engine.fire` triggers a plain event after a delay.
+  triggered event), at an absolute time (:meth:`Engine.push`) or after a delay as a
+  ``Timeout`` would be (:meth:`Engine.push_in`); :meth:`Engine.fire` triggers a plain
+  event after a delay.
 
 On top of that, two concepts every part of the model uses:
 
@@ -22,7 +24,8 @@ On top of that, two concepts every part of the model uses:
   time by the CPU work charged to it and books that work under a profile label; the
   code yields to SimPy only when it must meet shared state at the right instant;
 * :class:`ThreadRunner` — drives a thread's generator on events, like ``simpy.Process``
-  but lean; a thread may also block on :data:`SLEEP` until the code that wakes it calls
+  but lean; a thread may also yield a delay (a ``float``: a ``Timeout`` without the
+  object), or block on :data:`SLEEP` until the code that wakes it calls
   :meth:`ThreadRunner.resume`.
 """
 
@@ -129,6 +132,13 @@ class Engine(simpy.Environment):
         """Schedule a triggered ``event`` (its ``callbacks`` set) at absolute time ``t``."""
         heappush(self._queue, (t, NORMAL, next(self._eid), event))
 
+    def push_in(self, delay: float, event: Event, callbacks: list) -> None:
+        """Schedule ``event`` with ``callbacks`` after ``delay``, exactly as
+        ``Timeout(env, delay)`` would be (at ``now + delay``, NORMAL, the next event
+        number): for a :class:`ReusableEvent`, the wait costs no event object."""
+        event.callbacks = callbacks
+        heappush(self._queue, (self.now + delay, NORMAL, next(self._eid), event))
+
     def fire(self, event: Event, delay: float) -> None:
         """Trigger a pending ``event`` successfully, its callbacks to run after ``delay``."""
         event._ok = True
@@ -168,17 +178,24 @@ SLEEP = object()
 class ThreadRunner:
     """Drives a thread's generator on SimPy events, like ``simpy.Process`` but lean.
 
-    A thread yields a SimPy event to continue when it fires, or :data:`SLEEP` to
-    block until the code that wakes it calls :meth:`resume` (the completion path,
-    at the end of the interrupt handler that posted enough completions): the
-    thread then continues at that same instant without an event of its own.
+    A thread yields a SimPy event to continue when it fires, a delay (a ``float``, ns)
+    to continue after it, or :data:`SLEEP` to block until the code that wakes it calls
+    :meth:`resume` (the completion path, at the end of the interrupt handler that posted
+    enough completions): the thread then continues at that same instant without an
+    event of its own.  A delay is served by the runner's own :class:`ReusableEvent`,
+    scheduled exactly as ``Timeout(env, delay)`` would be (at ``now + delay``, NORMAL,
+    the next event number), so it orders the same against every other event but costs
+    no event object: a thread waits for one thing at a time.
     """
 
-    __slots__ = ("gen", "finished")
+    __slots__ = ("gen", "finished", "env", "wake", "_resume")
 
     def __init__(self, env: Engine, gen: Generator) -> None:
         self.gen = gen
         self.finished = False
+        self.env = env
+        self.wake = ReusableEvent(env)
+        self._resume = [self.resume]  # the wake's callbacks (shared, never mutated)
         Timeout(env, 0).callbacks.append(self.resume)  # start at time 0
 
     def resume(self, _ev: object = None) -> None:
@@ -187,7 +204,14 @@ class ThreadRunner:
         except StopIteration:
             self.finished = True
             return
-        if ev is not SLEEP:
+        if ev is SLEEP:
+            return
+        if isinstance(ev, float):  # a delay: Timeout(env, ev), without the object
+            env = self.env
+            wake = self.wake
+            wake.callbacks = self._resume
+            heappush(env._queue, (env.now + ev, NORMAL, next(env._eid), wake))
+        else:
             ev.callbacks.append(self.resume)
 
 

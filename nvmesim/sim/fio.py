@@ -567,8 +567,12 @@ class FioJob:
                 busy[sub_label] += per_req_ns * io_u.m
             core.t = t + per_req_ns * io_u.m
             if plugged:
-                if self.nfiles > 1:
-                    yield from self._plug_add(io_u, flush_at)
+                if self.nfiles > 1:  # blk_add_rq_to_plug with several devices (see _plug_full)
+                    if plug and self._plug_full(flush_at):
+                        yield from self._flush(self.queue_rq_label, self.alloc_labels)
+                    if plug and plug[-1].file != io_u.file:
+                        self.plug_multi = True
+                    plug.append(io_u)
                     continue
                 if len(plug) >= flush_at or (sized and plug and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE):
                     yield from dispatch(core, self.driver, self.device, queue, plug_order(plug, self.plug_fifo),
@@ -621,18 +625,15 @@ class FioJob:
         self.total_submit += 1
         queued.clear()
 
-    def _plug_add(self, io_u: IoU, flush_at: int) -> Generator[Event, None, None]:
-        """blk_add_rq_to_plug for a job with several files: the plug is flushed first when
-        it is full -- twice BLK_MAX_REQUEST_COUNT once it holds requests for several
-        devices (``blk_plug_max_rq_count``) -- and it notes when a request's device
-        differs from the last one's (``multiple_queues``)."""
+    def _plug_full(self, flush_at: int) -> bool:
+        """blk_add_rq_to_plug for a job with several files: the (non-empty) plug is
+        flushed before the next request is added when it is full -- twice
+        BLK_MAX_REQUEST_COUNT once it holds requests for several devices
+        (``blk_plug_max_rq_count``) -- or its last request is large; the caller then notes
+        whether the request's device differs from the last one's (``multiple_queues``)."""
         plug = self.plug
-        if plug and (len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at) or (
-                self.replay is not None and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE)):
-            yield from self._flush(self.queue_rq_label, self.alloc_labels)
-        if plug and plug[-1].file != io_u.file:
-            self.plug_multi = True
-        plug.append(io_u)
+        return len(plug) >= (2 * flush_at if self.plug_multi and flush_at > 1 else flush_at) or (
+            self.replay is not None and plug[-1].nbytes >= BLK_PLUG_FLUSH_SIZE)
 
     def _commit_sqpoll(self) -> None:
         """SQPOLL's commit (``fio_ioring_commit``): the SQEs are in the ring, the SQ thread

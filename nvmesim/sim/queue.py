@@ -19,7 +19,7 @@ from collections import deque
 from heapq import heappop
 
 from .cpu import Core
-from .engine import Engine, Event, Timeout, ThreadRunner
+from .engine import Engine, Event, ReusableEvent, Timeout, ThreadRunner
 
 
 class Queue:
@@ -27,7 +27,8 @@ class Queue:
 
     __slots__ = ("env", "core", "cq", "polled", "handler", "coalesce_n", "coalesce_ns", "pending",
                  "timer_armed", "poll_waiter", "tags", "inflight", "wake_batch", "on_cqe", "service_bounds",
-                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiters", "path", "round", "sq_lock")
+                 "post_times", "thread", "thread_waiting", "wake_armed", "tag_waiters", "path", "round", "sq_lock",
+                 "_wake", "_wake_on")
 
     def __init__(self, env: Engine, core: Core, polled: bool, coalesce_n: int, coalesce_ns: float,
                  tags: int = 1 << 30, rounds: bool = False) -> None:
@@ -65,6 +66,8 @@ class Queue:
         self.thread: ThreadRunner | None = None  # the job thread on this queue's core (see connect)
         self.thread_waiting = False  # it waits for its clock (see await_thread_clock)
         self.wake_armed = False
+        self._wake = ReusableEvent(env)  # the thread's armed wake (one at a time: wake_armed)
+        self._wake_on = [self._wake_thread]  # (its callbacks: shared, never mutated)
 
     def connect(self, path, handler, thread: ThreadRunner | None) -> None:
         """The builder's wiring: the completion path that serves this queue's CQ, the
@@ -165,7 +168,7 @@ class Queue:
             return
         self.wake_armed = True
         env = self.env
-        Timeout(env, t - env.now).callbacks.append(self._wake_thread)
+        env.push_in(t - env.now, self._wake, self._wake_on)
 
     def _wake_thread(self, _ev) -> None:
         self.wake_armed = False

@@ -7,7 +7,7 @@ from typing import Generator
 
 from ..stats.records import PoolLabels, sq_lock_labels
 from .cpu import Core
-from .engine import SLEEP, Event, Timeout
+from .engine import SLEEP, Event
 from .queue import Queue
 
 #: a batch of more than this many requests is plugged (fs/aio.c AIO_PLUG_THRESHOLD;
@@ -46,8 +46,14 @@ def dispatch(core: Core, driver, device, queue: Queue, reqs: list, rq_label: int
         for _ in range(rq.lists):
             # ask for the pool lock at the right instant: at once if nothing can come
             # before the thread's clock, or if only this core's interrupts could and none can
-            if not core.in_sync() and not (lone and not core.in_irq and queue.no_irq_before(core.t)):
-                yield from catch_up(core, queue, lone)
+            if not core.in_sync():
+                if lone or core.in_irq:
+                    if not (lone and not core.in_irq and queue.no_irq_before(core.t)):
+                        yield from catch_up(core, queue, lone)
+                elif env.now < core.t:  # (catch_up's common case, inline: one timeout)
+                    yield core.t - env.now
+                    if core.in_irq or env.now < core.t:  # an interrupt came first
+                        yield from catch_up(core, queue, lone)
             driver.alloc_list(core, io_u, alloc_labels)
     if not core.in_sync():
         yield from core.sync()
@@ -101,4 +107,4 @@ def catch_up(core: Core, queue: Queue, lone: bool) -> Generator[Event, None, Non
         if core.in_irq:
             yield from core.sync()
         else:
-            yield Timeout(env, core.t - env.now)
+            yield core.t - env.now  # (a Timeout of that delay: see ThreadRunner)
