@@ -19,7 +19,7 @@ The configs cover every path of the model: the headline (io_uring beyond the tag
 job, io-wq), libaio beyond the tags (kblockd, per-event wake-ups on 6.4), io-wq on 6.16
 (hand-over from task work, two jobs), depth 1 (io_uring), four libaio jobs sharing the
 pool lock, two io_uring randrw jobs, polled completion (one and two jobs), per-NUMA-node
-pools (6.16), interrupt coalescing with its timer, thinktime, SQPOLL, and chained SGL lists (6.2).
+pools (6.16), interrupt coalescing with its timer, thinktime, SQPOLL, chained SGL lists (6.2), 16 jobs over 4 devices, and every allocator design.
 """
 
 from __future__ import annotations
@@ -69,6 +69,15 @@ CONFIGS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "coalescing-thinktime": (None, {
         "driver.irq_coalescing.threshold": 8, "driver.irq_coalescing.time_us": 100, "workload.bs": "16k",
         "workload.iodepth": 16, "workload.thinktime": 50, "workload.thinktime_blocks": 64, **SMALL}),
+    # many files: 16 jobs over 4 devices, each job all four (round robin), shared pool locks
+    "multidevice": ("configs/multidevice.yaml", {"workload.runtime": 0.01, "workload.ramp_time": 0.002,
+                                                 "sim.replications": 2}),
+    # every allocator design (docs/allocators.md) on two jobs sharing the pools
+    "designs-2jobs": ("configs/highdepth.yaml", {
+        "allocator.variants": ["legacy", "stack", "battersby", "xarray", "oob", "magazine", "nopool"],
+        "workload.numjobs": 2, "workload.iodepth": 1023, "workload.iodepth_batch_submit": 256,
+        "workload.iodepth_batch_complete_min": 256, "workload.iodepth_batch_complete_max": 256,
+        "driver.queue_depth": 1024, "workload.runtime": 0.01, "workload.ramp_time": 0.002, "sim.replications": 2}),
     # the deterministic model (host.noise off), on the shapes that exercise the exact waits
     "quiet-libaio-4jobs": ("configs/highdepth.yaml", {
         "host.noise.enabled": False, "workload.ioengine": "libaio", "workload.numjobs": 4, "workload.iodepth": 1023,
