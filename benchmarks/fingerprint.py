@@ -69,6 +69,9 @@ CONFIGS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "coalescing-thinktime": (None, {
         "driver.irq_coalescing.threshold": 8, "driver.irq_coalescing.time_us": 100, "workload.bs": "16k",
         "workload.iodepth": 16, "workload.thinktime": 50, "workload.thinktime_blocks": 64, **SMALL}),
+    # io-wq on a small queue (64 tags): idle workers woken while their clocks catch up
+    "iowq-queue64": (None, {"workload.iodepth": 256, "workload.iodepth_batch_submit": 32,
+                            "workload.iodepth_batch_complete_min": 32, "driver.queue_depth": 64, **SMALL}),
     # many files: 16 jobs over 4 devices, each job all four (round robin), shared pool locks
     "multidevice": ("configs/multidevice.yaml", {"workload.runtime": 0.01, "workload.ramp_time": 0.002,
                                                  "sim.replications": 2}),

@@ -190,6 +190,34 @@ def test_a_yielded_delay_is_a_timeout():
     assert [x for x, t in as_timeout if t == 1.75] == ["timeout", "c", "b", "a"]
 
 
+def test_a_thread_resumed_while_its_delay_is_pending_runs_as_with_timeouts():
+    """An io-wq worker can be woken (``IoWorker.wake_at``) while it waits out a delay: it
+    is resumed twice, once by the wake and once when the delay fires, as it was when each
+    delay was a Timeout -- the same steps at the same instants, and no event fired twice."""
+
+    def trace(delay):
+        env = Engine()
+        log = []
+
+        def thread():
+            log.append(("start", env.now))
+            yield delay(env, 2.0)
+            log.append(("after first", env.now))
+            yield delay(env, 3.0)
+            log.append(("after second", env.now))
+            yield delay(env, 1.0)
+            log.append(("after third", env.now))
+
+        runner = ThreadRunner(env, thread())
+        Timeout(env, 1.0).callbacks.append(runner.resume)  # the early wake
+        env.run()
+        return log, runner.finished
+
+    as_timeout = trace(lambda env, d: Timeout(env, d))
+    assert trace(lambda env, d: float(d)) == as_timeout
+    assert as_timeout == ([("start", 0), ("after first", 1.0), ("after second", 2.0), ("after third", 3.0)], True)
+
+
 def test_push_in_is_a_timeout():
     """``Engine.push_in`` on a reusable event fires when, and in the order, a Timeout of
     the same delay created at that point would."""

@@ -185,10 +185,13 @@ class ThreadRunner:
     event of its own.  A delay is served by the runner's own :class:`ReusableEvent`,
     scheduled exactly as ``Timeout(env, delay)`` would be (at ``now + delay``, NORMAL,
     the next event number), so it orders the same against every other event but costs
-    no event object: a thread waits for one thing at a time.
+    no event object.  A thread may be resumed by another event while its delay is still
+    pending (an io-wq worker woken on the idle list while it lets its clock catch up:
+    ``IoWorker.wake_at``); the delay it then yields gets a ``Timeout`` of its own, as every
+    delay did before, and the pending wake still resumes it when it fires.
     """
 
-    __slots__ = ("gen", "finished", "env", "wake", "_resume")
+    __slots__ = ("gen", "finished", "env", "wake", "_resume", "pending")
 
     def __init__(self, env: Engine, gen: Generator) -> None:
         self.gen = gen
@@ -196,9 +199,12 @@ class ThreadRunner:
         self.env = env
         self.wake = ReusableEvent(env)
         self._resume = [self.resume]  # the wake's callbacks (shared, never mutated)
+        self.pending = False  # the wake is scheduled and has not fired yet
         Timeout(env, 0).callbacks.append(self.resume)  # start at time 0
 
     def resume(self, _ev: object = None) -> None:
+        if _ev is self.wake:
+            self.pending = False
         try:
             ev = self.gen.send(None)
         except StopIteration:
@@ -207,12 +213,21 @@ class ThreadRunner:
         if ev is SLEEP:
             return
         if isinstance(ev, float):  # a delay: Timeout(env, ev), without the object
+            if self.pending:  # (the wake is taken: a Timeout, as _after_pending says)
+                self._after_pending(ev)
+                return
             env = self.env
             wake = self.wake
             wake.callbacks = self._resume
+            self.pending = True
             heappush(env._queue, (env.now + ev, NORMAL, next(env._eid), wake))
         else:
             ev.callbacks.append(self.resume)
+
+    def _after_pending(self, delay: float) -> None:
+        """A delay yielded while the wake is still scheduled (the thread was resumed by
+        another event first): a ``Timeout`` of its own, exactly as before reusable wakes."""
+        Timeout(self.env, delay).callbacks.append(self.resume)
 
 
 class Clock:
