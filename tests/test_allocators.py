@@ -4,57 +4,34 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from nvmesim.allocators import LegacyPool, PoolError, StackPool, get_variant
 from naive_dmapool import NaiveLegacy, NaiveStack
+from pool_checks import check_misuse, op_sequences, replay
 
 GEOMETRIES = [(16, 16, 0), (64, 64, 0), (256, 256, 0), (1024, 1024, 0), (4096, 4096, 0),
               (68, 32, 4096), (100, 4, 1024), (48, 16, 512), (8192, 4096, 0), (4, 0, 0)]
 
 
-@st.composite
-def op_sequences(draw):
-    geometry = draw(st.sampled_from(GEOMETRIES))
-    # True = alloc, False = free of a live block chosen by index
-    ops = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 10**6)), min_size=1, max_size=400))
-    return geometry, ops
-
-
-def _replay(fast, naive, ops):
-    live: list[int] = []
-    for is_alloc, pick in ops:
-        if is_alloc or not live:
-            h_fast, _ = fast.alloc()
-            h_naive, nodes = naive.alloc()
-            assert h_fast - fast.base == h_naive
-            assert fast.last.nodes == nodes
-            live.append(h_fast)
-        else:
-            h = live.pop(pick % len(live))
-            fast.free(h)
-            assert fast.last.nodes == naive.free(h - fast.base)
-
-
 @settings(max_examples=150, deadline=None)
-@given(op_sequences())
+@given(op_sequences(GEOMETRIES))
 def test_legacy_matches_naive_walk(case):
     (size, align, boundary), ops = case
-    _replay(LegacyPool(size, align, boundary), NaiveLegacy(size, align, boundary), ops)
+    replay(LegacyPool(size, align, boundary), NaiveLegacy(size, align, boundary), ops)
 
 
 @settings(max_examples=150, deadline=None)
-@given(op_sequences())
+@given(op_sequences(GEOMETRIES))
 def test_stack_matches_naive_stack(case):
     (size, align, boundary), ops = case
-    _replay(StackPool(size, align, boundary), NaiveStack(size, align, boundary), ops)
+    replay(StackPool(size, align, boundary), NaiveStack(size, align, boundary), ops)
 
 
 def test_legacy_fill_many_pages_matches_naive():
     """Long walks: thousands of blocks over hundreds of pages, freed out of order."""
     fast, naive = LegacyPool(256, 256, 0), NaiveLegacy(256, 256, 0)
     ops = [(True, 0)] * 3000 + [(False, i * 7919) for i in range(1500)] + [(True, 0)] * 800
-    _replay(fast, naive, ops)
+    replay(fast, naive, ops)
     assert fast.nr_pages == len(naive.pages) == 200
 
 
@@ -106,18 +83,7 @@ def test_pages_are_never_freed():
 
 @pytest.mark.parametrize("cls", [LegacyPool, StackPool])
 def test_double_free_and_foreign_handles_raise(cls):
-    pool = cls(64, 64, 0)
-    h, _ = pool.alloc()
-    pool.free(h)
-    with pytest.raises(PoolError, match="double free"):
-        pool.free(h)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(10**9)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(h + 1)  # not a block start
-    other = cls(64, 64, 0)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(other.alloc()[0])  # a handle of another pool
+    check_misuse(lambda: cls(64, 64, 0))
 
 
 @pytest.mark.parametrize("args", [(0, 0, 0), (64, 3, 0), (64, 64, 32), (64, 64, 1000)])

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from nvmesim.allocators import MagazinePool, PoolError, StackPool, get_variant
 from naive_designs_cache import NaiveMagazine, replay
+from pool_checks import op_sequences
 
 GEOMETRIES = [(16, 16, 0), (256, 256, 0), (512, 512, 0), (2048, 2048, 0), (4096, 4096, 0), (68, 32, 4096),
               (8192, 4096, 0)]
 
 
-@st.composite
-def op_sequences(draw):
-    geometry = draw(st.sampled_from(GEOMETRIES))
-    ops = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 10**6), st.integers(0, 3)),
-                        min_size=1, max_size=500))
-    return geometry, draw(st.integers(1, 4)), ops
-
-
 @settings(max_examples=120, deadline=None)
-@given(op_sequences())
+@given(op_sequences(GEOMETRIES, max_size=500, cpus=4))
 def test_magazine_matches_naive(case):
     (size, align, boundary), cpus, ops = case
     replay(MagazinePool(size, align, boundary), NaiveMagazine(size, align, boundary), ops, cpus)

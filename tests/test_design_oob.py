@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from nvmesim.allocators import OobPool, PoolError, StackPool, get_variant
+from nvmesim.allocators import OobPool, StackPool, get_variant
 from naive_designs_cache import NaiveOob, replay
+from pool_checks import check_misuse, op_sequences
 
 GEOMETRIES = [(16, 16, 0), (64, 64, 0), (256, 256, 0), (4096, 4096, 0), (68, 32, 4096), (100, 4, 1024),
               (8192, 4096, 0), (1, 0, 0), (24, 8, 0)]
 
 
-@st.composite
-def op_sequences(draw):
-    geometry = draw(st.sampled_from(GEOMETRIES))
-    ops = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 10**6), st.integers(0, 3)),
-                        min_size=1, max_size=300))
-    return geometry, draw(st.integers(1, 4)), ops
-
-
 @settings(max_examples=120, deadline=None)
-@given(op_sequences())
+@given(op_sequences(GEOMETRIES, max_size=300, cpus=4))
 def test_oob_matches_naive(case):
     (size, align, boundary), cpus, ops = case
     replay(OobPool(size, align, boundary), NaiveOob(size, align, boundary), ops, cpus)
@@ -55,15 +47,7 @@ def test_alloc_and_free_leave_the_block_line_alone():
 
 @pytest.mark.parametrize("args", [(64, 64, 0), (1, 0, 0)])
 def test_double_free_and_foreign_handles_raise(args):
-    pool = OobPool(*args)
-    h, _ = pool.alloc()
-    pool.free(h)
-    with pytest.raises(PoolError, match="double free"):
-        pool.free(h)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(10**9)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(OobPool(*args).alloc()[0])
+    check_misuse(lambda: OobPool(*args), not_a_block_start=False)
 
 
 def test_a_free_on_another_cpu_pulls_the_metadata_line():

@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from nvmesim.allocators import PoolError, XarrayPool, get_variant
+from nvmesim.allocators import XarrayPool, get_variant
 from nvmesim.allocators import xarray as xa
 from naive_designs import NAIVE_PAGE_OFFSET, NAIVE_PHYS_BASE, NaiveXarray
+from pool_checks import check_misuse, op_sequences, replay
 
 GEOMETRIES = [(16, 16, 0), (64, 64, 0), (256, 256, 0), (1024, 1024, 0), (4096, 4096, 0),
               (68, 32, 4096), (100, 4, 1024), (48, 16, 512), (512, 512, 2048), (512, 512, 512),
               (8192, 4096, 0), (4, 0, 0)]
 
 
-@st.composite
-def op_sequences(draw):
-    geometry = draw(st.sampled_from(GEOMETRIES))
-    ops = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 10**6)), min_size=1, max_size=400))
-    return geometry, ops
-
-
 def _replay(fast, naive, ops):
-    live: list[int] = []
-    for is_alloc, pick in ops:
-        if is_alloc or not live:
-            h_fast, _ = fast.alloc()
-            h_naive, nodes = naive.alloc()
-            assert h_fast - fast.base == h_naive
-            assert fast.last.nodes == nodes
-            live.append(h_fast)
-        else:
-            h = live.pop(pick % len(live))
-            fast.free(h)
-            assert fast.last.nodes == naive.free(h - fast.base)
-        assert fast.nr_pages == naive.npages
-    return live
+    return replay(fast, naive, ops, lambda n: n.npages)
 
 
 def test_address_convention_is_the_same():
@@ -44,7 +24,7 @@ def test_address_convention_is_the_same():
 
 
 @settings(max_examples=150, deadline=None)
-@given(op_sequences())
+@given(op_sequences(GEOMETRIES))
 def test_xarray_matches_naive(case):
     (size, align, boundary), ops = case
     _replay(XarrayPool(size, align, boundary), NaiveXarray(size, align, boundary), ops)
@@ -91,18 +71,7 @@ def test_blocks_pop_in_ascending_order_then_lifo():
 
 
 def test_double_free_and_foreign_handles_raise():
-    pool = XarrayPool(64, 64, 0)
-    h, _ = pool.alloc()
-    pool.free(h)
-    with pytest.raises(PoolError, match="double free"):
-        pool.free(h)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(10**9)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(h + 1)
-    other = XarrayPool(64, 64, 0)
-    with pytest.raises(PoolError, match="does not belong"):
-        pool.free(other.alloc()[0])
+    check_misuse(lambda: XarrayPool(64, 64, 0))
 
 
 def test_several_cpus_price_descriptor_transfers():
