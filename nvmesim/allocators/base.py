@@ -437,14 +437,7 @@ class DmaPool(ABC):
                     far += 1
             del stale[i:]
             if level < 3:
-                per_node = row[4]
-                ns = near * (pricer.xfer[0] - per_node) + far * (pricer.xfer[1] - per_node)
-                op.transfers_local += near
-                op.transfers_remote += far
-                t = self.totals
-                t.transfers_local += near
-                t.transfers_remote += far
-                self._counted = True
+                ns = self._descriptor_transfers(near, far, row, pricer)
         if level == 3 and own.numa and nodes:
             # a walk past the LLC reads each descriptor from its own node's DRAM
             counts = own.desc_cum.get(own.cpu_node[cpu])
@@ -515,14 +508,7 @@ class DmaPool(ABC):
                     else:
                         far += 1
             if (near or far) and level < 3:
-                per_node = row[4]
-                ns = near * (pricer.xfer[0] - per_node) + far * (pricer.xfer[1] - per_node)
-                op.transfers_local += near
-                op.transfers_remote += far
-                t = self.totals
-                t.transfers_local += near
-                t.transfers_remote += far
-                self._counted = True
+                ns = self._descriptor_transfers(near, far, row, pricer)
         if level == 3 and own.numa and reads:
             counts = own.desc_cum.get(own.cpu_node[cpu])
             near = sum(counts[d + 1] - counts[d] for d in reads) if counts else 0
@@ -671,6 +657,20 @@ class DmaPool(ABC):
         slot = (bit, pricer.op_ns, pricer)
         own.cpus[cpu] = slot
         return slot
+
+    def _descriptor_transfers(self, near: int, far: int, row: tuple, pricer: PoolPricer) -> float:
+        """``near`` + ``far`` walked descriptors came from another CPU's cache (same node,
+        another node) instead of the walk's level: count them in ``last`` and ``totals``;
+        returns the ns they add over the walk's per-node latency (``row[4]``)."""
+        per_node = row[4]
+        op = self.last
+        op.transfers_local += near
+        op.transfers_remote += far
+        t = self.totals
+        t.transfers_local += near
+        t.transfers_remote += far
+        self._counted = True
+        return near * (pricer.xfer[0] - per_node) + far * (pricer.xfer[1] - per_node)
 
     def _write_descriptor(self, page: int, level: int) -> float:
         """The current CPU writes page ``page``'s descriptor, which others hold too: their
