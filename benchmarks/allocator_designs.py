@@ -62,6 +62,11 @@ def designs() -> list[str]:
     return [v for v in ORDER if v in VARIANTS] + sorted(set(VARIANTS) - set(ORDER))
 
 
+def stack_first(variants: list[str]) -> list[str]:
+    """The fio runs' order: ``stack`` (the kernel today) first, the baseline of the deltas."""
+    return ["stack"] + [v for v in variants if v != "stack"]
+
+
 def kernel_cases(variants: list[str]) -> dict[tuple[int, int, int], dict[str, float]]:
     """Part 1: case -> design -> ns per pair (the kernel's 100 rounds)."""
     rows = run_table(variants)
@@ -105,7 +110,7 @@ def fio_points(variants: list[str], quick: bool, workers: int | None) -> dict[st
     """Part 4: operating point -> its RunResult (every design in one run, stack first)."""
     from nvmesim.api import load, run
 
-    base = ["stack"] + [v for v in variants if v != "stack"]
+    base = stack_first(variants)
     out = {}
     for name, over in POINTS.items():
         cfg = load(ROOT / "configs/highdepth.yaml",
@@ -147,7 +152,7 @@ def markdown(variants: list[str], k: dict, pages: dict, fio: dict, quick: bool) 
         run = QUICK_RUN if quick else FULL_RUN
         sets = " ".join(f"--set {k}={v}" for k, v in run.items())
         out += ["", "### The fio workload", "",
-                f"`nvmesim run configs/highdepth.yaml --set allocator.variants=[{','.join(['stack'] + [v for v in variants if v != 'stack'])}] "
+                f"`nvmesim run configs/highdepth.yaml --set allocator.variants=[{','.join(stack_first(variants))}] "
                 f"{sets}` plus each point's overrides (ordinary: `" +
                 " ".join(f"--set {k}={v}" for k, v in ORDINARY.items()) + "`; four jobs: `--set workload.numjobs=4`). "
                 "Means over the replications; Δ against `stack` with its paired 95% CI.", "",
@@ -157,7 +162,7 @@ def markdown(variants: list[str], k: dict, pages: dict, fio: dict, quick: bool) 
         for name, res in fio.items():
             ov = res.overview()
             d = res.deltas_frame()
-            for v in ["stack"] + [x for x in variants if x != "stack"]:
+            for v in stack_first(variants):
                 o = ov.loc[v]
                 cells = [name, f"`{v}`", f"{o['iops']:,.0f}"]
                 if v == "stack":
